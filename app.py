@@ -1,0 +1,115 @@
+"""Gongjian 共建: the application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Gongjian application."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Load defaults, then the environment, then instance/config.py, then the test dict."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object("settings.Defaults")
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "gongjian.db")
+    env = os.environ
+    if env.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+    if env.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("GONGJIAN_HTTPS", "").lower() in ("1", "true", "yes"):
+        app.config["HTTPS"] = True
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+
+    from settings import normalise_database_url
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    else:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    secure = bool(app.config.get("HTTPS"))
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    if secure:
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+
+
+def _instance_secret(app: Flask) -> str:
+    """Return the secret key kept in the instance folder, creating it once."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, login manager and CSRF protection."""
+    from extensions import csrf, login_manager, migrate
+    from models import db
+    from settings import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    import audit  # noqa: F401  (registers the flush hook)
+    import security
+
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach each feature's blueprint."""
+    from blueprints.admin import bp as admin_bp
+    from blueprints.auth import bp as auth_bp
+    from blueprints.main import bp as main_bp
+    from blueprints.units import bp as units_bp
+
+    for bp in (auth_bp, main_bp, units_bp, admin_bp):
+        app.register_blueprint(bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render friendly Chinese error pages; never show a traceback."""
+    from errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Add date filters and permission helpers to Jinja."""
+    from templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the CLI commands (seed-demo, create-user)."""
+    from commands import register
+
+    register(app)

@@ -1,0 +1,69 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from blueprints.auth.forms import NewPasswordMixin
+from models import Role
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class UserForm(NewPasswordMixin, FlaskForm):
+    username = StringField(
+        "用户名",
+        filters=[strip],
+        validators=[
+            DataRequired("请填写用户名。"),
+            Length(min=2, max=64, message="用户名长度应为 2 到 64 个字符。"),
+            Regexp(r"^[A-Za-z0-9_.\-]+$", message="用户名只能包含字母、数字、下划线、点和连字符。"),
+        ],
+    )
+    display_name = StringField(
+        "姓名", filters=[strip], validators=[DataRequired("请填写姓名。"), Length(max=64)]
+    )
+    email = StringField(
+        "电子邮箱",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=120),
+            Email("请输入有效的电子邮箱地址。", check_deliverability=False),
+        ],
+    )
+    role = SelectField("角色", choices=Role.choices(), validators=[DataRequired("请选择角色。")])
+    community_id = SelectField("所属社区（社区书记）", coerce=int, validate_choice=False)
+    unit_id = SelectField("所属单位（单位联络员）", coerce=int, validate_choice=False)
+    new_password = PasswordField(
+        "初始密码", description="8 到 128 个字符，可以使用中文短语；不能是常见密码。"
+    )
+    active = BooleanField("启用", default=True)
+    submit = SubmitField("保存")
+
+    def __init__(self, *args, communities=(), units=(), creating=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+        self.community_id.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
+        self.unit_id.choices = [(0, "—")] + [(u.id, u.name) for u in units]
+        self._community_ids = {c.id for c in communities}
+        self._unit_ids = {u.id for u in units}
+        if not creating:
+            self.new_password.label.text = "重置密码"
+            self.new_password.description = "留空则不修改；重置后该用户所有登录失效。"
+
+    def validate_new_password(self, field):
+        if not field.data:
+            if self.creating:
+                raise ValidationError("请设置初始密码。")
+            return
+        self.username_for_policy = self.username.data or ""
+        super().validate_new_password(field)
+
+    def validate_community_id(self, field):
+        if self.role.data == Role.SECRETARY.value and field.data not in self._community_ids:
+            raise ValidationError("社区书记必须选择所属社区。")
+
+    def validate_unit_id(self, field):
+        if self.role.data == Role.LIAISON.value and field.data not in self._unit_ids:
+            raise ValidationError("单位联络员必须选择所属单位。")

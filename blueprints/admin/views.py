@@ -1,0 +1,179 @@
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+import permissions as perm
+from blueprints.units.services import escape_like
+from models import AuditEvent, Community, Role, Unit, User, db
+from models.audit import ACTION_LABELS, OBJECT_LABELS
+from security import set_password
+
+from . import bp
+from .forms import UserForm
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _require_admin():
+    if not perm.can_manage_users(current_user):
+        abort(403)
+
+
+def _choices():
+    communities = db.session.scalars(
+        select(Community).order_by(Community.street_id, Community.position)
+    ).all()
+    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
+    return communities, units
+
+
+def _apply(form: UserForm, user: User) -> None:
+    user.username = form.username.data
+    user.display_name = form.display_name.data
+    user.email = form.email.data or ""
+    user.role = Role(form.role.data)
+    user.community_id = form.community_id.data if user.role == Role.SECRETARY else None
+    user.unit_id = form.unit_id.data if user.role == Role.LIAISON else None
+    was_active = user.active
+    user.active = bool(form.active.data)
+    if form.new_password.data:
+        set_password(user, form.new_password.data)
+    elif was_active and not user.active:
+        user.end_sessions()
+
+
+def _username_taken(form: UserForm, exclude_id: int | None = None) -> bool:
+    stmt = select(User.id).where(func.lower(User.username) == form.username.data.lower())
+    if exclude_id:
+        stmt = stmt.where(User.id != exclude_id)
+    if db.session.scalar(stmt):
+        form.username.errors.append("这个用户名已被使用。")
+        return True
+    return False
+
+
+@bp.route("/users")
+@login_required
+def users():
+    """List the accounts."""
+    _require_admin()
+    q = request.args.get("q", "")[:64].strip()
+    stmt = (
+        select(User)
+        .options(joinedload(User.community), joinedload(User.unit))
+        .order_by(User.role, User.username)
+    )
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        stmt = stmt.where(
+            or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+        )
+    role = request.args.get("role", "")
+    if role in Role._value2member_map_:
+        stmt = stmt.where(User.role == Role(role))
+    pagination = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, q=q, role=role)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+def user_create():
+    """Create an account."""
+    _require_admin()
+    communities, units = _choices()
+    form = UserForm(communities=communities, units=units, creating=True)
+    if form.validate_on_submit() and not _username_taken(form):
+        user = User(password_hash="")
+        _apply(form, user)
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.username.errors.append("这个用户名已被使用。")
+        else:
+            flash(f"已创建用户“{user.username}”。", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def user_edit(user_id: int):
+    """Edit an account: role, scope, activation, password reset."""
+    _require_admin()
+    user = db.get_or_404(User, user_id)
+    communities, units = _choices()
+    form = UserForm(obj=user, communities=communities, units=units, creating=False)
+    if request.method == "GET":
+        form.community_id.data = user.community_id or 0
+        form.unit_id.data = user.unit_id or 0
+        form.role.data = user.role.value
+    if form.validate_on_submit() and not _username_taken(form, user.id):
+        if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN.value):
+            form.role.errors.append("不能停用自己的账号或取消自己的管理员角色。")
+        else:
+            _apply(form, user)
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                form.username.errors.append("这个用户名已被使用。")
+            else:
+                flash(f"用户“{user.username}”已保存。", "success")
+                return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+def _parse_day(text: str):
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+@login_required
+def audit():
+    """Browse the audit log with filters."""
+    if not perm.can_view_audit(current_user):
+        abort(403)
+    args = request.args
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    actor = args.get("actor", "")[:64].strip()
+    if actor:
+        stmt = stmt.where(AuditEvent.actor_name.ilike(f"%{escape_like(actor)}%", escape="\\"))
+    action = args.get("action", "")
+    if action in ACTION_LABELS:
+        stmt = stmt.where(AuditEvent.action == action)
+    object_type = args.get("object_type", "")
+    if object_type in OBJECT_LABELS:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+        object_id = args.get("object_id", type=int)
+        if object_id:
+            stmt = stmt.where(AuditEvent.object_id == object_id)
+    start, end = _parse_day(args.get("start", "")), _parse_day(args.get("end", ""))
+    if start:
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(start, time(), SHANGHAI))
+    if end:
+        stmt = stmt.where(AuditEvent.at < datetime.combine(end + timedelta(days=1), time(), SHANGHAI))
+    pagination = db.paginate(stmt, per_page=current_app.config["AUDIT_PER_PAGE"], error_out=False)
+    return render_template(
+        "admin/audit.html",
+        pagination=pagination,
+        actions=ACTION_LABELS,
+        objects=OBJECT_LABELS,
+        f={
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "start": args.get("start", ""),
+            "end": args.get("end", ""),
+            "object_id": args.get("object_id", ""),
+        },
+    )

@@ -1,0 +1,40 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from security import PASSWORD_MAX, password_problem
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=PASSWORD_MAX)])
+    submit = SubmitField("登录")
+
+
+class NewPasswordMixin:
+    """The new password and its confirmation, checked against the policy."""
+
+    username_for_policy = ""
+
+    def validate_new_password(self, field):
+        problem = password_problem(field.data or "", self.username_for_policy)
+        if problem:
+            raise ValidationError(problem)
+
+
+class PasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
+    new_password = PasswordField(
+        "新密码",
+        validators=[DataRequired("请输入新密码。")],
+        description="8 到 128 个字符，可以使用中文短语；不能是常见密码。",
+    )
+    confirm = PasswordField(
+        "再次输入新密码",
+        validators=[DataRequired("请再次输入新密码。"), EqualTo("new_password", "两次输入的新密码不一致。")],
+    )
+    submit = SubmitField("修改密码")
+
+    def __init__(self, username: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.username_for_policy = username

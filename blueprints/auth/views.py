@@ -1,0 +1,70 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+import audit
+from models import db
+from security import check_password, set_password
+
+from . import bp
+from .forms import LoginForm, PasswordForm
+from .services import authenticate
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow redirects to a path on this site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log a user in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user, error = authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        db.session.commit()
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Log out, ending every session of this user."""
+    user = current_user._get_current_object()
+    user.end_sessions()
+    audit.record("logout", user)
+    db.session.commit()
+    logout_user()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Show my account and change my password."""
+    user = current_user._get_current_object()
+    form = PasswordForm(user.username)
+    if form.validate_on_submit():
+        if not check_password(user, form.current_password.data):
+            form.current_password.errors.append("当前密码不正确。")
+        else:
+            set_password(user, form.new_password.data)
+            audit.record("password", user)
+            db.session.commit()
+            # Keep this session; the new token has ended all the others.
+            login_user(user)
+            flash("密码已修改，其他设备上的登录已失效。", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, user=user)

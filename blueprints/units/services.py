@@ -1,0 +1,330 @@
+"""Unit register operations shared by views, CLI and tests. They never commit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from exports.sheets import UNIT_COLUMNS
+from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, User, db
+from models.base import today
+
+MAX_IMPORT_ROWS = 5000
+PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so % and _ in a search match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def units_query(
+    q: str = "",
+    community_id: int | None = None,
+    category: UnitCategory | None = None,
+    status: UnitStatus | None = None,
+) -> Select[tuple[Unit]]:
+    """Units matching a search and filters, ordered for the register."""
+    stmt = select(Unit).options(joinedload(Unit.community))
+    q = q.strip()
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        stmt = stmt.where(
+            or_(
+                Unit.name.ilike(pattern, escape="\\"),
+                Unit.short_name.ilike(pattern, escape="\\"),
+                Unit.liaison_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if community_id:
+        stmt = stmt.where(Unit.community_id == community_id)
+    if category:
+        stmt = stmt.where(Unit.category == category)
+    if status:
+        stmt = stmt.where(Unit.status == status)
+    return stmt.order_by(Unit.community_id, Unit.name, Unit.id)
+
+
+def communities_for(user: User) -> list[Community]:
+    """Communities a user may place a unit in."""
+    stmt = select(Community).order_by(Community.street_id, Community.position, Community.id)
+    if user.role != Role.ADMIN:
+        stmt = stmt.where(Community.id == user.community_id)
+    return list(db.session.scalars(stmt))
+
+
+def name_taken(street_id: int, name: str, exclude_id: int | None = None) -> Unit | None:
+    """The unit of this street already called `name`, if any."""
+    stmt = select(Unit).where(Unit.street_id == street_id, Unit.name == name)
+    if exclude_id:
+        stmt = stmt.where(Unit.id != exclude_id)
+    return db.session.scalar(stmt)
+
+
+def create_unit(data: dict[str, Any], by: User | None) -> Unit:
+    """Register a new unit (status 报到) with the given fields."""
+    community = db.session.get(Community, data["community_id"])
+    unit = Unit(street_id=community.street_id, status=UnitStatus.REGISTERED)
+    for key, value in data.items():
+        setattr(unit, key, value)
+    unit.community = community
+    if not unit.registered_on:
+        unit.registered_on = today()
+    db.session.add(unit)
+    db.session.flush()
+    from models import UnitStatusChange
+
+    db.session.add(
+        UnitStatusChange(
+            unit=unit,
+            from_status=None,
+            to_status=UnitStatus.REGISTERED,
+            effective_on=unit.registered_on,
+            reason="报到登记",
+            changed_by=by,
+        )
+    )
+    return unit
+
+
+def apply_changes(unit: Unit, data: dict[str, Any]) -> None:
+    """Copy edited fields onto the unit, moving it to another street if its community moved."""
+    for key, value in data.items():
+        setattr(unit, key, value)
+    if "community_id" in data:
+        community = db.session.get(Community, data["community_id"])
+        unit.street_id = community.street_id
+
+
+# --- import -----------------------------------------------------------------
+
+IMPORT_FIELDS = {h: f for f, h in UNIT_COLUMNS if f not in ("status", "activated_on", "withdrawn_on")}
+REQUIRED_HEADERS = ("单位名称", "单位类别", "所属社区")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read; the message is for the user."""
+
+
+def _read_rows(filename: str, content: bytes) -> list[list[Any]]:
+    if filename.lower().endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ImportFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。")
+        return [row for row in csv.reader(io.StringIO(text))]
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a bad file
+        raise ImportFileError("无法读取这个 Excel 文件，请确认是 .xlsx 格式且未加密。") from exc
+    try:
+        ws = wb.worksheets[0]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def parse_date(value: Any) -> date | None:
+    """Read a date cell: an Excel date, 2026-03-01, 2026/3/1 or 2026年3月1日."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    m = _DATE_RE.match(_text(value))
+    if not m:
+        raise ValueError
+    return date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def check_import(filename: str, content: bytes, user: User) -> UnitImport:
+    """Read an uploaded register, sort its rows into valid and rejected, and stage it."""
+    rows = _read_rows(filename, content)
+    while rows and not any(_text(c) for c in rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise ImportFileError("文件是空的。")
+    headers = [_text(h) for h in rows[0]]
+    missing = [h for h in REQUIRED_HEADERS if h not in headers]
+    if missing:
+        raise ImportFileError("表头缺少：" + "、".join(missing) + "。请使用导入模板，第一行为表头。")
+    body = rows[1:]
+    if len(body) > MAX_IMPORT_ROWS:
+        raise ImportFileError(f"一次最多导入 {MAX_IMPORT_ROWS} 行，请分批导入。")
+    index = {h: i for i, h in enumerate(headers) if h in IMPORT_FIELDS}
+
+    allowed = {c.name: c for c in communities_for(user)}
+    all_communities: dict[str, list[Community]] = {}
+    for c in db.session.scalars(select(Community)):
+        all_communities.setdefault(c.name, []).append(c)
+    existing = {
+        (street_id, name) for street_id, name in db.session.execute(select(Unit.street_id, Unit.name))
+    }
+
+    valid: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    seen: dict[tuple[int, str], int] = {}
+    for offset, raw in enumerate(body):
+        row_no = offset + 2  # the spreadsheet's own row number
+        cells = {h: (raw[i] if i < len(raw) else None) for h, i in index.items()}
+        if not any(_text(v) for v in cells.values()):
+            continue
+        problems: list[tuple[str, str]] = []
+        record: dict[str, Any] = {}
+
+        name = _text(cells.get("单位名称"))
+        if not name:
+            problems.append(("单位名称", "单位名称不能为空"))
+        elif len(name) > 100:
+            problems.append(("单位名称", "单位名称超过 100 个字"))
+        record["name"] = name
+
+        category = UnitCategory.from_label(_text(cells.get("单位类别")))
+        if category is None:
+            problems.append(
+                (
+                    "单位类别",
+                    "无效的单位类别“{}”，应为：{}".format(
+                        _text(cells.get("单位类别")), "、".join(m.label for m in UnitCategory)
+                    ),
+                )
+            )
+        else:
+            record["category"] = category.value
+
+        community_name = _text(cells.get("所属社区"))
+        community = None
+        if not community_name:
+            problems.append(("所属社区", "所属社区不能为空"))
+        elif community_name not in all_communities:
+            problems.append(("所属社区", f"没有名为“{community_name}”的社区"))
+        elif community_name not in allowed:
+            problems.append(("所属社区", f"您无权向“{community_name}”导入单位"))
+        elif len(all_communities[community_name]) > 1:
+            problems.append(("所属社区", f"有多个街道的社区叫“{community_name}”，请单独录入"))
+        else:
+            community = allowed[community_name]
+            record["community_id"] = community.id
+
+        if community is not None and name:
+            key = (community.street_id, name)
+            if key in existing:
+                problems.append(("单位名称", f"本街道已有同名单位“{name}”"))
+            elif key in seen:
+                problems.append(("单位名称", f"与第 {seen[key]} 行重名"))
+            else:
+                seen[key] = row_no
+
+        for header, field, limit in (
+            ("简称", "short_name", 40),
+            ("地址", "address", 200),
+            ("党组织名称", "party_org_name", 100),
+            ("联络人", "liaison_name", 50),
+        ):
+            value = _text(cells.get(header))
+            if len(value) > limit:
+                problems.append((header, f"{header}超过 {limit} 个字"))
+            record[field] = value
+
+        count_text = _text(cells.get("党员人数"))
+        record["party_member_count"] = 0
+        if count_text:
+            if not count_text.isdigit() or int(count_text) > 100000:
+                problems.append(("党员人数", f"党员人数应为 0 到 100000 的整数，而不是“{count_text}”"))
+            else:
+                record["party_member_count"] = int(count_text)
+
+        phone = _text(cells.get("联系电话"))
+        if phone and not PHONE_PATTERN.match(phone):
+            problems.append(("联系电话", f"电话号码“{phone}”格式不正确"))
+        record["liaison_phone"] = phone
+
+        email = _text(cells.get("电子邮箱"))
+        if email:
+            try:
+                validate_email(email, check_deliverability=False)
+            except EmailNotValidError:
+                problems.append(("电子邮箱", f"电子邮箱“{email}”格式不正确"))
+        record["liaison_email"] = email
+
+        for header, field in (("报到日期", "registered_on"), ("共建协议签订日期", "agreement_date")):
+            value = cells.get(header)
+            if _text(value):
+                try:
+                    parsed = parse_date(value)
+                except ValueError:
+                    problems.append((header, f"无法识别的日期“{_text(value)}”，请写成 2026-03-01"))
+                    continue
+                if parsed > today():
+                    problems.append((header, f"{header}不能晚于今天"))
+                    continue
+                record[field] = parsed.isoformat()
+
+        if problems:
+            for column, reason in problems:
+                rejected.append({"row": row_no, "name": name, "column": column, "reason": reason})
+        else:
+            record["row"] = row_no
+            valid.append(record)
+
+    batch = UnitImport(created_by=user, filename=filename[:200], valid_rows=valid, rejected_rows=rejected)
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def confirm_import(batch: UnitImport, user: User) -> list[Unit]:
+    """Create the staged valid rows as units; rows that became invalid are skipped."""
+    created = []
+    allowed = {c.id for c in communities_for(user)}
+    for record in batch.valid_rows:
+        data = {k: v for k, v in record.items() if k != "row"}
+        if data["community_id"] not in allowed:
+            continue
+        community = db.session.get(Community, data["community_id"])
+        if name_taken(community.street_id, data["name"]):
+            continue
+        data["category"] = UnitCategory(data["category"])
+        for field in ("registered_on", "agreement_date"):
+            if data.get(field):
+                data[field] = date.fromisoformat(data[field])
+        created.append(create_unit(data, by=user))
+    from models.base import utcnow
+
+    batch.confirmed_at = utcnow()
+    batch.created_count = len(created)
+    return created
+
+
+def count_by_status(community_id: int | None = None) -> dict[UnitStatus, int]:
+    """Units per status, for one community or all."""
+    stmt = select(Unit.status, func.count()).group_by(Unit.status)
+    if community_id:
+        stmt = stmt.where(Unit.community_id == community_id)
+    counts = {s: 0 for s in UnitStatus}
+    for status, n in db.session.execute(stmt):
+        counts[UnitStatus(status)] = n
+    return counts

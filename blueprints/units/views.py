@@ -1,0 +1,296 @@
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+import audit
+import permissions as perm
+from concurrency import changed_since, snapshot
+from exports.sheets import import_template_xlsx, units_to_csv, units_to_xlsx
+from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models.unit import UnitStatusError
+from settings import begin_write
+
+from . import bp
+from .forms import ImportForm, StatusForm, UnitForm
+from .services import (
+    ImportFileError,
+    apply_changes,
+    check_import,
+    communities_for,
+    confirm_import,
+    create_unit,
+    name_taken,
+    units_query,
+)
+
+FIELD_LABELS = {
+    "name": "单位名称",
+    "short_name": "简称",
+    "category": "单位类别",
+    "community_id": "所属社区",
+    "address": "地址",
+    "party_org_name": "党组织名称",
+    "party_member_count": "党员人数",
+    "liaison_name": "联络人",
+    "liaison_phone": "联系电话",
+    "liaison_email": "电子邮箱",
+    "introduction": "单位简介",
+    "agreement_date": "共建协议签订日期",
+}
+EDIT_FIELDS = tuple(FIELD_LABELS)
+
+
+def _filters():
+    """Read the register's search and filter arguments, ignoring invalid values."""
+    args = request.args
+    community_id = args.get("community", type=int)
+    category = args.get("category", "")
+    status = args.get("status", "")
+    return {
+        "q": args.get("q", "")[:100],
+        "community_id": community_id,
+        "category": UnitCategory(category) if category in UnitCategory._value2member_map_ else None,
+        "status": UnitStatus(status) if status in UnitStatus._value2member_map_ else None,
+    }
+
+
+def _load_unit(unit_id: int) -> Unit:
+    return db.get_or_404(Unit, unit_id)
+
+
+def _unique_name_error(form, street_id, exclude_id=None) -> bool:
+    other = name_taken(street_id, form.name.data, exclude_id)
+    if other:
+        form.name.errors.append(f"本街道已有同名单位“{other.name}”。")
+        return True
+    return False
+
+
+@bp.route("")
+@login_required
+def index():
+    """List the register with search, filters and pagination."""
+    filters = _filters()
+    pagination = db.paginate(
+        units_query(**filters), per_page=current_app.config["UNITS_PER_PAGE"], error_out=False
+    )
+    communities = db.session.scalars(
+        select(Community).order_by(Community.street_id, Community.position)
+    ).all()
+    return render_template(
+        "units/index.html", pagination=pagination, filters=filters, communities=communities
+    )
+
+
+@bp.route("/<int:unit_id>")
+@login_required
+def detail(unit_id: int):
+    """Show a unit's profile, liaison and status history."""
+    unit = db.session.scalar(
+        select(Unit)
+        .where(Unit.id == unit_id)
+        .options(selectinload(Unit.status_changes).joinedload(UnitStatusChange.changed_by))
+    ) or abort(404)
+    liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id).order_by(User.id)).all()
+    status_form = None
+    if perm.can_manage_unit(current_user, unit):
+        status_form = StatusForm(allowed=unit.allowed_statuses())
+    return render_template("units/detail.html", unit=unit, liaisons=liaisons, status_form=status_form)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Register a new unit."""
+    if not perm.can_create_unit(current_user):
+        abort(403)
+    communities = communities_for(current_user)
+    form = UnitForm(communities=communities, creating=True)
+    if request.method == "GET" and current_user.community_id:
+        form.community_id.data = current_user.community_id
+    if form.validate_on_submit():
+        community = db.session.get(Community, form.community_id.data)
+        if not _unique_name_error(form, community.street_id):
+            data = {k: v for k, v in form.data.items() if k in EDIT_FIELDS or k == "registered_on"}
+            data["category"] = UnitCategory(data["category"])
+            try:
+                unit = create_unit(data, by=current_user)
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                form.name.errors.append("本街道已有同名单位，请换一个名称。")
+            else:
+                flash(f"已登记单位“{unit.name}”。", "success")
+                return redirect(url_for("units.detail", unit_id=unit.id))
+    return render_template("units/form.html", form=form, unit=None)
+
+
+@bp.route("/<int:unit_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(unit_id: int):
+    """Edit a unit: managers all fields, its liaison the profile only."""
+    unit = _load_unit(unit_id)
+    if not perm.can_edit_unit(current_user, unit):
+        abort(403)
+    manager = perm.can_manage_unit(current_user, unit)
+    fields = EDIT_FIELDS if manager else Unit.PROFILE_FIELDS
+    form = UnitForm(
+        obj=unit,
+        communities=communities_for(current_user) if manager else (),
+        profile_only=not manager,
+    )
+    if manager and unit.community not in communities_for(current_user):
+        abort(403)
+    conflict = None
+    if request.method == "GET":
+        form.version.data = unit.version
+        form.original.data = snapshot(unit, fields)
+    elif form.validate_on_submit():
+        if str(unit.version) != (form.version.data or ""):
+            changed = changed_since(form.original.data, unit, fields)
+            conflict = [(FIELD_LABELS[f], v) for f, v in changed.items()]
+            form.version.data = unit.version
+            form.original.data = snapshot(unit, fields)
+        elif not (manager and _unique_name_error(form, unit.street_id, unit.id)):
+            data = {k: v for k, v in form.data.items() if k in fields}
+            if "category" in data:
+                data["category"] = UnitCategory(data["category"])
+            if data.get("party_member_count") is None and "party_member_count" in data:
+                data["party_member_count"] = 0
+            apply_changes(unit, data)
+            try:
+                db.session.commit()
+            except (IntegrityError, StaleDataError):
+                db.session.rollback()
+                flash("保存失败：单位资料刚被他人修改或名称重复，请核对后重新提交。", "error")
+                return redirect(url_for("units.edit", unit_id=unit_id))
+            flash("单位资料已保存。", "success")
+            return redirect(url_for("units.detail", unit_id=unit.id))
+    return render_template("units/form.html", form=form, unit=unit, conflict=conflict, manager=manager)
+
+
+@bp.route("/<int:unit_id>/status", methods=["POST"])
+@login_required
+def change_status(unit_id: int):
+    """Move a unit between 报到, 在册 and 退出."""
+    unit = _load_unit(unit_id)
+    if not perm.can_manage_unit(current_user, unit):
+        abort(403)
+    form = StatusForm(allowed=unit.allowed_statuses())
+    if form.validate_on_submit():
+        try:
+            unit.change_status(
+                UnitStatus(form.to_status.data), form.effective_on.data, form.reason.data or "", current_user
+            )
+        except UnitStatusError as exc:
+            form.to_status.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"单位状态已变更为“{unit.status.label}”。", "success")
+            return redirect(url_for("units.detail", unit_id=unit.id))
+    liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id)).all()
+    return render_template("units/detail.html", unit=unit, liaisons=liaisons, status_form=form), 400
+
+
+@bp.route("/export.<any(xlsx, csv):fmt>")
+@login_required
+def export(fmt: str):
+    """Download the register (with the current filters) as xlsx or CSV."""
+    if not perm.can_export_units(current_user):
+        abort(403)
+    begin_write(db.session)
+    units = db.session.scalars(units_query(**_filters())).all()
+    audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位")
+    db.session.commit()
+    if fmt == "xlsx":
+        body = units_to_xlsx(units)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = units_to_csv(units)
+        mimetype = "text/csv; charset=utf-8"
+    return _download(body, mimetype, f"驻区单位名册.{fmt}")
+
+
+def _download(body: bytes, mimetype: str, filename: str):
+    resp = Response(body, mimetype=mimetype)
+    ascii_name = "register." + filename.rsplit(".", 1)[-1]
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    return resp
+
+
+@bp.route("/import/template.xlsx")
+@login_required
+def import_template():
+    """Download an empty register to fill in for import."""
+    if not perm.can_import_units(current_user):
+        abort(403)
+    return _download(
+        import_template_xlsx(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "驻区单位导入模板.xlsx",
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_upload():
+    """Upload a register file and check it row by row."""
+    if not perm.can_import_units(current_user):
+        abort(403)
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            batch = check_import(upload.filename or "upload", upload.read(), current_user)
+        except ImportFileError as exc:
+            form.file.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("units.import_preview", batch_id=batch.id))
+    return render_template("units/import.html", form=form)
+
+
+def _load_batch(batch_id: int) -> UnitImport:
+    batch = db.get_or_404(UnitImport, batch_id)
+    if batch.created_by_id != current_user.id or not perm.can_import_units(current_user):
+        abort(403)
+    return batch
+
+
+@bp.route("/import/<int:batch_id>")
+@login_required
+def import_preview(batch_id: int):
+    """Show what an import would create and which rows were rejected, and why."""
+    batch = _load_batch(batch_id)
+    names = {c.id: c.name for c in db.session.scalars(select(Community))}
+    return render_template("units/import_preview.html", batch=batch, form=FlaskForm(), community_names=names)
+
+
+@bp.route("/import/<int:batch_id>/confirm", methods=["POST"])
+@login_required
+def import_confirm(batch_id: int):
+    """Create the valid rows of a checked import."""
+    batch = _load_batch(batch_id)
+    if batch.confirmed_at:
+        flash("这批数据已经导入过了。", "warning")
+        return redirect(url_for("units.import_preview", batch_id=batch.id))
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    created = confirm_import(batch, current_user)
+    audit.record("import", batch, summary=f"{batch.filename}：导入 {len(created)} 个单位")
+    db.session.commit()
+    skipped = len(batch.valid_rows) - len(created)
+    message = f"已导入 {len(created)} 个单位。"
+    if skipped:
+        message += f"另有 {skipped} 行因检查后数据变化（如同名单位已被登记）未导入。"
+    flash(message, "success")
+    return redirect(url_for("units.index"))

@@ -1,0 +1,246 @@
+"""CLI commands: seed-demo and create-user."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from models import Community, Role, Room, Street, Unit, UnitCategory, UnitStatus, User, db
+from models.base import today
+from security import check_password, password_problem, set_password
+
+STREET = ("东大街街道", "东大街")
+COMMUNITIES = [
+    ("青年路社区", "青年路", "青年路 18 号"),
+    ("和平里社区", "和平里", "和平里三巷 6 号"),
+    ("书院街社区", "书院街", "书院街 42 号"),
+    ("丰收园社区", "丰收园", "丰收园小区 9 号楼"),
+    ("新华里社区", "新华里", "新华里 2 号"),
+]
+# name, short name, category, community index (1-based), party members, liaison
+UNITS = [
+    ("东大街第一小学", "一小", UnitCategory.SCHOOL, 1, 36, "王丽华"),
+    ("市第三人民医院", "市三院", UnitCategory.HOSPITAL, 1, 210, "李建国"),
+    ("中国工商银行东大街支行", "工行东大街支行", UnitCategory.FINANCE, 1, 18, "张敏"),
+    ("区税务局第二税务所", "二所", UnitCategory.AGENCY, 1, 27, "赵志强"),
+    ("鑫达物业管理有限公司", "鑫达物业", UnitCategory.PRIVATE_FIRM, 1, 6, "孙海燕"),
+    ("阳光社会工作服务中心", "阳光社工", UnitCategory.SOCIAL_ORG, 1, 5, "周晓雯"),
+    ("国网城区供电公司东大街供电所", "东大街供电所", UnitCategory.STATE_FIRM, 2, 22, "吴军"),
+    ("区图书馆", "区图", UnitCategory.INSTITUTION, 2, 15, "郑雅琴"),
+    ("和平里派出所", "和平里所", UnitCategory.AGENCY, 2, 31, "冯涛"),
+    ("中国建设银行和平里支行", "建行和平里", UnitCategory.FINANCE, 2, 14, "陈静"),
+    ("晨曦幼儿园", "晨曦幼", UnitCategory.SCHOOL, 2, 8, "褚亚楠"),
+    ("乐龄养老服务中心", "乐龄养老", UnitCategory.SOCIAL_ORG, 2, 4, "卫红梅"),
+    ("市第十二中学", "十二中", UnitCategory.SCHOOL, 3, 58, "蒋文博"),
+    ("书院街社区卫生服务中心", "书院街社卫", UnitCategory.HOSPITAL, 3, 19, "沈玉兰"),
+    ("新华书店书院街店", "新华书店", UnitCategory.STATE_FIRM, 3, 9, "韩磊"),
+    ("恒信律师事务所", "恒信律所", UnitCategory.PRIVATE_FIRM, 3, 7, "杨帆"),
+    ("区文化馆", "文化馆", UnitCategory.INSTITUTION, 3, 21, "朱丹"),
+    ("区人民法院东大街人民法庭", "东大街法庭", UnitCategory.AGENCY, 3, 16, "秦思远"),
+    ("城建集团第五工程有限公司", "城建五公司", UnitCategory.STATE_FIRM, 4, 64, "尤立新"),
+    ("中国邮政储蓄银行丰收园营业所", "邮储丰收园", UnitCategory.FINANCE, 4, 6, "许晨"),
+    ("丰收园消防救援站", "丰收园消防站", UnitCategory.AGENCY, 4, 24, "何勇"),
+    ("博远信息科技有限公司", "博远科技", UnitCategory.PRIVATE_FIRM, 4, 12, "吕梦琪"),
+    ("美邻家政服务有限公司", "美邻家政", UnitCategory.PRIVATE_FIRM, 4, 3, "施秀英"),
+    ("红枫志愿者协会", "红枫志愿", UnitCategory.SOCIAL_ORG, 4, 11, "张浩然"),
+    ("市中医医院", "市中医院", UnitCategory.HOSPITAL, 5, 132, "孔德明"),
+    ("东大街农村商业银行新华里支行", "农商行新华里", UnitCategory.FINANCE, 5, 10, "曹丽"),
+    ("市公交集团第三客运分公司", "公交三分公司", UnitCategory.STATE_FIRM, 5, 88, "严建华"),
+    ("区青少年活动中心", "青少年中心", UnitCategory.INSTITUTION, 5, 13, "华美玲"),
+    ("区市场监督管理局新华里市场监管所", "新华里监管所", UnitCategory.AGENCY, 5, 12, "金涛"),
+    ("华联超市新华里店", "华联新华里", UnitCategory.PRIVATE_FIRM, 5, 2, "魏小平"),
+    ("东大街老年大学", "老年大学", UnitCategory.OTHER, 5, 9, "陶志刚"),
+]
+# Units (by 1-based index) that are still only registered, and the one that withdrew.
+ONLY_REGISTERED = {6, 17, 23, 31}
+WITHDRAWN = {30}
+SECRETARY_NAMES = ["刘芳", "陈卫东", "杨秀兰", "黄志明", "周丽娟"]
+
+
+def _demo_password(explicit: str | None) -> str:
+    """The demo password: given, or generated once and kept in the instance folder."""
+    if explicit:
+        return explicit
+    path = Path(current_app.instance_path) / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    password = "共建-" + secrets.token_urlsafe(9)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password)
+    return password
+
+
+def _ensure_user(username: str, password: str, **fields) -> tuple[User, bool]:
+    """Create the demo login if missing; set its password only if it differs."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    created = user is None
+    if created:
+        user = User(username=username, password_hash="", **fields)
+        db.session.add(user)
+        set_password(user, password)
+    elif not check_password(user, password):
+        set_password(user, password)
+    return user, created
+
+
+def seed_demo(password: str) -> list[tuple[str, str, str]]:
+    """Create the demo street, communities, rooms, units and logins (idempotent)."""
+    street = db.session.scalar(select(Street).where(Street.name == STREET[0]))
+    if street is None:
+        street = Street(name=STREET[0], short_name=STREET[1])
+        db.session.add(street)
+        db.session.flush()
+    communities = []
+    for position, (name, short, address) in enumerate(COMMUNITIES, start=1):
+        community = db.session.scalar(
+            select(Community).where(Community.street_id == street.id, Community.name == name)
+        )
+        if community is None:
+            community = Community(
+                street=street, name=name, short_name=short, position=position, address=address
+            )
+            db.session.add(community)
+            db.session.flush()
+            db.session.add(
+                Room(
+                    community=community,
+                    name=f"{short}社区共驻共建会议室",
+                    capacity=30 + 5 * position,
+                    address=address,
+                    bookable=True,
+                )
+            )
+        communities.append(community)
+
+    from blueprints.units.services import create_unit
+
+    start = today() - timedelta(days=720)
+    units = []
+    for k, (name, short, category, c_index, members, liaison) in enumerate(UNITS, start=1):
+        unit = db.session.scalar(select(Unit).where(Unit.street_id == street.id, Unit.name == name))
+        if unit is None:
+            registered = start + timedelta(days=7 * k)
+            unit = create_unit(
+                {
+                    "name": name,
+                    "short_name": short,
+                    "category": category,
+                    "community_id": communities[c_index - 1].id,
+                    "address": f"{communities[c_index - 1].short_name}{10 + k} 号",
+                    "party_org_name": f"{short}党支部" if members >= 3 else "",
+                    "party_member_count": members,
+                    "liaison_name": liaison,
+                    "liaison_phone": f"138{k:04d}{(k * 7919) % 10000:04d}",
+                    "liaison_email": f"liaison{k}@demo.gongjian.local",
+                    "introduction": f"{name}积极参与{communities[c_index - 1].name}共驻共建。",
+                    "registered_on": registered,
+                    "agreement_date": registered + timedelta(days=14) if k not in ONLY_REGISTERED else None,
+                },
+                by=None,
+            )
+            if k not in ONLY_REGISTERED:
+                unit.change_status(
+                    UnitStatus.ACTIVE, registered + timedelta(days=14), "签订共建协议，转为在册", None
+                )
+            if k in WITHDRAWN:
+                unit.change_status(UnitStatus.WITHDRAWN, today() - timedelta(days=30), "单位迁出本街道", None)
+        units.append(unit)
+    db.session.flush()
+
+    logins = []
+    _ensure_user(
+        "admin", password, display_name="街道党工委管理员", role=Role.ADMIN, email="admin@demo.gongjian.local"
+    )
+    logins.append(("admin", Role.ADMIN.label, STREET[0]))
+    _ensure_user("archivist", password, display_name="档案室 郭敏", role=Role.ARCHIVIST)
+    logins.append(("archivist", Role.ARCHIVIST.label, STREET[0]))
+    for n, community in enumerate(communities, start=1):
+        _ensure_user(
+            f"secretary{n}",
+            password,
+            display_name=SECRETARY_NAMES[n - 1],
+            role=Role.SECRETARY,
+            community_id=community.id,
+            email=f"secretary{n}@demo.gongjian.local",
+        )
+        logins.append((f"secretary{n}", Role.SECRETARY.label, community.name))
+    for k, unit in enumerate(units, start=1):
+        _ensure_user(
+            f"liaison{k}",
+            password,
+            display_name=unit.liaison_name or f"联络员{k}",
+            role=Role.LIAISON,
+            unit_id=unit.id,
+            email=unit.liaison_email,
+        )
+        logins.append((f"liaison{k}", Role.LIAISON.label, unit.name))
+    return logins
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--password", help="所有演示账号的密码（默认生成一个并保存在 instance/demo_password）")
+    def seed_demo_command(password: str | None):
+        """Create the demo data and logins (safe to run again)."""
+        from flask_migrate import upgrade
+
+        upgrade()
+        password = _demo_password(password)
+        problem = password_problem(password)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
+        logins = seed_demo(password)
+        db.session.commit()
+        click.echo(
+            f"演示数据已就绪：东大街街道、5 个社区及会议室、{db.session.scalar(select(func.count()).select_from(Unit))} 个驻区单位。"
+        )
+        click.echo(f"演示账号（密码均为：{password}）")
+        for username, role, scope in logins:
+            click.echo(f"  {username:<12} {role:<6} {scope}")
+
+    @app.cli.command("create-user")
+    @click.option("--username", prompt="用户名")
+    @click.option("--display-name", prompt="姓名")
+    @click.option(
+        "--role",
+        type=click.Choice([r.value for r in Role]),
+        default=Role.ADMIN.value,
+        show_default=True,
+    )
+    @click.option("--community", "community_name", help="社区书记所属社区的名称")
+    @click.option("--unit", "unit_name", help="单位联络员所属单位的名称")
+    @click.option("--email", default="")
+    @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
+    def create_user_command(username, display_name, role, community_name, unit_name, email, password):
+        """Create a user account (the first admin of a fresh install)."""
+        from flask_migrate import upgrade
+
+        upgrade()
+        problem = password_problem(password, username)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
+        if db.session.scalar(select(User).where(func.lower(User.username) == username.lower())):
+            raise click.BadParameter("这个用户名已被使用。", param_hint="--username")
+        role = Role(role)
+        user = User(username=username, display_name=display_name, role=role, email=email, password_hash="")
+        if role == Role.SECRETARY:
+            community = db.session.scalar(select(Community).where(Community.name == (community_name or "")))
+            if community is None:
+                raise click.BadParameter("社区书记需要 --community 指定已有社区。", param_hint="--community")
+            user.community = community
+        if role == Role.LIAISON:
+            unit = db.session.scalar(select(Unit).where(Unit.name == (unit_name or "")))
+            if unit is None:
+                raise click.BadParameter("单位联络员需要 --unit 指定已有单位。", param_hint="--unit")
+            user.unit = unit
+        set_password(user, password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"已创建用户 {username}（{role.label}）。")

@@ -1,0 +1,64 @@
+"""The audit trail: who did what to which object, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .user import User
+
+ACTION_LABELS = {
+    "create": "新建",
+    "update": "修改",
+    "delete": "删除",
+    "status": "状态变更",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "login_throttled": "登录受限",
+    "logout": "退出登录",
+    "forbidden": "越权访问",
+    "password": "修改密码",
+    "import": "导入",
+    "export": "导出",
+}
+
+OBJECT_LABELS = {
+    "unit": "单位",
+    "user": "用户",
+    "community": "社区",
+    "street": "街道",
+    "grid": "网格",
+    "room": "会议室",
+    "unit_status_change": "单位状态",
+    "unit_import": "导入批次",
+}
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    actor_name: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="", index=True)
+    object_id: Mapped[int | None] = mapped_column(index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    path: Mapped[str] = mapped_column(String(200), default="")
+
+    actor: Mapped[User | None] = relationship()
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def object_label(self) -> str:
+        return OBJECT_LABELS.get(self.object_type, self.object_type)

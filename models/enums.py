@@ -1,0 +1,78 @@
+"""Enumerations shared by models, forms and exports, each with its Chinese label."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry a Chinese label for the interface."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str):
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        return obj
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def from_label(cls, text: str):
+        """Return the member whose label or value is text, else None."""
+        text = (text or "").strip()
+        for m in cls:
+            if text in (m.label, m.value):
+                return m
+        return None
+
+
+def enum_column(enum_cls: type[LabelledEnum], name: str) -> sa.Enum:
+    """A VARCHAR column type with a CHECK constraint over the enum's values."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin", "街道管理员"
+    SECRETARY = "secretary", "社区书记"
+    LIAISON = "liaison", "单位联络员"
+    ARCHIVIST = "archivist", "档案员"
+
+
+class UnitCategory(LabelledEnum):
+    AGENCY = "agency", "机关"
+    INSTITUTION = "institution", "事业单位"
+    STATE_FIRM = "state_firm", "国有企业"
+    PRIVATE_FIRM = "private_firm", "非公企业"
+    SOCIAL_ORG = "social_org", "社会组织"
+    FINANCE = "finance", "金融机构"
+    SCHOOL = "school", "学校"
+    HOSPITAL = "hospital", "医疗机构"
+    OTHER = "other", "其他"
+
+
+class UnitStatus(LabelledEnum):
+    REGISTERED = "registered", "报到"
+    ACTIVE = "active", "在册"
+    WITHDRAWN = "withdrawn", "退出"
+
+
+# Which status a unit may move to from each status.
+UNIT_TRANSITIONS: dict[UnitStatus, tuple[UnitStatus, ...]] = {
+    UnitStatus.REGISTERED: (UnitStatus.ACTIVE, UnitStatus.WITHDRAWN),
+    UnitStatus.ACTIVE: (UnitStatus.WITHDRAWN,),
+    UnitStatus.WITHDRAWN: (UnitStatus.REGISTERED,),
+}

@@ -1,0 +1,54 @@
+"""Who may do what, decided once for views and templates alike."""
+
+from __future__ import annotations
+
+from models import Role, Unit, User
+
+
+def can_view_units(user: User) -> bool:
+    return user.is_authenticated
+
+
+def can_create_unit(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+
+
+def can_manage_unit(user: User, unit: Unit) -> bool:
+    """Change a unit's identity, community and status: admin, or its community's secretary."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.SECRETARY and user.community_id == unit.community_id
+
+
+def can_edit_unit(user: User, unit: Unit) -> bool:
+    """Edit a unit's profile: its managers, or its own liaison."""
+    if can_manage_unit(user, unit):
+        return True
+    return user.is_authenticated and user.role == Role.LIAISON and user.unit_id == unit.id
+
+
+def can_export_units(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+def can_import_units(user: User) -> bool:
+    return can_create_unit(user)
+
+
+def can_manage_users(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_view_audit(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_see_liaison_contact(user: User, unit: Unit) -> bool:
+    """Phone and e-mail of a unit's liaison: staff, and the unit's own liaison."""
+    if not user.is_authenticated:
+        return False
+    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+        return True
+    return user.unit_id == unit.id

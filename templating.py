@@ -1,0 +1,49 @@
+"""Jinja filters and globals: Chinese dates, labels and permissions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request
+
+import permissions
+from models.enums import Role, UnitCategory, UnitStatus
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def format_datetime(value: datetime | None) -> str:
+    """2026年11月28日 14:30 in Beijing time."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
+def format_date(value: date | datetime | None) -> str:
+    """2026年11月28日."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(SHANGHAI).date()
+    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments replaced (for pagination)."""
+    args = request.args.to_dict(flat=True)
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return request.path + "?" + urlencode(args)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = format_datetime
+    app.jinja_env.filters["d"] = format_date
+    app.jinja_env.globals.update(
+        perm=permissions,
+        Role=Role,
+        UnitCategory=UnitCategory,
+        UnitStatus=UnitStatus,
+        url_with=url_with,
+    )

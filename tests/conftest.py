@@ -1,0 +1,202 @@
+"""Shared fixtures: one suite, two databases (SQLite by default, PostgreSQL via DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from app import create_app
+from models import Community, Role, Room, Street, Unit, UnitCategory, User, db
+from security import hash_password
+
+PASSWORD = "共建测试口令2026"
+
+
+def _database_url(tmp_root: Path) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+
+
+def _test_config(url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        # A cheap hash keeps the suite fast; production uses the strong defaults.
+        "PASSWORD_TIME_COST": 1,
+        "PASSWORD_MEMORY_COST": 8,
+        "PASSWORD_PARALLELISM": 1,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """Build the schema once per run through the migrations, on an empty database."""
+    root = tmp_path_factory.mktemp("db")
+    url = _database_url(root)
+    app = create_app(_test_config(url, root))
+    with app.app_context():
+        if not url.startswith("sqlite"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        db.engine.dispose()
+    return url
+
+
+def _clear(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(text(f'DELETE FROM "{t}"'))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """A fresh app on the shared schema; every table is emptied afterwards."""
+    app = create_app(_test_config(database_url, tmp_path))
+    app.instance_path = str(tmp_path)
+    yield app
+    _clear(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for direct database work in a test."""
+    with app.app_context():
+        yield
+
+
+@dataclass
+class World:
+    """Ids of the standard fixture data: two communities, three units, a user per role."""
+
+    street: int
+    community1: int
+    community2: int
+    unit_a: int  # community 1
+    unit_b: int  # community 1
+    unit_c: int  # community 2
+    admin: int
+    archivist: int
+    secretary1: int
+    secretary2: int
+    liaison_a: int
+    liaison_b: int
+    liaison_c: int
+
+
+@pytest.fixture
+def world(app) -> World:
+    """Create the standard data set."""
+    with app.app_context():
+        street = Street(name="东大街街道", short_name="东大街")
+        c1 = Community(street=street, name="青年路社区", short_name="青年路", position=1)
+        c2 = Community(street=street, name="和平里社区", short_name="和平里", position=2)
+        db.session.add_all([street, c1, c2])
+        db.session.flush()
+        db.session.add(Room(community=c1, name="青年路社区共驻共建会议室", capacity=30))
+        units = []
+        for name, community, category in (
+            ("东大街第一小学", c1, UnitCategory.SCHOOL),
+            ("市第三人民医院", c1, UnitCategory.HOSPITAL),
+            ("和平里派出所", c2, UnitCategory.AGENCY),
+        ):
+            unit = Unit(
+                street_id=street.id,
+                community=community,
+                name=name,
+                category=category,
+                registered_on=date(2026, 1, 5),
+                liaison_name="联络人" + name[:2],
+            )
+            db.session.add(unit)
+            units.append(unit)
+        db.session.flush()
+        pw = hash_password(PASSWORD)
+
+        def user(username, role, **kw):
+            u = User(username=username, display_name=username, role=role, password_hash=pw, **kw)
+            db.session.add(u)
+            return u
+
+        users = [
+            user("admin", Role.ADMIN),
+            user("archivist", Role.ARCHIVIST),
+            user("secretary1", Role.SECRETARY, community_id=c1.id),
+            user("secretary2", Role.SECRETARY, community_id=c2.id),
+            user("liaison_a", Role.LIAISON, unit_id=units[0].id),
+            user("liaison_b", Role.LIAISON, unit_id=units[1].id),
+            user("liaison_c", Role.LIAISON, unit_id=units[2].id),
+        ]
+        db.session.commit()
+        return World(street.id, c1.id, c2.id, *(u.id for u in units), *(u.id for u in users))
+
+
+@pytest.fixture
+def login_as(client, app):
+    """Log the test client in as a user (by id or username) through the real form."""
+
+    def _login(user, password: str = PASSWORD, the_client=None):
+        c = the_client or client
+        with app.app_context():
+            username = db.session.get(User, user).username if isinstance(user, int) else user
+        resp = c.post("/login", data={"username": username, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def make_unit(app, world):
+    """Factory for extra units: make_unit(name=..., community=world.community1, ...)."""
+
+    def _make(**overrides) -> int:
+        with app.app_context():
+            data = {
+                "street_id": world.street,
+                "community_id": world.community1,
+                "name": f"测试单位{overrides.get('name', '')}",
+                "category": UnitCategory.OTHER,
+                "registered_on": date(2026, 2, 1),
+            }
+            data.update(overrides)
+            unit = Unit(**data)
+            db.session.add(unit)
+            db.session.commit()
+            return unit.id
+
+    return _make
+
+
+def count(model, *where) -> int:
+    """Rows of a model (in an app context)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
