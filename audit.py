@@ -118,7 +118,7 @@ def _audit_flush(session: Session, flush_context) -> None:
                     "actor_name": actor_name,
                     "action": action,
                     "object_type": table,
-                    "object_id": inspect(obj).identity[0] if inspect(obj).identity else None,
+                    "object_id": getattr(obj, "id", None),
                     "summary": _describe(obj),
                     "changes": changes,
                     "ip": ip,

@@ -17,6 +17,8 @@ class Defaults:
     # A form left open on a phone must still submit: the token lives as long as
     # the session instead of one hour.
     WTF_CSRF_TIME_LIMIT = None
+    # WTForms translates its built-in messages itself (see formbase.Form).
+    WTF_I18N_ENABLED = False
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     HTTPS = False
     # argon2id parameters (OWASP ASVS 5.0: at least m=19 MiB, t=2, p=1).

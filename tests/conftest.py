@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -166,6 +167,7 @@ def login_as(client, app):
         c = the_client or client
         with app.app_context():
             username = db.session.get(User, user).username if isinstance(user, int) else user
+        c.post("/logout")  # switch users within one test
         resp = c.post("/login", data={"username": username, "password": password})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         return c
@@ -177,12 +179,14 @@ def login_as(client, app):
 def make_unit(app, world):
     """Factory for extra units: make_unit(name=..., community=world.community1, ...)."""
 
+    serial = itertools.count(1)
+
     def _make(**overrides) -> int:
         with app.app_context():
             data = {
                 "street_id": world.street,
                 "community_id": world.community1,
-                "name": f"测试单位{overrides.get('name', '')}",
+                "name": f"测试单位{next(serial)}",
                 "category": UnitCategory.OTHER,
                 "registered_on": date(2026, 2, 1),
             }

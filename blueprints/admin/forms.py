@@ -1,8 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from blueprints.auth.forms import NewPasswordMixin
+from formbase import Form
 from models import Role
 
 
@@ -10,7 +10,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class UserForm(NewPasswordMixin, FlaskForm):
+class UserForm(NewPasswordMixin, Form):
     username = StringField(
         "用户名",
         filters=[strip],

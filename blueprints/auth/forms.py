@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from formbase import Form
 from security import PASSWORD_MAX, password_problem
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=PASSWORD_MAX)])
     submit = SubmitField("登录")
@@ -22,7 +22,7 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
-class PasswordForm(NewPasswordMixin, FlaskForm):
+class PasswordForm(NewPasswordMixin, Form):
     current_password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
     new_password = PasswordField(
         "新密码",

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     DateField,
@@ -19,6 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from formbase import Form
 from models import UnitCategory, UnitStatus
 from models.base import today
 
@@ -30,7 +30,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     """A unit's register entry. Managers get every field; a liaison only the profile."""
 
     name = StringField(
@@ -109,7 +109,7 @@ class UnitForm(FlaskForm):
             raise ValidationError("报到日期不能晚于今天。")
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     to_status = SelectField("变更为", validators=[DataRequired("请选择新的状态。")])
     effective_on = DateField("生效日期", default=today, validators=[DataRequired("请填写有效的生效日期。")])
     reason = TextAreaField(
@@ -130,7 +130,7 @@ class StatusForm(FlaskForm):
             raise ValidationError("退出时请填写原因。")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         "登记表文件",
         validators=[
