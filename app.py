@@ -12,7 +12,12 @@ from flask import Flask
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Gongjian application."""
-    app = Flask(__name__, instance_relative_config=True)
+    instance = os.environ.get("GONGJIAN_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(Path(instance).resolve()) if instance else None,
+    )
     configure(app, test_config)
     register_extensions(app)
     register_blueprints(app)
