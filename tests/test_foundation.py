@@ -86,8 +86,10 @@ def test_unit_names_unique_per_street_in_the_database(app, world):
 
 
 def test_category_is_checked_by_the_database(app, world):
+    from sqlalchemy.exc import IntegrityError
+
     with app.app_context():
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError):
             db.session.execute(
                 text("UPDATE unit SET category = 'nonsense' WHERE id = :id"), {"id": world.unit_a}
             )
