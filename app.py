@@ -37,6 +37,9 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
     if env.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    from settings import from_environment
+
+    app.config.update(from_environment(env))
     if env.get("GONGJIAN_HTTPS", "").lower() in ("1", "true", "yes"):
         app.config["HTTPS"] = True
     app.config.from_pyfile("config.py", silent=True)
@@ -83,9 +86,11 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
     import audit  # noqa: F401  (registers the flush hook)
+    import mailer
     import security
 
     security.init_app(app)
+    mailer.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -93,9 +98,11 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.admin import bp as admin_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.main import bp as main_bp
+    from blueprints.meetings import bp as meetings_bp
+    from blueprints.meetings.feeds import bp as feeds_bp
     from blueprints.units import bp as units_bp
 
-    for bp in (auth_bp, main_bp, units_bp, admin_bp):
+    for bp in (auth_bp, main_bp, units_bp, meetings_bp, feeds_bp, admin_bp):
         app.register_blueprint(bp)
 
 

@@ -52,3 +52,55 @@ def can_see_liaison_contact(user: User, unit: Unit) -> bool:
     if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
         return True
     return user.unit_id == unit.id
+
+
+# --- meetings -------------------------------------------------------------------
+
+
+def can_create_meeting(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+
+
+def can_manage_meeting(user, meeting) -> bool:
+    """Edit, publish, cancel, sign in: admin, or the host community's secretary."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return (
+        user.role == Role.SECRETARY
+        and meeting.community_id is not None
+        and meeting.community_id == user.community_id
+    )
+
+
+def invitation_for(user, meeting):
+    """The invitation of the liaison's unit to this meeting, if any."""
+    if not user.is_authenticated or user.role != Role.LIAISON or not user.unit_id:
+        return None
+    return next((inv for inv in meeting.invitations if inv.unit_id == user.unit_id), None)
+
+
+def can_view_meeting(user, meeting) -> bool:
+    """Staff see every meeting; a liaison sees published meetings their unit is invited to."""
+    if not user.is_authenticated:
+        return False
+    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+        return True
+    from models import MeetingStatus
+
+    return meeting.status != MeetingStatus.DRAFT and invitation_for(user, meeting) is not None
+
+
+def can_reply(user, meeting) -> bool:
+    from models import MeetingStatus
+
+    return meeting.status == MeetingStatus.SCHEDULED and invitation_for(user, meeting) is not None
+
+
+def can_submit_topic(user, meeting, now) -> bool:
+    return invitation_for(user, meeting) is not None and meeting.topics_open(now)
+
+
+def can_view_outbox(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.ADMIN

@@ -30,6 +30,51 @@ class Defaults:
     UNITS_PER_PAGE = 20
     AUDIT_PER_PAGE = 50
     TIMEZONE = "Asia/Shanghai"
+    MEETINGS_PER_PAGE = 30
+    # The address links in invites and mails point at (e.g. http://gongjian.jd.gov.cn).
+    BASE_URL = None
+    # Outgoing mail. Without MAIL_SERVER, mail waits in the outbox.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "gongjian@localhost"
+    MAIL_TIMEOUT = 20
+    # "thread": a sender thread per process; "inline": before the response; "off".
+    MAIL_DELIVERY = "thread"
+    MAIL_POLL_SECONDS = 60
+
+
+# Settings that may come from the environment, with their types.
+ENV_SETTINGS = {
+    "BASE_URL": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": bool,
+    "MAIL_USE_SSL": bool,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_DELIVERY": str,
+}
+
+
+def from_environment(environ) -> dict:
+    """Read ENV_SETTINGS from the environment, converting types."""
+    out = {}
+    for key, kind in ENV_SETTINGS.items():
+        raw = environ.get(key)
+        if raw is None or raw == "":
+            continue
+        if kind is bool:
+            out[key] = raw.lower() in ("1", "true", "yes", "on")
+        elif kind is int:
+            out[key] = int(raw)
+        else:
+            out[key] = raw
+    return out
 
 
 def normalise_database_url(url: str) -> str:

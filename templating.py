@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, request
 
 import permissions
-from models.enums import Role, UnitCategory, UnitStatus
+from models.enums import MeetingKind, MeetingStatus, Role, UnitCategory, UnitStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -30,6 +30,16 @@ def format_date(value: date | datetime | None) -> str:
     return f"{value.year}年{value.month:02d}月{value.day:02d}日"
 
 
+def format_time(value: datetime | None) -> str:
+    """14:30 in Beijing time."""
+    return value.astimezone(SHANGHAI).strftime("%H:%M") if value else ""
+
+
+def local_input(value: datetime | None) -> str:
+    """The value of a datetime-local input, in Beijing time."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
 def url_with(**changes) -> str:
     """The current URL with some query arguments replaced (for pagination)."""
     args = request.args.to_dict(flat=True)
@@ -40,9 +50,13 @@ def url_with(**changes) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
+    app.jinja_env.filters["time_only"] = format_time
+    app.jinja_env.filters["local_input"] = local_input
     app.jinja_env.globals.update(
         perm=permissions,
         Role=Role,
+        MeetingKind=MeetingKind,
+        MeetingStatus=MeetingStatus,
         UnitCategory=UnitCategory,
         UnitStatus=UnitStatus,
         url_with=url_with,

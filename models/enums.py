@@ -76,3 +76,43 @@ UNIT_TRANSITIONS: dict[UnitStatus, tuple[UnitStatus, ...]] = {
     UnitStatus.ACTIVE: (UnitStatus.WITHDRAWN,),
     UnitStatus.WITHDRAWN: (UnitStatus.REGISTERED,),
 }
+
+
+class MeetingKind(LabelledEnum):
+    REGULAR = "regular", "定期例会"
+    SPECIAL = "special", "专题会议"
+    ZONE = "zone", "片区联席会"
+
+
+class MeetingStatus(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SCHEDULED = "scheduled", "已发布"
+    HELD = "held", "已召开"
+    CANCELLED = "cancelled", "已取消"
+
+
+class Reply(LabelledEnum):
+    PENDING = "pending", "待回复"
+    ACCEPT = "accept", "参加"
+    DECLINE = "decline", "不参加"
+    DELEGATE = "delegate", "委派代表参加"
+
+
+class Attendance(LabelledEnum):
+    UNKNOWN = "unknown", "未签到"
+    PRESENT = "present", "出席"
+    ABSENT_LEAVE = "absent_leave", "请假缺席"
+    ABSENT_NO_LEAVE = "absent_no_leave", "无故缺席"
+
+
+class TopicStatus(LabelledEnum):
+    SUBMITTED = "submitted", "待处理"
+    ACCEPTED = "accepted", "已采纳"
+    DECLINED = "declined", "未采纳"
+
+
+class MailStatus(LabelledEnum):
+    QUEUED = "queued", "待发送"
+    SENDING = "sending", "发送中"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"

@@ -204,3 +204,42 @@ def count(model, *where) -> int:
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def make_meeting(app, world):
+    """Factory for meetings: make_meeting(days=1, status=..., units=[...], **fields) -> id.
+
+    By default a draft in community 1's room, tomorrow 14:00-16:00 Beijing time,
+    inviting units A and B.
+    """
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from models import Invitation, Meeting, MeetingKind, MeetingStatus
+
+    def _make(days: int = 1, at: time = time(14, 0), hours: float = 2, units=None, **fields) -> int:
+        with app.app_context():
+            room = db.session.scalar(select(Room).where(Room.community_id == world.community1))
+            day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=days)).date()
+            start = datetime.combine(day, at, ZoneInfo("Asia/Shanghai"))
+            data = {
+                "street_id": world.street,
+                "community_id": world.community1,
+                "kind": MeetingKind.REGULAR,
+                "title": "第四季度共驻共建联席会议",
+                "start_at": start,
+                "end_at": start + timedelta(hours=hours),
+                "room_id": room.id,
+                "status": MeetingStatus.DRAFT,
+                "topic_deadline": start - timedelta(days=3),
+            }
+            data.update(fields)
+            meeting = Meeting(**data)
+            for unit_id in units if units is not None else (world.unit_a, world.unit_b):
+                meeting.invitations.append(Invitation(unit_id=unit_id))
+            db.session.add(meeting)
+            db.session.commit()
+            return meeting.id
+
+    return _make

@@ -7,9 +7,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+import mailer
 import permissions as perm
 from blueprints.units.services import escape_like
-from models import AuditEvent, Community, Role, Unit, User, db
+from formbase import Form
+from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from security import set_password
 
@@ -177,3 +179,41 @@ def audit():
             "object_id": args.get("object_id", ""),
         },
     )
+
+
+@bp.route("/outbox")
+@login_required
+def outbox():
+    """List outgoing mail with its delivery status."""
+    if not perm.can_view_outbox(current_user):
+        abort(403)
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    status = request.args.get("status", "")
+    if status in MailStatus._value2member_map_:
+        stmt = stmt.where(OutboxMessage.status == MailStatus(status))
+    pagination = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template(
+        "admin/outbox.html",
+        pagination=pagination,
+        status=status,
+        configured=bool(current_app.config.get("MAIL_SERVER")),
+        form=Form(),
+    )
+
+
+@bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
+@login_required
+def outbox_retry(message_id: int):
+    """Send a waiting or failed message again now."""
+    if not perm.can_view_outbox(current_user):
+        abort(403)
+    msg = db.get_or_404(OutboxMessage, message_id)
+    if not Form().validate_on_submit():
+        abort(400)
+    if msg.status == MailStatus.SENT:
+        flash("这封邮件已经发送成功。", "info")
+    else:
+        mailer.retry(msg)
+        db.session.commit()
+        flash("已重新排队发送。", "success")
+    return redirect(url_for("admin.outbox"))

@@ -2,6 +2,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
 import audit
 from models import db
@@ -67,4 +68,8 @@ def account():
             login_user(user)
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, user=user)
+    from blueprints.meetings.feeds import feed_targets
+
+    return render_template(
+        "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()
+    )

@@ -1,0 +1,758 @@
+"""Meeting operations shared by views, CLI, exports and tests. They never commit."""
+
+from __future__ import annotations
+
+import calendar as pycal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+import mailer
+from exports import ics
+from models import (
+    AgendaItem,
+    Attendance,
+    CalendarFeed,
+    Community,
+    Invitation,
+    Meeting,
+    MeetingKind,
+    MeetingSeries,
+    MeetingStatus,
+    Reply,
+    Role,
+    Room,
+    Topic,
+    TopicStatus,
+    Unit,
+    UnitCategory,
+    UnitStatus,
+    User,
+    db,
+)
+from models.base import utcnow
+from models.meeting import MeetingError, default_topic_deadline
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
+DAY_START, DAY_END = time(8, 30), time(21, 0)
+
+
+def local_dt(day: date, at: time) -> datetime:
+    """A Beijing wall-clock date and time as an aware datetime."""
+    return datetime.combine(day, at, SHANGHAI)
+
+
+def fmt(dt: datetime) -> str:
+    local = dt.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month:02d}月{local.day:02d}日 {local:%H:%M}"
+
+
+# --- queries ------------------------------------------------------------------
+
+
+def visible_meetings(user: User) -> Select[tuple[Meeting]]:
+    """Meetings the user may see: staff all; a liaison the published ones their unit is invited to."""
+    stmt = select(Meeting)
+    if user.role == Role.LIAISON:
+        stmt = stmt.where(
+            Meeting.status != MeetingStatus.DRAFT,
+            Meeting.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == user.unit_id)),
+        )
+    return stmt
+
+
+def meetings_query(
+    user: User,
+    community_id: int | None = None,
+    kind: MeetingKind | None = None,
+    status: MeetingStatus | None = None,
+    unit_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    street_level: bool = False,
+) -> Select[tuple[Meeting]]:
+    """Visible meetings matching the list filters, soonest first."""
+    stmt = visible_meetings(user).options(joinedload(Meeting.room), joinedload(Meeting.community))
+    if street_level:
+        stmt = stmt.where(Meeting.community_id.is_(None))
+    elif community_id:
+        stmt = stmt.where(Meeting.community_id == community_id)
+    if kind:
+        stmt = stmt.where(Meeting.kind == kind)
+    if status:
+        stmt = stmt.where(Meeting.status == status)
+    if unit_id:
+        stmt = stmt.where(Meeting.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == unit_id)))
+    if start:
+        stmt = stmt.where(Meeting.end_at > start)
+    if end:
+        stmt = stmt.where(Meeting.start_at < end)
+    return stmt.order_by(Meeting.start_at, Meeting.id)
+
+
+def load_meeting(meeting_id: int, for_update: bool = False) -> Meeting | None:
+    """A meeting with everything its page shows, in a fixed number of queries."""
+    stmt = (
+        select(Meeting)
+        .where(Meeting.id == meeting_id)
+        .options(
+            joinedload(Meeting.room),
+            joinedload(Meeting.community),
+            joinedload(Meeting.street),
+            selectinload(Meeting.agenda_items).joinedload(AgendaItem.presenter_unit),
+            selectinload(Meeting.invitations).joinedload(Invitation.unit),
+            selectinload(Meeting.topics).joinedload(Topic.unit),
+        )
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=Meeting)
+    return db.session.scalar(stmt)
+
+
+def rooms_for(user: User, community_id: int | None = None) -> list[Room]:
+    """Community meeting rooms a user may schedule in."""
+    stmt = select(Room).where(Room.community_id.is_not(None), Room.bookable.is_(True))
+    if user.role == Role.SECRETARY:
+        stmt = stmt.where(Room.community_id == user.community_id)
+    elif community_id:
+        stmt = stmt.where(Room.community_id == community_id)
+    return list(
+        db.session.scalars(stmt.options(joinedload(Room.community)).order_by(Room.community_id, Room.id))
+    )
+
+
+def invitable_units(user: User, community_id: int | None) -> list[Unit]:
+    """Units that can be invited: a community meeting its own units, a street meeting all."""
+    stmt = select(Unit).where(Unit.status != UnitStatus.WITHDRAWN).options(joinedload(Unit.community))
+    if community_id:
+        stmt = stmt.where(Unit.community_id == community_id)
+    return list(db.session.scalars(stmt.order_by(Unit.community_id, Unit.name)))
+
+
+# --- room calendar --------------------------------------------------------------
+
+
+def lock_room(room_id: int) -> None:
+    """Serialise writers on one room (PostgreSQL row lock; SQLite already holds the write lock)."""
+    db.session.execute(select(Room.id).where(Room.id == room_id).with_for_update())
+
+
+def find_clash(room_id: int, start: datetime, end: datetime, exclude_id: int | None = None) -> Meeting | None:
+    """The first meeting that holds the room during [start, end), if any."""
+    stmt = select(Meeting).where(
+        Meeting.room_id == room_id,
+        Meeting.status.in_(BLOCKING),
+        Meeting.start_at < end,
+        Meeting.end_at > start,
+    )
+    if exclude_id:
+        stmt = stmt.where(Meeting.id != exclude_id)
+    return db.session.scalar(stmt.order_by(Meeting.start_at).limit(1))
+
+
+def next_free_slot(
+    room_id: int, start: datetime, duration: timedelta, exclude_id: int | None = None
+) -> datetime:
+    """The earliest start from `start` on when the room is free for `duration`, in office hours."""
+    busy = db.session.execute(
+        select(Meeting.start_at, Meeting.end_at)
+        .where(
+            Meeting.room_id == room_id,
+            Meeting.status.in_(BLOCKING),
+            Meeting.end_at > start,
+            Meeting.start_at < start + timedelta(days=60),
+            Meeting.id != (exclude_id or 0),
+        )
+        .order_by(Meeting.start_at)
+    ).all()
+    candidate = start
+    for _ in range(500):
+        local = candidate.astimezone(SHANGHAI)
+        if local.time() < DAY_START:
+            candidate = local_dt(local.date(), DAY_START)
+        elif (local + duration).time() > DAY_END or (local + duration).date() != local.date():
+            candidate = local_dt(local.date() + timedelta(days=1), DAY_START)
+        clash = next(((s, e) for s, e in busy if s < candidate + duration and e > candidate), None)
+        if clash is None:
+            return candidate
+        candidate = clash[1]
+    return candidate
+
+
+def clash_message(clash: Meeting, room_id: int, start: datetime, end: datetime, exclude_id=None) -> str:
+    suggestion = next_free_slot(room_id, start, end - start, exclude_id)
+    return (
+        f"会议室在该时段已被“{clash.title}”（{fmt(clash.start_at)}—{clash.end_at.astimezone(SHANGHAI):%H:%M}）占用。"
+        f"该会议室最近的空闲时段从 {fmt(suggestion)} 开始。"
+    )
+
+
+# --- saving -------------------------------------------------------------------------
+
+
+@dataclass
+class AgendaRow:
+    title: str
+    presenter_unit_id: int | None
+    minutes: int
+    topic_id: int | None = None
+    is_followup: bool = False
+
+
+@dataclass
+class MeetingData:
+    kind: MeetingKind
+    title: str
+    description: str
+    community_id: int | None
+    room_id: int
+    start_at: datetime
+    end_at: datetime
+    topic_deadline: datetime | None
+    agenda: list[AgendaRow]
+    unit_ids: set[int]
+
+
+def check_times(data: MeetingData) -> None:
+    if data.end_at <= data.start_at:
+        raise MeetingError("结束时间必须晚于开始时间。")
+    total = sum(r.minutes for r in data.agenda)
+    length = int((data.end_at - data.start_at).total_seconds() // 60)
+    if total > length:
+        raise MeetingError(f"议程共 {total} 分钟，超过了会议时长 {length} 分钟；请缩短议程或延长会议。")
+    if data.topic_deadline and data.topic_deadline > data.start_at:
+        raise MeetingError("议题征集截止时间不能晚于会议开始时间。")
+
+
+def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meeting:
+    """Create or update a meeting with its agenda and invitations; mail units if it is published."""
+    check_times(data)
+    lock_room(data.room_id)
+    clash = find_clash(data.room_id, data.start_at, data.end_at, meeting.id if meeting else None)
+    if clash:
+        raise MeetingError(
+            clash_message(clash, data.room_id, data.start_at, data.end_at, meeting.id if meeting else None)
+        )
+    creating = meeting is None
+    if creating:
+        community = db.session.get(Community, data.community_id) if data.community_id else None
+        street_id = (
+            community.street_id if community else db.session.get(Room, data.room_id).community.street_id
+        )
+        meeting = Meeting(street_id=street_id, created_by=by, status=MeetingStatus.DRAFT)
+        db.session.add(meeting)
+    elif not meeting.editable:
+        raise MeetingError(f"“{meeting.status.label}”的会议不能再修改。")
+    else:
+        meeting.version += 1
+    before = (meeting.start_at, meeting.end_at, meeting.room_id, meeting.title) if not creating else None
+    meeting.kind = data.kind
+    meeting.title = data.title
+    meeting.description = data.description
+    meeting.community_id = data.community_id
+    meeting.room_id = data.room_id
+    meeting.start_at = data.start_at
+    meeting.end_at = data.end_at
+    meeting.topic_deadline = data.topic_deadline or default_topic_deadline(data.start_at)
+    _replace_agenda(meeting, data.agenda)
+    added, removed = _replace_invitations(meeting, data.unit_ids)
+    meeting.invalidate_calendar()
+    db.session.flush()
+    if meeting.status == MeetingStatus.SCHEDULED:
+        changed = before != (meeting.start_at, meeting.end_at, meeting.room_id, meeting.title)
+        for inv in removed:
+            mailer.queue_meeting_mail(meeting, [inv], "removed")
+        if changed:
+            mailer.queue_meeting_mail(meeting, meeting.invitations, "update")
+        elif added:
+            mailer.queue_meeting_mail(meeting, added, "publish")
+    for inv in removed:
+        db.session.delete(inv)
+    return meeting
+
+
+def _replace_agenda(meeting: Meeting, rows: Sequence[AgendaRow]) -> None:
+    existing = list(meeting.agenda_items)
+    for i, row in enumerate(rows):
+        item = existing[i] if i < len(existing) else AgendaItem()
+        item.position = i + 1
+        item.title = row.title
+        item.presenter_unit_id = row.presenter_unit_id
+        item.minutes = row.minutes
+        item.topic_id = row.topic_id
+        item.is_followup = row.is_followup
+        if i >= len(existing):
+            meeting.agenda_items.append(item)
+    for item in existing[len(rows) :]:
+        meeting.agenda_items.remove(item)
+
+
+def _replace_invitations(meeting: Meeting, unit_ids: set[int]) -> tuple[list[Invitation], list[Invitation]]:
+    current = {inv.unit_id: inv for inv in meeting.invitations}
+    added = []
+    for unit_id in sorted(unit_ids - current.keys()):
+        inv = Invitation(unit_id=unit_id, reply=Reply.PENDING, attendance=Attendance.UNKNOWN)
+        meeting.invitations.append(inv)
+        added.append(inv)
+    removed = [current[u] for u in current.keys() - unit_ids]
+    if added:
+        db.session.flush()
+        for inv in added:
+            db.session.refresh(inv, ["unit"])
+    return added, removed
+
+
+def units_for_invitation(
+    picked: Iterable[int],
+    whole_community_id: int | None,
+    category: UnitCategory | None,
+    allowed: Iterable[Unit],
+) -> set[int]:
+    """Resolve the invitation pickers (one by one, a whole community, a category) to unit ids."""
+    allowed = list(allowed)
+    allowed_ids = {u.id for u in allowed}
+    ids = {i for i in picked if i in allowed_ids}
+    if whole_community_id:
+        ids |= {
+            u.id for u in allowed if u.community_id == whole_community_id and u.status == UnitStatus.ACTIVE
+        }
+    if category:
+        ids |= {u.id for u in allowed if u.category == category and u.status == UnitStatus.ACTIVE}
+    return ids
+
+
+def publish(meeting: Meeting, by: User) -> None:
+    """Publish a draft: it appears to invited units, and their liaisons are mailed the invite."""
+    now = utcnow()
+    lock_room(meeting.room_id)
+    clash = find_clash(meeting.room_id, meeting.start_at, meeting.end_at, meeting.id)
+    if clash:
+        raise MeetingError(
+            clash_message(clash, meeting.room_id, meeting.start_at, meeting.end_at, meeting.id)
+        )
+    meeting.publish(now)
+    meeting.version += 1
+    db.session.flush()
+    mailer.queue_meeting_mail(meeting, meeting.invitations, "publish")
+
+
+def cancel(meeting: Meeting, reason: str, by: User) -> None:
+    """Cancel a meeting; if it was published, every invited liaison receives a CANCEL."""
+    was_published = meeting.status == MeetingStatus.SCHEDULED
+    meeting.cancel(reason, utcnow())
+    meeting.version += 1
+    db.session.flush()
+    if was_published:
+        mailer.queue_meeting_mail(meeting, meeting.invitations, "cancel")
+
+
+def mark_held(meeting: Meeting, by: User) -> None:
+    meeting.mark_held(utcnow())
+    meeting.version += 1
+
+
+def reply(
+    invitation: Invitation, answer: Reply, reason: str, delegate_name: str, delegate_post: str, by: User
+) -> None:
+    """Record a unit's answer to an invitation."""
+    meeting = invitation.meeting
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise MeetingError("只能回复已发布且未召开的会议。")
+    if answer == Reply.PENDING:
+        raise MeetingError("请选择参加、不参加或委派代表。")
+    if answer == Reply.DECLINE and not reason.strip():
+        raise MeetingError("不参加时请填写原因。")
+    if answer == Reply.DELEGATE and not (delegate_name.strip() and delegate_post.strip()):
+        raise MeetingError("委派代表时请填写代表的姓名和职务。")
+    invitation.reply = answer
+    invitation.reply_reason = reason.strip() if answer == Reply.DECLINE else ""
+    invitation.delegate_name = delegate_name.strip() if answer == Reply.DELEGATE else ""
+    invitation.delegate_post = delegate_post.strip() if answer == Reply.DELEGATE else ""
+    invitation.replied_at = utcnow()
+    invitation.replied_by = by
+    meeting.invalidate_calendar()
+
+
+def set_attendance(meeting: Meeting, marks: dict[int, Attendance], by: User) -> int:
+    """Sign units in or mark them absent; returns how many changed."""
+    if not meeting.attendance_open(utcnow()):
+        raise MeetingError("会议开始后才能签到。")
+    changed = 0
+    for inv in meeting.invitations:
+        mark = marks.get(inv.id)
+        if mark is not None and mark != inv.attendance:
+            inv.attendance = mark
+            inv.attendance_at = utcnow()
+            inv.attendance_by_id = by.id
+            changed += 1
+    return changed
+
+
+def submit_topic(meeting: Meeting, unit: Unit, by: User, title: str, detail: str, cooperation: str) -> Topic:
+    """A liaison proposes a topic for the agenda before the deadline."""
+    if not meeting.topics_open(utcnow()):
+        raise MeetingError("议题征集已截止。")
+    if not any(inv.unit_id == unit.id for inv in meeting.invitations):
+        raise MeetingError("只有受邀单位可以提交议题。")
+    topic = Topic(
+        unit=unit,
+        submitted_by=by,
+        title=title.strip(),
+        detail=detail.strip(),
+        cooperation=cooperation.strip(),
+    )
+    meeting.topics.append(topic)
+    return topic
+
+
+def accept_topic(topic: Topic, by: User, minutes: int = 10) -> AgendaItem:
+    """Put a submitted topic on the agenda, presented by the unit that proposed it."""
+    if topic.status != TopicStatus.SUBMITTED:
+        raise MeetingError("这个议题已经处理过了。")
+    meeting = topic.meeting
+    if not meeting.editable:
+        raise MeetingError("会议已召开或已取消，不能再调整议程。")
+    item = AgendaItem(
+        position=len(meeting.agenda_items) + 1,
+        title=topic.title,
+        presenter_unit_id=topic.unit_id,
+        minutes=minutes,
+        topic=topic,
+    )
+    meeting.agenda_items.append(item)
+    topic.status = TopicStatus.ACCEPTED
+    topic.decided_at = utcnow()
+    topic.decided_by_id = by.id
+    meeting.invalidate_calendar()
+    return item
+
+
+def decline_topic(topic: Topic, reason: str, by: User) -> None:
+    if topic.status != TopicStatus.SUBMITTED:
+        raise MeetingError("这个议题已经处理过了。")
+    if not reason.strip():
+        raise MeetingError("请填写不予采纳的原因。")
+    topic.status = TopicStatus.DECLINED
+    topic.decline_reason = reason.strip()
+    topic.decided_at = utcnow()
+    topic.decided_by_id = by.id
+
+
+# --- attendance figures -----------------------------------------------------------------
+
+
+def attendance_rates(unit_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
+    """Per unit: (meetings attended, meetings held it was invited to)."""
+    attended = func.sum(case((Invitation.attendance == Attendance.PRESENT, 1), else_=0))
+    stmt = (
+        select(Invitation.unit_id, attended, func.count())
+        .join(Meeting, Meeting.id == Invitation.meeting_id)
+        .where(Meeting.status == MeetingStatus.HELD, Invitation.attendance != Attendance.UNKNOWN)
+        .group_by(Invitation.unit_id)
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(Invitation.unit_id.in_(list(unit_ids)))
+    return {unit_id: (int(present or 0), int(total)) for unit_id, present, total in db.session.execute(stmt)}
+
+
+# --- series -----------------------------------------------------------------------------
+
+
+@dataclass
+class SeriesRule:
+    rule: str  # "monthly_nth" or "weekly"
+    interval: int
+    weekday: int  # 0 = Monday
+    nth: int | None  # 1..4, or -1 for the last
+    start_time: time
+    duration_minutes: int
+    first_date: date
+    until: date
+
+
+def nth_weekday(year: int, month: int, weekday: int, nth: int) -> date | None:
+    days = [
+        d for d in pycal.Calendar().itermonthdates(year, month) if d.month == month and d.weekday() == weekday
+    ]
+    if nth == -1:
+        return days[-1]
+    return days[nth - 1] if nth - 1 < len(days) else None
+
+
+def occurrence_dates(rule: SeriesRule, limit: int = 200) -> list[date]:
+    """Dates of a series from first_date up to until (at most `limit`)."""
+    out: list[date] = []
+    if rule.rule == "weekly":
+        day = rule.first_date + timedelta(days=(rule.weekday - rule.first_date.weekday()) % 7)
+        while day <= rule.until and len(out) < limit:
+            out.append(day)
+            day += timedelta(weeks=rule.interval)
+        return out
+    year, month = rule.first_date.year, rule.first_date.month
+    while len(out) < limit:
+        day = nth_weekday(year, month, rule.weekday, rule.nth or 1)
+        if day and day > rule.until:
+            break
+        if day and day >= rule.first_date:
+            out.append(day)
+        month += rule.interval
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+        if date(year, month, 1) > rule.until:
+            break
+    return out
+
+
+@dataclass
+class Occurrence:
+    start_at: datetime
+    end_at: datetime
+    clash: Meeting | None = None
+    suggestion: datetime | None = None
+    past: bool = False
+
+
+def plan_series(rule: SeriesRule, room_id: int) -> list[Occurrence]:
+    """Every occurrence of a series with the clashes it would have, before anything is saved."""
+    now = utcnow()
+    duration = timedelta(minutes=rule.duration_minutes)
+    plan = []
+    for day in occurrence_dates(rule):
+        start = local_dt(day, rule.start_time)
+        occ = Occurrence(start, start + duration, past=start <= now)
+        occ.clash = find_clash(room_id, occ.start_at, occ.end_at)
+        if occ.clash:
+            occ.suggestion = next_free_slot(room_id, occ.start_at, duration)
+        plan.append(occ)
+    return plan
+
+
+def create_series(
+    rule: SeriesRule,
+    title: str,
+    kind: MeetingKind,
+    community_id: int | None,
+    room_id: int,
+    unit_ids: set[int],
+    starts: list[datetime],
+    by: User,
+) -> MeetingSeries:
+    """Create the series and one draft meeting per chosen start (each re-checked for clashes)."""
+    lock_room(room_id)
+    room = db.session.get(Room, room_id)
+    series = MeetingSeries(
+        street_id=room.community.street_id,
+        community_id=community_id,
+        title=title,
+        kind=kind,
+        rule=rule.rule,
+        interval=rule.interval,
+        nth=rule.nth,
+        weekday=rule.weekday,
+        start_time=rule.start_time,
+        duration_minutes=rule.duration_minutes,
+        room_id=room_id,
+        first_date=rule.first_date,
+        until=rule.until,
+        created_by_id=by.id,
+    )
+    db.session.add(series)
+    duration = timedelta(minutes=rule.duration_minutes)
+    for n, start in enumerate(sorted(starts), start=1):
+        data = MeetingData(
+            kind=kind,
+            title=f"{title}（第{n}次）",
+            description="",
+            community_id=community_id,
+            room_id=room_id,
+            start_at=start,
+            end_at=start + duration,
+            topic_deadline=None,
+            agenda=[],
+            unit_ids=unit_ids,
+        )
+        meeting = save_meeting(None, data, by)
+        meeting.series = series
+        db.session.flush()
+    return series
+
+
+# --- calendar ---------------------------------------------------------------------------
+
+
+def meeting_url(meeting: Meeting) -> str:
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base.rstrip("/") + f"/meetings/{meeting.id}"
+    if has_request_context():
+        return url_for("meetings.detail", meeting_id=meeting.id, _external=True)
+    return f"http://127.0.0.1:5000/meetings/{meeting.id}"
+
+
+def organizer_email(meeting: Meeting) -> str:
+    """The host's address: the community's secretary, else the creator, else the configured sender."""
+    if meeting.community_id:
+        email = db.session.scalar(
+            select(User.email)
+            .where(
+                User.community_id == meeting.community_id,
+                User.role == Role.SECRETARY,
+                User.active.is_(True),
+                User.email != "",
+            )
+            .order_by(User.id)
+            .limit(1)
+        )
+        if email:
+            return email
+    if meeting.created_by and meeting.created_by.email:
+        return meeting.created_by.email
+    return current_app.config["MAIL_DEFAULT_SENDER"]
+
+
+def cached_vevent(meeting: Meeting) -> str:
+    """The meeting's VEVENT text, rebuilt only when the meeting changed."""
+    if meeting.ics_cache is not None and meeting.ics_cache_rev == meeting.ics_rev:
+        return meeting.ics_cache
+    text = ics.vevent_text(meeting, meeting_url(meeting), organizer_email(meeting))
+    # A plain UPDATE: caching is not a change of the meeting (no audit, no SEQUENCE).
+    db.session.execute(
+        Meeting.__table__.update()
+        .where(Meeting.id == meeting.id, Meeting.ics_rev == meeting.ics_rev)
+        .values(ics_cache=text, ics_cache_rev=meeting.ics_rev)
+    )
+    return text
+
+
+def feed_for_token(token: str) -> CalendarFeed | None:
+    return db.session.scalar(
+        select(CalendarFeed)
+        .where(CalendarFeed.token == token)
+        .options(
+            joinedload(CalendarFeed.user), joinedload(CalendarFeed.community), joinedload(CalendarFeed.unit)
+        )
+    )
+
+
+def feed_scope(feed: CalendarFeed):
+    """The WHERE clause selecting the meetings of a feed (drafts never appear)."""
+    published = Meeting.status != MeetingStatus.DRAFT
+    invited = lambda unit_id: Meeting.id.in_(  # noqa: E731
+        select(Invitation.meeting_id).where(Invitation.unit_id == unit_id)
+    )
+    if feed.community_id:
+        return and_(published, Meeting.community_id == feed.community_id)
+    if feed.unit_id:
+        return and_(published, invited(feed.unit_id))
+    user = feed.user
+    if user.role == Role.SECRETARY:
+        return and_(published, or_(Meeting.community_id == user.community_id, Meeting.community_id.is_(None)))
+    if user.role == Role.LIAISON:
+        return and_(published, invited(user.unit_id or 0))
+    return published
+
+
+def feed_name(feed: CalendarFeed) -> str:
+    if feed.community:
+        return f"{feed.community.name}联席会议"
+    if feed.unit:
+        return f"{feed.unit.name}·联席会议"
+    return f"{feed.user.display_name}的联席会议"
+
+
+def feed_fingerprint(feed: CalendarFeed) -> tuple[str, datetime | None, int]:
+    """ETag, Last-Modified and the number of stale VEVENTs, from one aggregate query."""
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.sum(Meeting.id),
+            func.sum(Meeting.ics_rev),
+            func.max(Meeting.ics_changed_at),
+            func.sum(case((Meeting.ics_cache_rev != Meeting.ics_rev, 1), else_=0)),
+        ).where(feed_scope(feed))
+    ).one()
+    count, id_sum, rev_sum, last, stale = row
+    if isinstance(last, str):  # SQLite returns max() of a timestamp as text
+        last = datetime.fromisoformat(last)
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    etag = f"{feed.id}-{feed.token[:6]}-{count}-{id_sum or 0}-{rev_sum or 0}-{int(last.timestamp()) if last else 0}"
+    return etag, last, int(stale or 0)
+
+
+def feed_body(feed: CalendarFeed) -> bytes:
+    """The feed's calendar, from cached VEVENTs where they are current."""
+    rows = db.session.execute(
+        select(Meeting.id, Meeting.ics_rev, Meeting.ics_cache_rev, Meeting.ics_cache)
+        .where(feed_scope(feed))
+        .order_by(Meeting.start_at, Meeting.id)
+    ).all()
+    stale = [r.id for r in rows if r.ics_cache is None or r.ics_cache_rev != r.ics_rev]
+    fresh: dict[int, str] = {}
+    if stale:
+        for chunk_start in range(0, len(stale), 500):
+            chunk = stale[chunk_start : chunk_start + 500]
+            for meeting in db.session.scalars(
+                select(Meeting)
+                .where(Meeting.id.in_(chunk))
+                .options(
+                    joinedload(Meeting.room),
+                    joinedload(Meeting.community),
+                    joinedload(Meeting.street),
+                    joinedload(Meeting.created_by),
+                    selectinload(Meeting.agenda_items).joinedload(AgendaItem.presenter_unit),
+                    selectinload(Meeting.invitations).joinedload(Invitation.unit),
+                )
+            ):
+                fresh[meeting.id] = cached_vevent(meeting)
+    return ics.feed_ics((fresh.get(r.id) or r.ics_cache for r in rows), feed_name(feed))
+
+
+def get_or_create_feed(
+    *, user: User | None = None, community_id: int | None = None, unit_id: int | None = None
+) -> CalendarFeed:
+    import secrets
+
+    stmt = select(CalendarFeed)
+    if user is not None:
+        stmt = stmt.where(CalendarFeed.user_id == user.id)
+    elif community_id:
+        stmt = stmt.where(CalendarFeed.community_id == community_id)
+    else:
+        stmt = stmt.where(CalendarFeed.unit_id == unit_id)
+    feed = db.session.scalar(stmt)
+    if feed is None:
+        feed = CalendarFeed(
+            token=secrets.token_urlsafe(24),
+            user_id=user.id if user else None,
+            community_id=community_id,
+            unit_id=unit_id,
+        )
+        db.session.add(feed)
+        db.session.flush()
+    return feed
+
+
+def reset_feed(feed: CalendarFeed) -> None:
+    """Give the feed a new secret URL; the old one answers 404 from now on."""
+    import secrets
+
+    feed.token = secrets.token_urlsafe(24)
+
+
+def month_grid(year: int, month: int) -> list[list[date]]:
+    """The weeks (Monday first) covering a month."""
+    return pycal.Calendar(firstweekday=0).monthdatescalendar(year, month)
+
+
+def summarise_replies(meeting: Meeting) -> dict[Any, int]:
+    counts = {r: 0 for r in Reply}
+    for inv in meeting.invitations:
+        counts[inv.reply] += 1
+    return counts

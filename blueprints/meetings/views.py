@@ -1,0 +1,684 @@
+import json
+from datetime import date, datetime, timedelta
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+import permissions as perm
+from exports import ics
+from formbase import Form
+from models import (
+    Attendance,
+    Community,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Reply,
+    Role,
+    Room,
+    Topic,
+    Unit,
+    UnitCategory,
+    db,
+)
+from models.base import utcnow
+from models.meeting import MeetingError
+
+from . import bp
+from . import services as svc
+from .forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
+
+SHANGHAI = svc.SHANGHAI
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _filters():
+    args = request.args
+    kind = args.get("kind", "")
+    status = args.get("status", "")
+    community = args.get("community", "")
+    return {
+        "community_id": int(community) if community.isdigit() else None,
+        "street_level": community == "street",
+        "kind": MeetingKind(kind) if kind in MeetingKind._value2member_map_ else None,
+        "status": MeetingStatus(status) if status in MeetingStatus._value2member_map_ else None,
+        "unit_id": args.get("unit", type=int),
+    }
+
+
+def _communities_for(user) -> list[Community]:
+    stmt = select(Community).order_by(Community.street_id, Community.position)
+    if user.role == Role.SECRETARY:
+        stmt = stmt.where(Community.id == user.community_id)
+    return list(db.session.scalars(stmt))
+
+
+def _form_context(user, community_id: int | None):
+    """Choices for the meeting form: communities, rooms and invitable units."""
+    communities = _communities_for(user)
+    rooms = svc.rooms_for(user, None)
+    units = svc.invitable_units(user, None if user.role == Role.ADMIN else user.community_id)
+    return communities, rooms, units
+
+
+def _load(meeting_id: int, for_update: bool = False) -> Meeting:
+    meeting = svc.load_meeting(meeting_id, for_update=for_update)
+    if meeting is None:
+        abort(404)
+    if not perm.can_view_meeting(current_user, meeting):
+        abort(403)
+    return meeting
+
+
+def _manage(meeting_id: int) -> Meeting:
+    meeting = _load(meeting_id, for_update=True)
+    if not perm.can_manage_meeting(current_user, meeting):
+        abort(403)
+    return meeting
+
+
+def _snapshot(meeting: Meeting) -> dict[str, str]:
+    """What an editor sees, as labelled text, to say what someone else changed."""
+    return {
+        "会议名称": meeting.title,
+        "会议类型": meeting.kind.label,
+        "时间": f"{svc.fmt(meeting.start_at)}—{meeting.end_at.astimezone(SHANGHAI):%H:%M}",
+        "会议室": meeting.room.name,
+        "会议说明": meeting.description,
+        "议程": "；".join(f"{i.title}（{i.minutes}分钟）" for i in meeting.agenda_items),
+        "邀请单位": "、".join(sorted(inv.unit.name for inv in meeting.invitations)),
+    }
+
+
+def _form_data(form: MeetingForm, units: list[Unit], user) -> svc.MeetingData:
+    start = svc.local_dt(form.day.data, form.start_time.data)
+    end = svc.local_dt(form.day.data, form.end_time.data)
+    deadline = form.topic_deadline.data.replace(tzinfo=SHANGHAI) if form.topic_deadline.data else None
+    rows = []
+    unit_ids = {u.id for u in units}
+    for entry in form.agenda:
+        title = (entry.title.data or "").strip()
+        if not title:
+            continue
+        presenter = entry.presenter_unit_id.data or None
+        rows.append(
+            svc.AgendaRow(
+                title=title,
+                presenter_unit_id=presenter if presenter in unit_ids else None,
+                minutes=entry.minutes.data or 10,
+                topic_id=int(entry.topic_id.data) if (entry.topic_id.data or "").isdigit() else None,
+                is_followup=entry.is_followup.data == "1",
+            )
+        )
+    category = form.invite_category.data
+    invited = svc.units_for_invitation(
+        form.units.data or [],
+        form.invite_community.data or None,
+        UnitCategory(category) if category in UnitCategory._value2member_map_ else None,
+        units,
+    )
+    community_id = form.community_id.data or None
+    if user.role == Role.SECRETARY:
+        community_id = user.community_id
+    return svc.MeetingData(
+        kind=MeetingKind(form.kind.data),
+        title=form.title.data,
+        description=form.description.data or "",
+        community_id=community_id,
+        room_id=form.room_id.data,
+        start_at=start,
+        end_at=end,
+        topic_deadline=deadline,
+        agenda=rows,
+        unit_ids=invited,
+    )
+
+
+def _initial(meeting: Meeting) -> dict:
+    start, end = meeting.start_at.astimezone(SHANGHAI), meeting.end_at.astimezone(SHANGHAI)
+    rows = [
+        {
+            "title": i.title,
+            "presenter_unit_id": i.presenter_unit_id or 0,
+            "minutes": i.minutes,
+            "topic_id": str(i.topic_id or ""),
+            "is_followup": "1" if i.is_followup else "",
+        }
+        for i in meeting.agenda_items
+    ]
+    rows += [{"title": "", "presenter_unit_id": 0, "minutes": 10}] * 2
+    return {
+        "kind": meeting.kind.value,
+        "title": meeting.title,
+        "community_id": meeting.community_id or 0,
+        "room_id": meeting.room_id,
+        "day": start.date(),
+        "start_time": start.time(),
+        "end_time": end.time(),
+        "topic_deadline": meeting.topic_deadline.astimezone(SHANGHAI).replace(tzinfo=None)
+        if meeting.topic_deadline
+        else None,
+        "description": meeting.description,
+        "agenda": rows,
+        "units": [inv.unit_id for inv in meeting.invitations],
+        "version": meeting.version,
+        "original": json.dumps(_snapshot(meeting), ensure_ascii=False),
+    }
+
+
+def _check_scope(form: MeetingForm, user, rooms: list[Room]) -> bool:
+    """The room must belong to the host community (any community room for a street meeting)."""
+    room = next((r for r in rooms if r.id == form.room_id.data), None)
+    if room is None:
+        form.room_id.errors.append("请选择有效的会议室。")
+        return False
+    host = form.community_id.data or None
+    if user.role == Role.SECRETARY:
+        host = user.community_id
+    if host and room.community_id != host:
+        form.room_id.errors.append("社区会议请选择本社区的共驻共建会议室。")
+        return False
+    return True
+
+
+# --- list and calendar -----------------------------------------------------------------
+
+
+@bp.route("")
+@login_required
+def index():
+    """List meetings with filters."""
+    filters = _filters()
+    upcoming = request.args.get("when", "upcoming")
+    now = utcnow()
+    stmt = svc.meetings_query(current_user, **filters)
+    if upcoming == "upcoming":
+        stmt = stmt.where(Meeting.end_at >= now - timedelta(hours=12))
+    elif upcoming == "past":
+        stmt = (
+            stmt.where(Meeting.end_at < now)
+            .order_by(None)
+            .order_by(Meeting.start_at.desc(), Meeting.id.desc())
+        )
+    pagination = db.paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"], error_out=False)
+    communities = db.session.scalars(
+        select(Community).order_by(Community.street_id, Community.position)
+    ).all()
+    return render_template(
+        "meetings/index.html",
+        pagination=pagination,
+        filters=filters,
+        when=upcoming,
+        communities=communities,
+        unit=db.session.get(Unit, filters["unit_id"]) if filters["unit_id"] else None,
+    )
+
+
+@bp.route("/calendar")
+@login_required
+def calendar():
+    """Show a month of meetings as a calendar."""
+    month = request.args.get("month", "")
+    try:
+        first = datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        local_today = utcnow().astimezone(SHANGHAI).date()
+        first = local_today.replace(day=1)
+    weeks = svc.month_grid(first.year, first.month)
+    start = svc.local_dt(weeks[0][0], datetime.min.time())
+    end = svc.local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())
+    filters = _filters()
+    meetings = db.session.scalars(svc.meetings_query(current_user, start=start, end=end, **filters)).all()
+    by_day: dict[date, list[Meeting]] = {}
+    for m in meetings:
+        by_day.setdefault(m.start_at.astimezone(SHANGHAI).date(), []).append(m)
+    prev_month = (first - timedelta(days=1)).replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    communities = db.session.scalars(
+        select(Community).order_by(Community.street_id, Community.position)
+    ).all()
+    return render_template(
+        "meetings/calendar.html",
+        weeks=weeks,
+        first=first,
+        by_day=by_day,
+        prev_month=prev_month,
+        next_month=next_month,
+        filters=filters,
+        communities=communities,
+        today=utcnow().astimezone(SHANGHAI).date(),
+    )
+
+
+# --- one meeting ---------------------------------------------------------------------------
+
+
+@bp.route("/<int:meeting_id>")
+@login_required
+def detail(meeting_id: int):
+    """Show a meeting: agenda, invitations and replies, attendance, topics and downloads."""
+    meeting = _load(meeting_id)
+    now = utcnow()
+    invitation = perm.invitation_for(current_user, meeting)
+    reply_form = None
+    if perm.can_reply(current_user, meeting):
+        reply_form = ReplyForm(
+            data={
+                "reply": invitation.reply.value if invitation.reply != Reply.PENDING else None,
+                "reason": invitation.reply_reason,
+                "delegate_name": invitation.delegate_name,
+                "delegate_post": invitation.delegate_post,
+            }
+        )
+    topic_form = TopicForm() if perm.can_submit_topic(current_user, meeting, now) else None
+    manager = perm.can_manage_meeting(current_user, meeting)
+    rates = svc.attendance_rates(inv.unit_id for inv in meeting.invitations) if manager else {}
+    return render_template(
+        "meetings/detail.html",
+        meeting=meeting,
+        invitation=invitation,
+        reply_form=reply_form,
+        topic_form=topic_form,
+        manager=manager,
+        now=now,
+        replies=svc.summarise_replies(meeting),
+        Attendance=Attendance,
+        Reply=Reply,
+        reason_form=ReasonForm(),
+        action_form=Form(),
+        rates=rates,
+        my_topics=[t for t in meeting.topics if invitation and t.unit_id == invitation.unit_id],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Schedule a meeting (saved as a draft)."""
+    if not perm.can_create_meeting(current_user):
+        abort(403)
+    communities, rooms, units = _form_context(current_user, None)
+    form = MeetingForm(
+        communities=communities,
+        rooms=rooms,
+        units=units,
+        allow_street=current_user.role == Role.ADMIN,
+    )
+    if request.method == "GET":
+        form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
+        if rooms:
+            form.room_id.data = next(
+                (r.id for r in rooms if r.community_id == current_user.community_id), rooms[0].id
+            )
+    return _save(form, None, units, rooms)
+
+
+@bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(meeting_id: int):
+    """Edit a meeting until it is held; a stale form is refused with what changed."""
+    meeting = _manage(meeting_id) if request.method == "POST" else _load(meeting_id)
+    if not perm.can_manage_meeting(current_user, meeting):
+        abort(403)
+    if not meeting.editable:
+        flash(f"“{meeting.status.label}”的会议不能再修改。", "warning")
+        return redirect(url_for("meetings.detail", meeting_id=meeting.id))
+    communities, rooms, units = _form_context(current_user, meeting.community_id)
+    if request.method == "GET":
+        form = MeetingForm(
+            data=_initial(meeting),
+            communities=communities,
+            rooms=rooms,
+            units=units,
+            allow_street=current_user.role == Role.ADMIN,
+        )
+    else:
+        form = MeetingForm(
+            communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
+        )
+    return _save(form, meeting, units, rooms)
+
+
+def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
+    conflict = None
+    if request.method == "POST" and form.add_row.data:
+        form.agenda.append_entry({"title": "", "presenter_unit_id": 0, "minutes": 10})
+        form.agenda[-1].presenter_unit_id.choices = form.agenda[0].presenter_unit_id.choices
+    elif form.validate_on_submit() and _check_scope(form, current_user, rooms):
+        if meeting is not None and str(meeting.version) != (form.version.data or ""):
+            try:
+                before = json.loads(form.original.data or "{}")
+            except ValueError:
+                before = {}
+            now = _snapshot(meeting)
+            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
+            form.version.data = meeting.version
+            form.original.data = json.dumps(now, ensure_ascii=False)
+        else:
+            try:
+                data = _form_data(form, units, current_user)
+                saved = svc.save_meeting(meeting, data, current_user)
+                db.session.commit()
+            except MeetingError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                flash("会议已保存。" if meeting else "会议已保存为草稿，确认无误后请发布。", "success")
+                return redirect(url_for("meetings.detail", meeting_id=saved.id))
+    return render_template("meetings/form.html", form=form, meeting=meeting, conflict=conflict)
+
+
+@bp.route("/<int:meeting_id>/publish", methods=["POST"])
+@login_required
+def publish(meeting_id: int):
+    """Publish a draft meeting and send the invitations."""
+    meeting = _manage(meeting_id)
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        svc.publish(meeting, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("会议已发布，邀请已发送给受邀单位联络员。", "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+
+
+@bp.route("/<int:meeting_id>/cancel", methods=["POST"])
+@login_required
+def cancel(meeting_id: int):
+    """Cancel a meeting with a reason."""
+    meeting = _manage(meeting_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            svc.cancel(meeting, form.reason.data, current_user)
+        except MeetingError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("会议已取消，已通知受邀单位。", "success")
+    else:
+        flash("取消会议请填写原因。", "error")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+
+
+@bp.route("/<int:meeting_id>/held", methods=["POST"])
+@login_required
+def mark_held(meeting_id: int):
+    """Mark a meeting as held."""
+    meeting = _manage(meeting_id)
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        svc.mark_held(meeting, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("会议已标记为已召开。", "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+
+
+@bp.route("/<int:meeting_id>/reply", methods=["POST"])
+@login_required
+def reply(meeting_id: int):
+    """Answer an invitation for my unit."""
+    meeting = _load(meeting_id)
+    invitation = perm.invitation_for(current_user, meeting)
+    if invitation is None:
+        abort(403)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            svc.reply(
+                invitation,
+                Reply(form.reply.data),
+                form.reason.data or "",
+                form.delegate_name.data or "",
+                form.delegate_post.data or "",
+                current_user,
+            )
+        except MeetingError as exc:
+            db.session.rollback()
+            form.reply.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("回复已提交。", "success")
+            return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+    flash("回复未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+
+
+@bp.route("/<int:meeting_id>/attendance", methods=["POST"])
+@login_required
+def attendance(meeting_id: int):
+    """Sign units in, or mark them absent with or without leave."""
+    meeting = _manage(meeting_id)
+    if not Form().validate_on_submit():
+        abort(400)
+    marks = {}
+    for inv in meeting.invitations:
+        value = request.form.get(f"att-{inv.id}", "")
+        if value in Attendance._value2member_map_:
+            marks[inv.id] = Attendance(value)
+    try:
+        changed = svc.set_attendance(meeting, marks, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"签到已保存（{changed} 个单位有变化）。", "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#attendance")
+
+
+@bp.route("/<int:meeting_id>/topics", methods=["POST"])
+@login_required
+def submit_topic(meeting_id: int):
+    """Propose a topic for the agenda (invited units, before the deadline)."""
+    meeting = _load(meeting_id)
+    invitation = perm.invitation_for(current_user, meeting)
+    if invitation is None:
+        abort(403)
+    form = TopicForm()
+    if form.validate_on_submit():
+        try:
+            svc.submit_topic(
+                meeting,
+                invitation.unit,
+                current_user,
+                form.title.data,
+                form.detail.data or "",
+                form.cooperation.data or "",
+            )
+        except MeetingError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("议题已提交，社区审核后会在这里显示结果。", "success")
+    else:
+        flash("议题未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
+
+
+def _topic(meeting: Meeting, topic_id: int) -> Topic:
+    topic = next((t for t in meeting.topics if t.id == topic_id), None)
+    if topic is None:
+        abort(404)
+    return topic
+
+
+@bp.route("/<int:meeting_id>/topics/<int:topic_id>/accept", methods=["POST"])
+@login_required
+def accept_topic(meeting_id: int, topic_id: int):
+    """Put a proposed topic on the agenda."""
+    meeting = _manage(meeting_id)
+    topic = _topic(meeting, topic_id)
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        svc.accept_topic(topic, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        meeting.version += 1
+        db.session.commit()
+        flash(f"议题“{topic.title}”已列入议程。", "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
+
+
+@bp.route("/<int:meeting_id>/topics/<int:topic_id>/decline", methods=["POST"])
+@login_required
+def decline_topic(meeting_id: int, topic_id: int):
+    """Decline a proposed topic with a reason the unit will see."""
+    meeting = _manage(meeting_id)
+    topic = _topic(meeting, topic_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            svc.decline_topic(topic, form.reason.data, current_user)
+        except MeetingError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("已答复该议题不予采纳。", "success")
+    else:
+        flash("请填写不予采纳的原因。", "error")
+    return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
+
+
+@bp.route("/<int:meeting_id>/invite.ics")
+@login_required
+def invite(meeting_id: int):
+    """Download the meeting's invite (REQUEST, or CANCEL once cancelled)."""
+    meeting = _load(meeting_id)
+    body = ics.invite_ics(meeting, svc.cached_vevent(meeting))
+    db.session.commit()
+    method = "CANCEL" if meeting.is_cancelled else "REQUEST"
+    resp = Response(body, mimetype="text/calendar")
+    resp.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
+    resp.headers["Content-Disposition"] = f'attachment; filename="meeting-{meeting.id}.ics"'
+    return resp
+
+
+# --- series --------------------------------------------------------------------------------
+
+
+def _series_rule(form: SeriesForm) -> svc.SeriesRule:
+    rule = form.rule.data
+    return svc.SeriesRule(
+        rule="weekly" if rule == "weekly" else "monthly_nth",
+        interval=(form.interval.data or 1) if rule == "weekly" else (3 if rule == "quarterly" else 1),
+        weekday=form.weekday.data,
+        nth=form.nth.data if rule != "weekly" else None,
+        start_time=form.start_time.data,
+        duration_minutes=form.duration.data,
+        first_date=form.first_date.data,
+        until=form.until.data,
+    )
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+@login_required
+def series_new():
+    """Plan a regular series; clashes are listed before anything is saved."""
+    if not perm.can_create_meeting(current_user):
+        abort(403)
+    communities, rooms, units = _form_context(current_user, None)
+    form = SeriesForm(
+        communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
+    )
+    if request.method == "GET":
+        form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
+        local_today = utcnow().astimezone(SHANGHAI).date()
+        form.first_date.data = local_today
+        form.until.data = local_today.replace(year=local_today.year + 1)
+        form.start_time.data = datetime.strptime("15:00", "%H:%M").time()
+    plan = None
+    if form.validate_on_submit() and _check_scope(form, current_user, rooms):
+        rule = _series_rule(form)
+        plan = svc.plan_series(rule, form.room_id.data)
+        if not plan:
+            form.form_errors.append("这段时间内没有符合规则的日期，请调整。")
+            plan = None
+        elif "confirm" in request.form:
+            return _series_confirm(form, rule, plan, units)
+    return render_template("meetings/series.html", form=form, plan=plan)
+
+
+def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
+    """Create the occurrences as the secretary decided: keep, skip or move each one."""
+    starts = []
+    errors = []
+    duration = timedelta(minutes=rule.duration_minutes)
+    for i, occ in enumerate(plan):
+        action = request.form.get(f"occ-{i}-action", "")
+        if action == "skip":
+            continue
+        if action == "move":
+            raw = request.form.get(f"occ-{i}-start", "")
+            try:
+                start = datetime.strptime(raw, "%Y-%m-%dT%H:%M").replace(tzinfo=SHANGHAI)
+            except ValueError:
+                errors.append(f"第 {i + 1} 次会议的改期时间无效。")
+                continue
+        elif action == "keep":
+            if occ.clash:
+                errors.append(f"第 {i + 1} 次会议与“{occ.clash.title}”冲突，请选择跳过或改期。")
+                continue
+            start = occ.start_at
+        else:
+            errors.append(f"请为第 {i + 1} 次会议选择保留、跳过或改期。")
+            continue
+        if start <= utcnow():
+            errors.append(f"第 {i + 1} 次会议的时间已过，请跳过或改期。")
+            continue
+        if any(s < start + duration and start < s + duration for s in starts):
+            errors.append(f"第 {i + 1} 次会议与本系列另一次会议时间重叠。")
+            continue
+        starts.append(start)
+    if not starts and not errors:
+        errors.append("至少保留一次会议。")
+    if errors:
+        form.form_errors.extend(errors)
+        return render_template("meetings/series.html", form=form, plan=plan)
+    category = form.invite_category.data
+    unit_ids = svc.units_for_invitation(
+        form.units.data or [],
+        form.invite_community.data or None,
+        UnitCategory(category) if category in UnitCategory._value2member_map_ else None,
+        units,
+    )
+    community_id = (
+        current_user.community_id if current_user.role == Role.SECRETARY else (form.community_id.data or None)
+    )
+    try:
+        series = svc.create_series(
+            rule,
+            form.title.data,
+            MeetingKind.REGULAR,
+            community_id,
+            form.room_id.data,
+            unit_ids,
+            starts,
+            current_user,
+        )
+        db.session.commit()
+    except MeetingError as exc:
+        db.session.rollback()
+        form.form_errors.append(f"保存时发现新的冲突：{exc} 请重新预览。")
+        plan = svc.plan_series(rule, form.room_id.data)
+        return render_template("meetings/series.html", form=form, plan=plan)
+    flash(f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。", "success")
+    return redirect(url_for("meetings.index", community=community_id or "street"))

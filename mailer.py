@@ -1,0 +1,270 @@
+"""Mail through an outbox: queued in the request's transaction, sent after commit.
+
+A message is a row in ``outbox_message`` written with the change that caused it,
+so a rolled-back change sends nothing and a committed one is never lost. After
+commit the request wakes this process's sender thread (or, with
+``MAIL_DELIVERY = "inline"``, sends before the response); failures are retried
+with exponential backoff. Without ``MAIL_SERVER`` messages simply wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+from flask import Flask, current_app, g, has_request_context
+from sqlalchemy import or_, select, update
+
+from models import Invitation, Meeting, OutboxMessage, db
+from models.base import utcnow
+from models.enums import MailStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+STALE_CLAIM = timedelta(minutes=10)
+
+SUBJECTS = {
+    "publish": "【会议通知】",
+    "update": "【会议变更】",
+    "cancel": "【会议取消】",
+    "removed": "【取消邀请】",
+}
+INTROS = {
+    "publish": "诚邀贵单位参加以下联席会议，请在系统中回复是否参加。",
+    "update": "以下联席会议的时间、地点或议题有变更，请以本通知为准。",
+    "cancel": "以下联席会议已取消，请从日程中删除。",
+    "removed": "贵单位已不在以下联席会议的邀请名单中，请从日程中删除。",
+}
+
+
+def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
+    from exports.ics import local
+
+    start, end = local(meeting.start_at), local(meeting.end_at)
+    lines = [
+        f"{unit_name}：",
+        "",
+        INTROS[kind],
+        "",
+        f"会议名称：{meeting.title}",
+        f"会议类型：{meeting.kind.label}",
+        f"召集单位：{meeting.host_name}",
+        f"时间：{start.year}年{start.month:02d}月{start.day:02d}日 {start:%H:%M}—{end:%H:%M}",
+        f"地点：{meeting.room.name}" + (f"（{meeting.room.address}）" if meeting.room.address else ""),
+    ]
+    if kind == "cancel" and meeting.cancel_reason:
+        lines.append(f"取消原因：{meeting.cancel_reason}")
+    if meeting.agenda_items and kind in ("publish", "update"):
+        lines += ["", "议程："]
+        lines += [f"{n}. {item.title}" for n, item in enumerate(meeting.agenda_items, start=1)]
+    lines += ["", f"会议页面：{url}", "", f"{meeting.host_name}", "（本邮件由共建联席会议系统发送）"]
+    return "\n".join(lines)
+
+
+def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind: str) -> int:
+    """Queue the invite (REQUEST) or CANCEL for each invited liaison that has an address."""
+    from blueprints.meetings.services import cached_vevent, meeting_url, organizer_email
+    from exports import ics
+
+    invitations = [inv for inv in invitations if inv.unit.liaison_email.strip()]
+    if not invitations:
+        return 0
+    url = meeting_url(meeting)
+    if kind == "removed":
+        method = "CANCEL"
+    else:
+        method = "CANCEL" if kind == "cancel" else "REQUEST"
+        shared = ics.invite_ics(meeting, cached_vevent(meeting)).decode()
+    start = ics.local(meeting.start_at)
+    for inv in invitations:
+        unit = inv.unit
+        body_ics = (
+            ics.removal_cancel_ics(meeting, inv, url, organizer_email(meeting)).decode()
+            if kind == "removed"
+            else shared
+        )
+        db.session.add(
+            OutboxMessage(
+                to_addr=unit.liaison_email.strip(),
+                to_name=unit.liaison_name or unit.name,
+                subject=f"{SUBJECTS[kind]}{meeting.title}（{start.month}月{start.day}日 {start:%H:%M}）",
+                body_text=_body(meeting, kind, unit.name, url),
+                ics_method=method,
+                ics_body=body_ics,
+                meeting_id=meeting.id,
+            )
+        )
+    _note_pending()
+    return len(invitations)
+
+
+def _note_pending() -> None:
+    if has_request_context():
+        g.mail_pending = True
+
+
+def build_message(msg: OutboxMessage, sender: str) -> EmailMessage:
+    """The MIME message: text, a text/calendar part clients act on, and the .ics attached."""
+    email = EmailMessage()
+    email["Subject"] = msg.subject
+    email["From"] = sender
+    email["To"] = formataddr((msg.to_name, msg.to_addr))
+    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "gongjian")
+    email.set_content(msg.body_text, charset="utf-8")
+    if msg.ics_body:
+        email.add_alternative(
+            msg.ics_body.encode(),
+            maintype="text",
+            subtype="calendar",
+            params={"method": msg.ics_method or "REQUEST", "charset": "utf-8"},
+        )
+        email.add_attachment(
+            msg.ics_body.encode(),
+            maintype="application",
+            subtype="ics",
+            filename="invite.ics" if msg.ics_method == "REQUEST" else "cancel.ics",
+        )
+    return email
+
+
+def _smtp_send(email: EmailMessage) -> None:
+    cfg = current_app.config
+    host, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
+    timeout = cfg.get("MAIL_TIMEOUT", 20)
+    if cfg.get("MAIL_USE_SSL"):
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    with smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
+        smtp.send_message(email)
+
+
+def _claim(limit: int) -> list[int]:
+    now = utcnow()
+    ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                (OutboxMessage.status == MailStatus.QUEUED) & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == MailStatus.SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    claimed = []
+    for msg_id in ids:
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == msg_id,
+                or_(
+                    OutboxMessage.status == MailStatus.QUEUED,
+                    (OutboxMessage.status == MailStatus.SENDING)
+                    & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+                ),
+            )
+            .values(status=MailStatus.SENDING, claimed_at=now)
+        )
+        if result.rowcount == 1:
+            claimed.append(msg_id)
+    db.session.commit()
+    return claimed
+
+
+def deliver_due(limit: int = 100) -> tuple[int, int]:
+    """Send the due messages of the outbox; returns (sent, failed). Commits its own work."""
+    if not current_app.config.get("MAIL_SERVER"):
+        return 0, 0
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    sent = failed = 0
+    for msg_id in _claim(limit):
+        msg = db.session.get(OutboxMessage, msg_id)
+        try:
+            _smtp_send(build_message(msg, sender))
+        except (OSError, smtplib.SMTPException) as exc:
+            msg.attempts += 1
+            msg.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            if msg.attempts >= MAX_ATTEMPTS:
+                msg.status = MailStatus.FAILED
+            else:
+                msg.status = MailStatus.QUEUED
+                msg.next_attempt_at = utcnow() + timedelta(minutes=min(2**msg.attempts, 360))
+            failed += 1
+            log.warning("mail %s to %s failed: %s", msg.id, msg.to_addr, exc)
+        else:
+            msg.attempts += 1
+            msg.status = MailStatus.SENT
+            msg.sent_at = utcnow()
+            msg.last_error = ""
+            sent += 1
+        db.session.commit()
+    return sent, failed
+
+
+def retry(msg: OutboxMessage) -> None:
+    """Put a failed or waiting message back at the head of the queue."""
+    msg.status = MailStatus.QUEUED
+    msg.next_attempt_at = utcnow()
+    _note_pending()
+
+
+# --- sender thread --------------------------------------------------------------------
+
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def _run(app: Flask) -> None:
+    while True:
+        _wake.wait(timeout=app.config.get("MAIL_POLL_SECONDS", 60))
+        _wake.clear()
+        with app.app_context():
+            try:
+                deliver_due()
+            except Exception:  # keep the sender alive whatever happens
+                log.exception("mail delivery failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+
+def wake(app: Flask) -> None:
+    """Start this process's sender thread if needed and let it send now."""
+    global _thread
+    with _lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_run, args=(app,), name="gongjian-mailer", daemon=True)
+            _thread.start()
+    _wake.set()
+
+
+def init_app(app: Flask) -> None:
+    """After a request that queued mail, send it (inline) or wake the sender thread."""
+
+    @app.after_request
+    def _after(response):
+        if g.get("mail_pending") and app.config.get("MAIL_SERVER"):
+            g.mail_pending = False
+            mode = app.config.get("MAIL_DELIVERY", "thread")
+            if mode == "inline":
+                try:
+                    deliver_due()
+                except Exception:
+                    log.exception("inline mail delivery failed")
+                    db.session.rollback()
+            elif mode == "thread":
+                wake(app)
+        return response

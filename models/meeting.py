@@ -1,0 +1,294 @@
+"""Joint meetings (联席会议): agenda, invitations, topics, series and calendar feeds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .enums import (
+    Attendance,
+    MeetingKind,
+    MeetingStatus,
+    Reply,
+    TopicStatus,
+    enum_column,
+)
+from .geo import Community, Room, Street
+from .unit import Unit
+
+if TYPE_CHECKING:
+    from .user import User
+
+# Changing any of these is a change a calendar must hear about (SEQUENCE + 1).
+SEQUENCED_FIELDS = ("start_at", "end_at", "room_id", "title", "status")
+
+
+class MeetingError(ValueError):
+    """A meeting rule was broken; the message is for the user."""
+
+
+def new_uid() -> str:
+    return f"{uuid.uuid4()}@gongjian"
+
+
+class Meeting(Base):
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    # None for a street-level meeting that spans communities.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind, "meeting_kind"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_at: Mapped[datetime] = mapped_column(index=True)
+    end_at: Mapped[datetime] = mapped_column()
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"), index=True)
+    status: Mapped[MeetingStatus] = mapped_column(
+        enum_column(MeetingStatus, "meeting_status"), default=MeetingStatus.DRAFT, index=True
+    )
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None] = mapped_column()
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    held_at: Mapped[datetime | None] = mapped_column()
+    topic_deadline: Mapped[datetime | None] = mapped_column()
+    uid: Mapped[str] = mapped_column(String(120), unique=True, default=new_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking for editors: raised by the edit service, checked against the form.
+    version: Mapped[int] = mapped_column(default=1)
+    # Calendar cache: ics_rev rises on any change that alters the VEVENT; the cached
+    # text is valid while ics_cache_rev == ics_rev.
+    ics_rev: Mapped[int] = mapped_column(default=1, info={"audit": False})
+    ics_changed_at: Mapped[datetime] = mapped_column(default=utcnow, info={"audit": False})
+    ics_cache: Mapped[str | None] = mapped_column(Text, info={"audit": False})
+    ics_cache_rev: Mapped[int] = mapped_column(default=0, info={"audit": False})
+
+    street: Mapped[Street] = relationship()
+    community: Mapped[Community | None] = relationship()
+    room: Mapped[Room] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    series: Mapped[MeetingSeries | None] = relationship(back_populates="meetings")
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        back_populates="meeting", order_by="AgendaItem.position", cascade="all, delete-orphan"
+    )
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Invitation.id"
+    )
+    topics: Mapped[list[Topic]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Topic.id"
+    )
+
+    @property
+    def host_name(self) -> str:
+        return self.community.name if self.community else self.street.name
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end_at - self.start_at).total_seconds() // 60)
+
+    @property
+    def agenda_minutes(self) -> int:
+        return sum(item.minutes or 0 for item in self.agenda_items)
+
+    @property
+    def editable(self) -> bool:
+        return self.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == MeetingStatus.CANCELLED
+
+    def topics_open(self, now: datetime) -> bool:
+        """Whether liaisons may still submit topics."""
+        return (
+            self.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
+            and self.topic_deadline is not None
+            and now < self.topic_deadline
+        )
+
+    def attendance_open(self, now: datetime) -> bool:
+        """Sign-in opens at the meeting's start and stays open once it is held."""
+        return self.status in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) and now >= self.start_at
+
+    def publish(self, now: datetime) -> None:
+        if self.status != MeetingStatus.DRAFT:
+            raise MeetingError("只有草稿状态的会议可以发布。")
+        if self.start_at <= now:
+            raise MeetingError("会议开始时间已过，不能发布；请先修改时间。")
+        self.status = MeetingStatus.SCHEDULED
+        self.published_at = now
+
+    def cancel(self, reason: str, now: datetime) -> None:
+        if self.status not in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED):
+            raise MeetingError(f"“{self.status.label}”的会议不能取消。")
+        if not reason.strip():
+            raise MeetingError("请填写取消原因。")
+        self.status = MeetingStatus.CANCELLED
+        self.cancel_reason = reason.strip()
+        self.cancelled_at = now
+
+    def mark_held(self, now: datetime) -> None:
+        if self.status != MeetingStatus.SCHEDULED:
+            raise MeetingError("只有已发布的会议可以标记为已召开。")
+        if now < self.start_at:
+            raise MeetingError("会议尚未开始，不能标记为已召开。")
+        self.status = MeetingStatus.HELD
+        self.held_at = now
+
+    def invalidate_calendar(self) -> None:
+        """Mark the cached VEVENT stale (for changes to child rows)."""
+        self.ics_rev = (self.ics_rev or 0) + 1
+        self.ics_changed_at = utcnow()
+
+    def __repr__(self) -> str:
+        return f"<Meeting {self.id} {self.title}>"
+
+
+@event.listens_for(Meeting, "before_update")
+def _raise_sequence(mapper, connection, meeting: Meeting) -> None:
+    """Every change of time, room, title or status raises SEQUENCE (RFC 5546)."""
+    from sqlalchemy import inspect
+
+    state = inspect(meeting)
+    if any(state.attrs[f].history.has_changes() for f in SEQUENCED_FIELDS):
+        meeting.sequence = (meeting.sequence or 0) + 1
+    if (
+        any(
+            state.attrs[f].history.has_changes()
+            for f in ("start_at", "end_at", "room_id", "title", "status", "description", "sequence")
+        )
+        and not state.attrs["ics_rev"].history.has_changes()
+    ):
+        meeting.ics_rev = (meeting.ics_rev or 0) + 1
+        meeting.ics_changed_at = utcnow()
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    presenter_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    minutes: Mapped[int] = mapped_column(default=10)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"))
+    is_followup: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="agenda_items")
+    presenter_unit: Mapped[Unit | None] = relationship()
+    topic: Mapped[Topic | None] = relationship(foreign_keys=[topic_id])
+
+
+class Invitation(Base):
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("meeting_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    reply: Mapped[Reply] = mapped_column(enum_column(Reply, "reply"), default=Reply.PENDING)
+    reply_reason: Mapped[str] = mapped_column(Text, default="")
+    delegate_name: Mapped[str] = mapped_column(String(50), default="")
+    delegate_post: Mapped[str] = mapped_column(String(50), default="")
+    replied_at: Mapped[datetime | None] = mapped_column()
+    replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    attendance: Mapped[Attendance] = mapped_column(
+        enum_column(Attendance, "attendance"), default=Attendance.UNKNOWN
+    )
+    attendance_at: Mapped[datetime | None] = mapped_column()
+    attendance_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    meeting: Mapped[Meeting] = relationship(back_populates="invitations")
+    unit: Mapped[Unit] = relationship()
+    replied_by: Mapped[User | None] = relationship(foreign_keys=[replied_by_id])
+
+    @property
+    def name(self) -> str:  # for the audit trail
+        return self.unit.name if self.unit else ""
+
+
+class Topic(Base):
+    """A topic a unit proposes for a meeting's agenda (议题征集)."""
+
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    cooperation: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[TopicStatus] = mapped_column(
+        enum_column(TopicStatus, "topic_status"), default=TopicStatus.SUBMITTED
+    )
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="topics")
+    unit: Mapped[Unit] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+
+
+class MeetingSeries(Base):
+    """A regular series (e.g. quarterly); each occurrence is its own Meeting."""
+
+    __tablename__ = "meeting_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind, "series_kind"))
+    # "monthly_nth" (every `interval` months on the nth weekday) or "weekly" (every `interval` weeks)
+    rule: Mapped[str] = mapped_column(String(20))
+    interval: Mapped[int] = mapped_column(default=1)
+    nth: Mapped[int | None] = mapped_column()
+    weekday: Mapped[int] = mapped_column()
+    start_time: Mapped[time] = mapped_column()
+    duration_minutes: Mapped[int] = mapped_column()
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
+    first_date: Mapped[date] = mapped_column()
+    until: Mapped[date] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meetings: Mapped[list[Meeting]] = relationship(back_populates="series", order_by="Meeting.start_at")
+    room: Mapped[Room] = relationship()
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+
+class CalendarFeed(Base):
+    """A private subscription feed; the token in its URL is the only credential."""
+
+    __tablename__ = "calendar_feed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, info={"audit": False})
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+    community: Mapped[Community | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+def default_topic_deadline(start_at: datetime) -> datetime:
+    return start_at - timedelta(days=3)
