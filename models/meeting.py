@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, utcnow
 from .enums import (
@@ -292,3 +292,38 @@ class CalendarFeed(Base):
 
 def default_topic_deadline(start_at: datetime) -> datetime:
     return start_at - timedelta(days=3)
+
+
+# Unit, room and community fields that appear in a meeting's VEVENT.
+_CALENDAR_FIELDS = {
+    "unit": ("name", "liaison_name", "liaison_email"),
+    "room": ("name", "address"),
+    "community": ("name",),
+}
+
+
+@event.listens_for(Session, "before_flush")
+def _invalidate_calendars(session: Session, flush_context, instances) -> None:
+    """Keep cached VEVENTs honest: any change to what a VEVENT shows marks it stale."""
+    from sqlalchemy import inspect, select
+
+    table = Meeting.__table__
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if isinstance(obj, AgendaItem | Invitation):
+            meeting = obj.meeting
+            if meeting is not None and not inspect(meeting).attrs["ics_rev"].history.has_changes():
+                meeting.invalidate_calendar()
+            continue
+        fields = _CALENDAR_FIELDS.get(getattr(obj, "__tablename__", ""))
+        if not fields or obj in session.new:
+            continue
+        state = inspect(obj)
+        if not any(state.attrs[f].history.has_changes() for f in fields):
+            continue
+        if isinstance(obj, Unit):
+            where = table.c.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == obj.id))
+        elif isinstance(obj, Room):
+            where = table.c.room_id == obj.id
+        else:
+            where = table.c.community_id == obj.id
+        session.execute(table.update().where(where).values(ics_rev=table.c.ics_rev + 1, ics_changed_at=utcnow()))

@@ -12,7 +12,18 @@ import audit
 import permissions as perm
 from concurrency import changed_since, snapshot
 from exports.sheets import import_template_xlsx, units_to_csv, units_to_xlsx
-from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models import (
+    Community,
+    Invitation,
+    Meeting,
+    Unit,
+    UnitCategory,
+    UnitImport,
+    UnitStatus,
+    UnitStatusChange,
+    User,
+    db,
+)
 from models.unit import UnitStatusError
 from settings import begin_write
 
@@ -83,8 +94,15 @@ def index():
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()
+    from blueprints.meetings.services import attendance_rates
+
+    rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
-        "units/index.html", pagination=pagination, filters=filters, communities=communities
+        "units/index.html",
+        pagination=pagination,
+        filters=filters,
+        communities=communities,
+        rates=rates,
     )
 
 
@@ -101,7 +119,25 @@ def detail(unit_id: int):
     status_form = None
     if perm.can_manage_unit(current_user, unit):
         status_form = StatusForm(allowed=unit.allowed_statuses())
-    return render_template("units/detail.html", unit=unit, liaisons=liaisons, status_form=status_form)
+    return render_template(
+        "units/detail.html", unit=unit, liaisons=liaisons, status_form=status_form, **_unit_meetings(unit)
+    )
+
+
+def _unit_meetings(unit: Unit) -> dict:
+    """The unit's attendance rate and its recent and coming meetings the viewer may see."""
+    from blueprints.meetings.services import attendance_rates, meetings_query
+
+    present, held = attendance_rates([unit.id]).get(unit.id, (0, 0))
+    stmt = meetings_query(current_user, unit_id=unit.id).order_by(None).order_by(Meeting.start_at.desc())
+    return {
+        "attendance": (present, held),
+        "meetings": db.session.scalars(stmt.limit(10)).all(),
+        "invitations": {
+            inv.meeting_id: inv
+            for inv in db.session.scalars(select(Invitation).where(Invitation.unit_id == unit.id))
+        },
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -195,7 +231,9 @@ def change_status(unit_id: int):
             flash(f"单位状态已变更为“{unit.status.label}”。", "success")
             return redirect(url_for("units.detail", unit_id=unit.id))
     liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id)).all()
-    return render_template("units/detail.html", unit=unit, liaisons=liaisons, status_form=form), 400
+    return render_template(
+        "units/detail.html", unit=unit, liaisons=liaisons, status_form=form, **_unit_meetings(unit)
+    ), 400
 
 
 @bp.route("/export.<any(xlsx, csv):fmt>")

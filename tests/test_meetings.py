@@ -1,0 +1,504 @@
+"""Joint meetings: scheduling, clashes, lost updates, series, topics, replies and attendance."""
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from models import (
+    AgendaItem,
+    Attendance,
+    AuditEvent,
+    Invitation,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+    Reply,
+    Room,
+    Topic,
+    TopicStatus,
+    Unit,
+    UnitStatus,
+    db,
+)
+from tests.conftest import count
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _day(days: int) -> date:
+    return (datetime.now(SH) + timedelta(days=days)).date()
+
+
+def _room(app, world) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Room.id).where(Room.community_id == world.community1))
+
+
+def _form(app, world, **overrides):
+    data = {
+        "kind": "regular",
+        "title": "2026年第四季度联席会议",
+        "community_id": world.community1,
+        "room_id": _room(app, world),
+        "day": _day(10).isoformat(),
+        "start_time": "14:00",
+        "end_time": "16:00",
+        "description": "",
+        "agenda-0-title": "通报共建项目进展",
+        "agenda-0-minutes": "30",
+        "agenda-0-presenter_unit_id": str(world.unit_a),
+        "agenda-1-title": "",
+        "units": [world.unit_a, world.unit_b],
+        "save": "保存",
+    }
+    data.update(overrides)
+    return data
+
+
+def _meeting(app, meeting_id) -> Meeting:
+    with app.app_context():
+        m = db.session.get(Meeting, meeting_id)
+        m.invitations, m.agenda_items, m.topics  # noqa: B018  load before detaching
+        db.session.expunge_all()
+        return m
+
+
+def _activate(app, *unit_ids):
+    with app.app_context():
+        for uid in unit_ids:
+            db.session.get(Unit, uid).status = UnitStatus.ACTIVE
+        db.session.commit()
+
+
+def test_secretary_schedules_meeting_with_agenda_and_invitations(app, client, world, login_as):
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world))
+    assert resp.status_code == 302
+    meeting_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    m = _meeting(app, meeting_id)
+    assert m.status == MeetingStatus.DRAFT
+    assert m.community_id == world.community1
+    assert m.start_at == datetime.combine(_day(10), time(14, 0), SH)
+    assert m.start_at.tzinfo is not None
+    assert [(i.title, i.presenter_unit_id, i.minutes) for i in m.agenda_items] == [
+        ("通报共建项目进展", world.unit_a, 30)
+    ]
+    assert {inv.unit_id for inv in m.invitations} == {world.unit_a, world.unit_b}
+    assert m.topic_deadline == m.start_at - timedelta(days=3)
+    page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    assert "通报共建项目进展" in page and "东大街第一小学" in page
+    with app.app_context():
+        assert count(AuditEvent, AuditEvent.object_type == "meeting", AuditEvent.action == "create") == 1
+
+
+def test_invite_whole_community_or_category(app, client, world, login_as, make_unit):
+    extra = make_unit(name="青年路银行", status=UnitStatus.ACTIVE, category="finance")
+    withdrawn = make_unit(name="已退出单位", status=UnitStatus.WITHDRAWN)
+    _activate(app, world.unit_a, world.unit_b)
+    login_as("admin")
+    resp = client.post(
+        "/meetings/new", data=_form(app, world, units=[], invite_community=str(world.community1))
+    )
+    m = _meeting(app, int(resp.headers["Location"].rsplit("/", 1)[1]))
+    assert {inv.unit_id for inv in m.invitations} == {world.unit_a, world.unit_b, extra}
+    assert withdrawn not in {inv.unit_id for inv in m.invitations}
+    resp = client.post(
+        "/meetings/new",
+        data=_form(app, world, units=[], invite_category="finance", day=_day(11).isoformat()),
+    )
+    m = _meeting(app, int(resp.headers["Location"].rsplit("/", 1)[1]))
+    assert {inv.unit_id for inv in m.invitations} == {extra}
+
+
+def test_secretary_cannot_use_other_community_room_or_units(app, client, world, login_as):
+    with app.app_context():
+        room2 = Room(community_id=world.community2, name="和平里会议室", capacity=20)
+        db.session.add(room2)
+        db.session.commit()
+        room2_id = room2.id
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world, room_id=room2_id))
+    assert resp.status_code == 200
+    with app.app_context():
+        assert count(Meeting) == 0
+    # A unit of another community is silently not invitable by this secretary.
+    resp = client.post("/meetings/new", data=_form(app, world, units=[world.unit_a, world.unit_c]))
+    m = _meeting(app, int(resp.headers["Location"].rsplit("/", 1)[1]))
+    assert {inv.unit_id for inv in m.invitations} == {world.unit_a}
+
+
+def test_bad_times_and_long_agenda_are_refused(app, client, world, login_as):
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world, start_time="16:00", end_time="15:00"))
+    assert "结束时间必须晚于开始时间" in resp.get_data(as_text=True)
+    resp = client.post(
+        "/meetings/new",
+        data=_form(
+            app, world, **{"agenda-0-minutes": "100", "agenda-1-title": "议题二", "agenda-1-minutes": "30"}
+        ),
+    )
+    text = resp.get_data(as_text=True)
+    assert "议程共 130 分钟，超过了会议时长 120 分钟" in text
+    assert "议题二" in text  # what the user typed is kept
+    resp = client.post("/meetings/new", data=_form(app, world, day="2026-13-45", title=""))
+    text = resp.get_data(as_text=True)
+    assert "请填写会议名称" in text and "请填写有效的日期" in text
+    with app.app_context():
+        assert count(Meeting) == 0
+
+
+def test_double_booking_names_the_clash_and_suggests_a_slot(app, client, world, login_as, make_meeting):
+    make_meeting(days=10, at=time(14, 0), hours=2, title="已有的专题会")
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world, start_time="15:00", end_time="16:30"))
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "已被“已有的专题会”" in text
+    expected = _day(10)
+    assert f"{expected.year}年{expected.month:02d}月{expected.day:02d}日 16:00" in text
+    with app.app_context():
+        assert count(Meeting) == 1
+    # Back to back is fine.
+    resp = client.post("/meetings/new", data=_form(app, world, start_time="16:00", end_time="17:00"))
+    assert resp.status_code == 302
+    # A cancelled meeting frees its slot.
+    with app.app_context():
+        m = db.session.scalar(select(Meeting).where(Meeting.title == "已有的专题会"))
+        m.status = MeetingStatus.CANCELLED
+        db.session.commit()
+    resp = client.post("/meetings/new", data=_form(app, world, start_time="14:00", end_time="15:00"))
+    assert resp.status_code == 302
+
+
+def test_next_free_slot_skips_evening_to_next_morning(app, world, make_meeting):
+    from blueprints.meetings.services import next_free_slot
+
+    make_meeting(days=5, at=time(19, 0), hours=2)
+    with app.app_context():
+        room = _room(app, world)
+        start = datetime.combine(_day(5), time(19, 30), SH)
+        slot = next_free_slot(room, start, timedelta(hours=1))
+    assert slot == datetime.combine(_day(6), time(8, 30), SH)
+
+
+def test_past_meeting_cannot_be_published(app, client, world, login_as, make_meeting):
+    past = make_meeting(days=-1)
+    login_as("secretary1")
+    client.post(f"/meetings/{past}/publish")
+    assert _meeting(app, past).status == MeetingStatus.DRAFT
+    page = client.get(f"/meetings/{past}").get_data(as_text=True)
+    assert "会议开始时间已过，不能发布" in page
+
+
+def test_publish_then_lost_update_is_refused_with_changes(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    assert client.post(f"/meetings/{mid}/publish").status_code == 302
+    m = _meeting(app, mid)
+    assert m.status == MeetingStatus.SCHEDULED and m.sequence == 1
+    form_page = client.get(f"/meetings/{mid}/edit").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', form_page).group(1)
+    original = re.search(r'name="original" type="hidden" value="([^"]*)"', form_page).group(1)
+    import html
+
+    original = html.unescape(original)
+    # secretary saves another change first (as admin here)
+    with app.app_context():
+        other = db.session.get(Meeting, mid)
+        other.title = "改名后的联席会议"
+        other.version += 1
+        db.session.commit()
+    day = m.start_at.astimezone(SH).date().isoformat()
+    data = _form(app, world, day=day, version=version, original=original, description="我的说明")
+    resp = client.post(f"/meetings/{mid}/edit", data=data)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "其他人修改了这次会议" in text and "改名后的联席会议" in text
+    assert "我的说明" in text
+    assert _meeting(app, mid).description == ""
+
+
+def test_edit_one_occurrence_and_states(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=7, status=MeetingStatus.HELD)
+    login_as("secretary1")
+    resp = client.get(f"/meetings/{mid}/edit")
+    assert resp.status_code == 302  # held meetings are no longer editable
+    resp = client.post(f"/meetings/{mid}/cancel", data={"reason": "改期"})
+    assert _meeting(app, mid).status == MeetingStatus.HELD
+
+
+def test_cancel_needs_reason_and_is_audited(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=7, status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    client.post(f"/meetings/{mid}/cancel", data={"reason": ""})
+    assert _meeting(app, mid).status == MeetingStatus.SCHEDULED
+    client.post(f"/meetings/{mid}/cancel", data={"reason": "与区里会议冲突"})
+    m = _meeting(app, mid)
+    assert m.status == MeetingStatus.CANCELLED and m.cancel_reason == "与区里会议冲突"
+    assert "与区里会议冲突" in client.get(f"/meetings/{mid}").get_data(as_text=True)
+    with app.app_context():
+        assert count(AuditEvent, AuditEvent.object_type == "meeting", AuditEvent.action == "status") == 1
+
+
+def test_other_community_secretary_cannot_manage(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=7)
+    login_as("secretary2")
+    assert client.get(f"/meetings/{mid}").status_code == 200  # read all
+    assert client.get(f"/meetings/{mid}/edit").status_code == 403
+    assert client.post(f"/meetings/{mid}/publish").status_code == 403
+    assert client.post(f"/meetings/{mid}/cancel", data={"reason": "x"}).status_code == 403
+    assert _meeting(app, mid).status == MeetingStatus.DRAFT
+
+
+def test_liaison_sees_only_published_meetings_of_their_unit(app, client, world, login_as, make_meeting):
+    draft = make_meeting(days=3, title="草稿会议")
+    mine = make_meeting(days=4, title="我单位受邀的会议", status=MeetingStatus.SCHEDULED)
+    other = make_meeting(days=5, title="别的单位的会议", status=MeetingStatus.SCHEDULED, units=[world.unit_c])
+    login_as("liaison_a")
+    listing = client.get("/meetings").get_data(as_text=True)
+    assert "我单位受邀的会议" in listing
+    assert "草稿会议" not in listing and "别的单位的会议" not in listing
+    assert client.get(f"/meetings/{draft}").status_code == 403
+    assert client.get(f"/meetings/{other}").status_code == 403
+    assert client.get(f"/meetings/{mine}").status_code == 200
+    cal = client.get(f"/meetings/calendar?month={_day(4):%Y-%m}").get_data(as_text=True)
+    assert "我单位受邀的会议" in cal and "别的单位的会议" not in cal
+
+
+def test_list_filters_and_calendar(app, client, world, login_as, make_meeting):
+    make_meeting(days=3, title="例会甲", status=MeetingStatus.SCHEDULED)
+    make_meeting(days=4, title="专题乙", kind="special", units=[world.unit_c])
+    login_as("admin")
+    assert "专题乙" not in client.get("/meetings?kind=regular").get_data(as_text=True)
+    assert "专题乙" in client.get("/meetings?kind=special").get_data(as_text=True)
+    assert "例会甲" not in client.get("/meetings?status=draft").get_data(as_text=True)
+    by_unit = client.get(f"/meetings?unit={world.unit_c}").get_data(as_text=True)
+    assert "专题乙" in by_unit and "例会甲" not in by_unit
+    assert client.get("/meetings?kind=x&status=y&community=z&page=q").status_code == 200
+    assert client.get("/meetings/calendar?month=bogus").status_code == 200
+    cal = client.get(f"/meetings/calendar?month={_day(3):%Y-%m}").get_data(as_text=True)
+    if _day(3).month == _day(4).month:
+        assert "例会甲" in cal and "专题乙" in cal
+
+
+def test_replies_with_reason_and_delegate(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=7, status=MeetingStatus.SCHEDULED)
+    login_as("liaison_a")
+    client.post(f"/meetings/{mid}/reply", data={"reply": "decline", "reason": ""})
+    m = _meeting(app, mid)
+    inv_a = next(i for i in m.invitations if i.unit_id == world.unit_a)
+    assert inv_a.reply == Reply.PENDING
+    client.post(f"/meetings/{mid}/reply", data={"reply": "delegate", "delegate_name": "张三"})
+    assert next(i for i in _meeting(app, mid).invitations if i.unit_id == world.unit_a).reply == Reply.PENDING
+    client.post(
+        f"/meetings/{mid}/reply",
+        data={"reply": "delegate", "delegate_name": "张三", "delegate_post": "副校长"},
+    )
+    inv_a = next(i for i in _meeting(app, mid).invitations if i.unit_id == world.unit_a)
+    assert (inv_a.reply, inv_a.delegate_name, inv_a.delegate_post) == (Reply.DELEGATE, "张三", "副校长")
+    login_as("liaison_b")
+    client.post(f"/meetings/{mid}/reply", data={"reply": "decline", "reason": "外出培训"})
+    login_as("liaison_c")  # not invited
+    assert client.post(f"/meetings/{mid}/reply", data={"reply": "accept"}).status_code == 403
+    login_as("secretary1")
+    page = client.get(f"/meetings/{mid}").get_data(as_text=True)
+    assert "张三（副校长）" in page and "外出培训" in page
+    assert re.search(r"待回复 <strong>0</strong>", page)
+
+
+def test_attendance_from_start_and_rates(app, client, world, login_as, make_meeting):
+    future = make_meeting(days=2, status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    m = _meeting(app, future)
+    inv = {i.unit_id: i.id for i in m.invitations}
+    client.post(f"/meetings/{future}/attendance", data={f"att-{inv[world.unit_a]}": "present"})
+    assert all(i.attendance == Attendance.UNKNOWN for i in _meeting(app, future).invitations)
+
+    started = make_meeting(days=0, at=time(0, 0), hours=0.5, status=MeetingStatus.SCHEDULED)
+    m = _meeting(app, started)
+    inv = {i.unit_id: i.id for i in m.invitations}
+    resp = client.post(
+        f"/meetings/{started}/attendance",
+        data={f"att-{inv[world.unit_a]}": "present", f"att-{inv[world.unit_b]}": "absent_no_leave"},
+    )
+    assert resp.status_code == 302
+    marks = {i.unit_id: i.attendance for i in _meeting(app, started).invitations}
+    assert marks == {world.unit_a: Attendance.PRESENT, world.unit_b: Attendance.ABSENT_NO_LEAVE}
+    assert client.post(f"/meetings/{started}/held").status_code == 302
+    assert _meeting(app, started).status == MeetingStatus.HELD
+    unit_page = client.get(f"/units/{world.unit_a}").get_data(as_text=True)
+    assert "100%（1/1）" in unit_page
+    assert "0%（0/1）" in client.get(f"/units/{world.unit_b}").get_data(as_text=True)
+    register = client.get("/units").get_data(as_text=True)
+    assert "100%" in register
+
+
+def test_topic_collection_accept_and_decline(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=10, status=MeetingStatus.SCHEDULED)
+    login_as("liaison_a")
+    client.post(f"/meetings/{mid}/topics", data={"title": "校园周边交通安全", "cooperation": "请派出所支持"})
+    client.post(f"/meetings/{mid}/topics", data={"title": "共建图书角"})
+    client.post(f"/meetings/{mid}/topics", data={"title": ""})
+    with app.app_context():
+        topics = db.session.scalars(select(Topic).order_by(Topic.id)).all()
+        assert [t.title for t in topics] == ["校园周边交通安全", "共建图书角"]
+        first, second = topics[0].id, topics[1].id
+    login_as("liaison_b")  # another invited unit does not see A's topics
+    assert "校园周边交通安全" not in client.get(f"/meetings/{mid}").get_data(as_text=True)
+    login_as("secretary1")
+    client.post(f"/meetings/{mid}/topics/{first}/accept")
+    client.post(f"/meetings/{mid}/topics/{second}/decline", data={"reason": ""})
+    with app.app_context():
+        assert db.session.get(Topic, second).status == TopicStatus.SUBMITTED
+    client.post(f"/meetings/{mid}/topics/{second}/decline", data={"reason": "下次专题会讨论"})
+    m = _meeting(app, mid)
+    assert [i.title for i in m.agenda_items] == ["校园周边交通安全"]
+    assert m.agenda_items[0].presenter_unit_id == world.unit_a
+    login_as("liaison_a")
+    page = client.get(f"/meetings/{mid}").get_data(as_text=True)
+    assert "已采纳" in page and "下次专题会讨论" in page
+
+
+def test_topics_close_at_the_deadline(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=2, status=MeetingStatus.SCHEDULED)  # deadline 3 days before: passed
+    login_as("liaison_a")
+    page = client.get(f"/meetings/{mid}").get_data(as_text=True)
+    assert "已截止" in page and "提交议题" not in page
+    client.post(f"/meetings/{mid}/topics", data={"title": "迟到的议题"})
+    with app.app_context():
+        assert count(Topic) == 0
+
+
+def _series_form(app, world, **overrides):
+    data = {
+        "title": "季度例会",
+        "community_id": world.community1,
+        "room_id": _room(app, world),
+        "rule": "quarterly",
+        "nth": "1",
+        "weekday": "1",
+        "interval": "2",
+        "start_time": "15:00",
+        "duration": "90",
+        "first_date": date(2027, 1, 1).isoformat(),
+        "until": date(2027, 12, 31).isoformat(),
+        "units": [world.unit_a],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_series_lists_clashes_before_saving_and_creates_occurrences(app, client, world, login_as):
+    # The first Tuesday of April 2027 is the 6th; block the room then.
+    with app.app_context():
+        blocker = Meeting(
+            street_id=world.street,
+            community_id=world.community1,
+            kind="special",
+            title="占用会议室的专题会",
+            start_at=datetime(2027, 4, 6, 14, 0, tzinfo=SH),
+            end_at=datetime(2027, 4, 6, 16, 0, tzinfo=SH),
+            room_id=_room(app, world),
+        )
+        db.session.add(blocker)
+        db.session.commit()
+    login_as("secretary1")
+    resp = client.post("/meetings/series/new", data=_series_form(app, world))
+    text = resp.get_data(as_text=True)
+    assert "共 4 次" in text
+    for d in ("2027年01月05日 15:00", "2027年04月06日 15:00", "2027年07月06日 15:00", "2027年10月05日 15:00"):
+        assert d in text
+    assert "与“占用会议室的专题会”" in text
+    with app.app_context():
+        assert count(Meeting) == 1  # nothing saved yet
+    # Keeping the clashing occurrence is refused; nothing is dropped silently.
+    decisions = {
+        "occ-0-action": "keep",
+        "occ-1-action": "keep",
+        "occ-2-action": "keep",
+        "occ-3-action": "keep",
+    }
+    resp = client.post("/meetings/series/new", data={**_series_form(app, world), "confirm": "1", **decisions})
+    assert "第 2 次会议与“占用会议室的专题会”冲突" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert count(Meeting) == 1
+    decisions.update({"occ-1-action": "move", "occ-1-start": "2027-04-07T15:00", "occ-3-action": "skip"})
+    resp = client.post("/meetings/series/new", data={**_series_form(app, world), "confirm": "1", **decisions})
+    assert resp.status_code == 302
+    with app.app_context():
+        series = db.session.scalar(select(MeetingSeries))
+        meetings = db.session.scalars(
+            select(Meeting).where(Meeting.series_id == series.id).order_by(Meeting.start_at)
+        ).all()
+        starts = [m.start_at.astimezone(SH).strftime("%m-%d %H:%M") for m in meetings]
+        assert starts == ["01-05 15:00", "04-07 15:00", "07-06 15:00"]
+        assert all(m.status == MeetingStatus.DRAFT for m in meetings)
+        assert all({i.unit_id for i in m.invitations} == {world.unit_a} for m in meetings)
+        first_id, second = meetings[0].id, meetings[1]
+        second_title, second_start = second.title, second.start_at
+    # Editing one occurrence leaves the others alone.
+    edit = client.get(f"/meetings/{first_id}/edit").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', edit).group(1)
+    data = _form(
+        app,
+        world,
+        title="季度例会（一月，改为专题）",
+        day="2027-01-05",
+        start_time="15:00",
+        end_time="16:30",
+        version=version,
+        units=[world.unit_a],
+        **{"agenda-0-minutes": "20"},
+    )
+    assert client.post(f"/meetings/{first_id}/edit", data=data).status_code == 302
+    with app.app_context():
+        other = db.session.get(Meeting, second.id)
+        assert (other.title, other.start_at) == (second_title, second_start)
+
+
+def test_weekly_series_dates(app, world):
+    from blueprints.meetings.services import SeriesRule, occurrence_dates
+
+    rule = SeriesRule("weekly", 2, 2, None, time(9, 0), 60, date(2027, 3, 1), date(2027, 4, 1))
+    assert occurrence_dates(rule) == [date(2027, 3, 3), date(2027, 3, 17), date(2027, 3, 31)]
+    last = SeriesRule("monthly_nth", 1, 4, -1, time(9, 0), 60, date(2027, 1, 1), date(2027, 3, 31))
+    assert occurrence_dates(last) == [date(2027, 1, 29), date(2027, 2, 26), date(2027, 3, 26)]
+
+
+def test_sequence_rises_on_time_room_title_and_status(app, world, make_meeting):
+    mid = make_meeting(days=9)
+    with app.app_context():
+        m = db.session.get(Meeting, mid)
+        seq = m.sequence
+        m.description = "只改说明"
+        db.session.commit()
+        assert m.sequence == seq
+        m.start_at = m.start_at + timedelta(hours=1)
+        m.end_at = m.end_at + timedelta(hours=1)
+        db.session.commit()
+        assert m.sequence == seq + 1
+        m.title = "新标题"
+        db.session.commit()
+        assert m.sequence == seq + 2
+        m.status = MeetingStatus.SCHEDULED
+        db.session.commit()
+        assert m.sequence == seq + 3
+        inv = db.session.scalar(select(Invitation).where(Invitation.meeting_id == mid).limit(1))
+        inv.reply = Reply.ACCEPT
+        db.session.commit()
+        assert m.sequence == seq + 3
+
+
+def test_no_agenda_item_rows_are_lost_when_adding_rows(app, client, world, login_as):
+    login_as("secretary1")
+    data = _form(app, world, **{"agenda-1-title": "第二项", "agenda-1-minutes": "15"})
+    data.pop("save")
+    data["add_row"] = "增加议程行"
+    resp = client.post("/meetings/new", data=data)
+    text = resp.get_data(as_text=True)
+    assert "第二项" in text and 'name="agenda-3-title"' in text
+    with app.app_context():
+        assert count(Meeting) == 0
+        assert count(AgendaItem) == 0
