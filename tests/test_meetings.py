@@ -502,3 +502,17 @@ def test_no_agenda_item_rows_are_lost_when_adding_rows(app, client, world, login
     with app.app_context():
         assert count(Meeting) == 0
         assert count(AgendaItem) == 0
+
+
+def test_dashboard_shows_next_meetings_and_owed_replies(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=5, title="下周的联席会议", status=MeetingStatus.SCHEDULED)
+    make_meeting(days=6, title="别的社区会议", community_id=world.community2, units=[world.unit_c])
+    login_as("liaison_a")
+    page = client.get("/").get_data(as_text=True)
+    assert "待回复的会议邀请" in page and "下周的联席会议" in page
+    client.post(f"/meetings/{mid}/reply", data={"reply": "accept"})
+    assert "待回复的会议邀请" not in client.get("/").get_data(as_text=True)
+    login_as("secretary1")
+    page = client.get("/").get_data(as_text=True)
+    assert "下周的联席会议" in page and "1 个单位未回复" in page
+    assert "别的社区会议" not in page

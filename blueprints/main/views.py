@@ -1,8 +1,11 @@
 from flask import render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
-from models import Community, Role, Unit, UnitStatus, db
+from blueprints.meetings.services import visible_meetings
+from models import Community, Invitation, Meeting, MeetingStatus, Reply, Role, Unit, UnitStatus, db
+from models.base import utcnow
 
 from . import bp
 
@@ -43,4 +46,50 @@ def dashboard():
         table=table,
         pending=pending,
         missing_profile=missing_profile,
+        **_meeting_panels(user),
     )
+
+
+def _meeting_panels(user) -> dict:
+    """My next meetings, the replies my unit owes, and (for hosts) replies still missing."""
+    now = utcnow()
+    upcoming = (
+        visible_meetings(user)
+        .options(joinedload(Meeting.room), joinedload(Meeting.community))
+        .where(Meeting.end_at >= now, Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)))
+        .order_by(Meeting.start_at)
+    )
+    if user.role == Role.SECRETARY:
+        upcoming = upcoming.where(
+            or_(Meeting.community_id == user.community_id, Meeting.community_id.is_(None))
+        )
+    if user.role in (Role.LIAISON, Role.ARCHIVIST):
+        upcoming = upcoming.where(Meeting.status == MeetingStatus.SCHEDULED)
+    next_meetings = db.session.scalars(upcoming.limit(6)).all()
+    owed = []
+    if user.role == Role.LIAISON and user.unit_id:
+        owed = db.session.scalars(
+            select(Meeting)
+            .join(Invitation, Invitation.meeting_id == Meeting.id)
+            .where(
+                Invitation.unit_id == user.unit_id,
+                Invitation.reply == Reply.PENDING,
+                Meeting.status == MeetingStatus.SCHEDULED,
+                Meeting.start_at > now,
+            )
+            .options(joinedload(Meeting.room))
+            .order_by(Meeting.start_at)
+        ).all()
+    pending_counts = {}
+    if next_meetings and user.role in (Role.ADMIN, Role.SECRETARY):
+        pending_counts = dict(
+            db.session.execute(
+                select(Invitation.meeting_id, func.count())
+                .where(
+                    Invitation.meeting_id.in_([m.id for m in next_meetings]),
+                    Invitation.reply == Reply.PENDING,
+                )
+                .group_by(Invitation.meeting_id)
+            ).all()
+        )
+    return {"next_meetings": next_meetings, "owed": owed, "pending_counts": pending_counts}
