@@ -185,6 +185,7 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     return logins
 
 
+QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
 AGENDA_TOPICS = [
     ("上季度共建项目落实情况通报", 20),
     ("驻区单位资源清单更新", 15),
@@ -265,7 +266,7 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
             quarter = (start.month - 1) // 3 + 1
             m = meeting(
                 community,
-                f"{start.year}年第{quarter}季度共驻共建联席会议",
+                f"{start.year}年第{QUARTERS[quarter]}季度共驻共建联席会议",
                 start,
                 2,
                 MeetingStatus.HELD,
@@ -294,7 +295,7 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
         quarter = (start.month - 1) // 3 + 1
         upcoming = meeting(
             community,
-            f"{start.year}年第{quarter}季度共驻共建联席会议",
+            f"{start.year}年第{QUARTERS[quarter]}季度共驻共建联席会议",
             start,
             2,
             MeetingStatus.SCHEDULED,
