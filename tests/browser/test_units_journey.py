@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,33 +11,12 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Unit, db
+from tests.browser.helpers import log_in, log_out, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 NEW_UNIT = "东大街共建测试科技有限公司"
-# Set to a folder to keep screenshots of the pages for a look by eye (not part of the asserts).
-SCREENSHOTS = os.environ.get("BROWSER_SCREENSHOTS")
-
-
-def screenshot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
-
-
-def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名", exact=True).fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base}/")
-
-
-def log_out(page, base: str) -> None:
-    page.get_by_role("button", name="退出").click()
-    expect(page).to_have_url(f"{base}/login")
-    expect(page.get_by_role("alert")).to_contain_text("您已安全退出")
 
 
 def test_secretary_registers_unit_and_liaison_edits_it(page, live_server, world, app, tmp_path):

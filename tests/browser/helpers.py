@@ -1,0 +1,33 @@
+"""Steps shared by the browser journeys."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+# Set to a folder to keep screenshots of the pages for a look by eye (not part of the asserts).
+SCREENSHOTS = os.environ.get("BROWSER_SCREENSHOTS")
+
+
+def screenshot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+def log_out(page, base: str) -> None:
+    page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(f"{base}/login")
+    expect(page.get_by_role("alert")).to_contain_text("您已安全退出")
