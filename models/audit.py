@@ -35,6 +35,12 @@ OBJECT_LABELS = {
     "room": "会议室",
     "unit_status_change": "单位状态",
     "unit_import": "导入批次",
+    "meeting": "会议",
+    "agenda_item": "议程",
+    "invitation": "会议邀请",
+    "topic": "议题",
+    "meeting_series": "例会系列",
+    "calendar_feed": "日历订阅",
 }
 
 
