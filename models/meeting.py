@@ -294,18 +294,23 @@ def default_topic_deadline(start_at: datetime) -> datetime:
     return start_at - timedelta(days=3)
 
 
-# Unit, room and community fields that appear in a meeting's VEVENT.
+# Unit, room, community and street fields that appear in a meeting's VEVENT, and the
+# user fields that decide its ORGANIZER address (the community secretary's, else the creator's).
 _CALENDAR_FIELDS = {
     "unit": ("name", "liaison_name", "liaison_email"),
     "room": ("name", "address"),
     "community": ("name",),
+    "street": ("name",),
+    "user": ("email", "active", "role", "community_id"),
 }
 
 
 @event.listens_for(Session, "before_flush")
 def _invalidate_calendars(session: Session, flush_context, instances) -> None:
     """Keep cached VEVENTs honest: any change to what a VEVENT shows marks it stale."""
-    from sqlalchemy import inspect, select
+    from sqlalchemy import and_, inspect, or_, select
+
+    from .user import User
 
     table = Meeting.__table__
     for obj in [*session.new, *session.dirty, *session.deleted]:
@@ -315,15 +320,28 @@ def _invalidate_calendars(session: Session, flush_context, instances) -> None:
                 meeting.invalidate_calendar()
             continue
         fields = _CALENDAR_FIELDS.get(getattr(obj, "__tablename__", ""))
-        if not fields or obj in session.new:
+        # A new unit, room or community is in no VEVENT yet; a new secretary may be the organizer.
+        if not fields or (obj in session.new and not (isinstance(obj, User) and obj.community_id)):
             continue
         state = inspect(obj)
-        if not any(state.attrs[f].history.has_changes() for f in fields):
+        if obj not in session.new and not any(state.attrs[f].history.has_changes() for f in fields):
             continue
         if isinstance(obj, Unit):
-            where = table.c.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == obj.id))
+            where = or_(
+                table.c.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == obj.id)),
+                table.c.id.in_(select(AgendaItem.meeting_id).where(AgendaItem.presenter_unit_id == obj.id)),
+            )
         elif isinstance(obj, Room):
             where = table.c.room_id == obj.id
+        elif isinstance(obj, Street):
+            where = and_(table.c.street_id == obj.id, table.c.community_id.is_(None))
+        elif isinstance(obj, User):
+            communities = {obj.community_id, *state.attrs["community_id"].history.deleted} - {None}
+            where = table.c.community_id.in_(communities)
+            if obj.id is not None:
+                where = or_(where, table.c.created_by_id == obj.id)
         else:
             where = table.c.community_id == obj.id
-        session.execute(table.update().where(where).values(ics_rev=table.c.ics_rev + 1, ics_changed_at=utcnow()))
+        session.execute(
+            table.update().where(where).values(ics_rev=table.c.ics_rev + 1, ics_changed_at=utcnow())
+        )

@@ -10,8 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 import mailer
 from exports import ics
@@ -265,16 +265,30 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
     added, removed = _replace_invitations(meeting, data.unit_ids)
     meeting.invalidate_calendar()
     db.session.flush()
-    if meeting.status == MeetingStatus.SCHEDULED:
-        changed = before != (meeting.start_at, meeting.end_at, meeting.room_id, meeting.title)
+    # Changed foreign keys leave the loaded relationships pointing at the old rows; the
+    # VEVENT built below (mailed and cached) must show the new room, host and presenters.
+    db.session.expire(meeting, ["room", "community"])
+    for item in meeting.agenda_items:
+        db.session.expire(item, ["presenter_unit"])
+    scheduled = meeting.status == MeetingStatus.SCHEDULED
+    changed = before != (meeting.start_at, meeting.end_at, meeting.room_id, meeting.title)
+    if scheduled:
         for inv in removed:
             mailer.queue_meeting_mail(meeting, [inv], "removed")
+    # Removed units leave the invitation before the others' invite is built: they get
+    # their own CANCEL, not the update, and are no longer listed as attendees.
+    for inv in removed:
+        meeting.invitations.remove(inv)
+        db.session.delete(inv)
+    if scheduled:
         if changed:
             mailer.queue_meeting_mail(meeting, meeting.invitations, "update")
         elif added:
             mailer.queue_meeting_mail(meeting, added, "publish")
-    for inv in removed:
-        db.session.delete(inv)
+    if creating:
+        from blueprints.minutes.services import add_followup_item
+
+        add_followup_item(meeting)
     return meeting
 
 
@@ -595,20 +609,28 @@ def meeting_url(meeting: Meeting) -> str:
     return f"http://127.0.0.1:5000/meetings/{meeting.id}"
 
 
-def organizer_email(meeting: Meeting) -> str:
-    """The host's address: the community's secretary, else the creator, else the configured sender."""
+def organizer_email(meeting: Meeting, secretaries: dict[int, str | None] | None = None) -> str:
+    """The host's address: the community's secretary, else the creator, else the configured sender.
+
+    secretaries, if given, memoises the secretary's address per community across calls.
+    """
     if meeting.community_id:
-        email = db.session.scalar(
-            select(User.email)
-            .where(
-                User.community_id == meeting.community_id,
-                User.role == Role.SECRETARY,
-                User.active.is_(True),
-                User.email != "",
+        if secretaries is not None and meeting.community_id in secretaries:
+            email = secretaries[meeting.community_id]
+        else:
+            email = db.session.scalar(
+                select(User.email)
+                .where(
+                    User.community_id == meeting.community_id,
+                    User.role == Role.SECRETARY,
+                    User.active.is_(True),
+                    User.email != "",
+                )
+                .order_by(User.id)
+                .limit(1)
             )
-            .order_by(User.id)
-            .limit(1)
-        )
+            if secretaries is not None:
+                secretaries[meeting.community_id] = email
         if email:
             return email
     if meeting.created_by and meeting.created_by.email:
@@ -695,23 +717,88 @@ def feed_body(feed: CalendarFeed) -> bytes:
     ).all()
     stale = [r.id for r in rows if r.ics_cache is None or r.ics_cache_rev != r.ics_rev]
     fresh: dict[int, str] = {}
-    if stale:
-        for chunk_start in range(0, len(stale), 500):
-            chunk = stale[chunk_start : chunk_start + 500]
-            for meeting in db.session.scalars(
-                select(Meeting)
-                .where(Meeting.id.in_(chunk))
-                .options(
-                    joinedload(Meeting.room),
-                    joinedload(Meeting.community),
-                    joinedload(Meeting.street),
-                    joinedload(Meeting.created_by),
-                    selectinload(Meeting.agenda_items).joinedload(AgendaItem.presenter_unit),
-                    selectinload(Meeting.invitations).joinedload(Invitation.unit),
-                )
-            ):
-                fresh[meeting.id] = cached_vevent(meeting)
+    for chunk_start in range(0, len(stale), 500):
+        fresh |= _rebuild_vevents(stale[chunk_start : chunk_start + 500])
     return ics.feed_ics((fresh.get(r.id) or r.ics_cache for r in rows), feed_name(feed))
+
+
+def _rebuild_vevents(meeting_ids: Sequence[int]) -> dict[int, str]:
+    """Render and cache the VEVENTs of many meetings, loading attendees and agendas in bulk.
+
+    A cold feed of a thousand meetings would otherwise load ten thousand invitations as
+    ORM objects; plain rows are enough for what a VEVENT shows.
+    """
+    attendees: dict[int, list[ics.Attendee]] = {}
+    for meeting_id, reply, unit_id, name, liaison_name, liaison_email in db.session.execute(
+        select(
+            Invitation.meeting_id,
+            Invitation.reply,
+            Unit.id,
+            Unit.name,
+            Unit.liaison_name,
+            Unit.liaison_email,
+        )
+        .join(Unit, Unit.id == Invitation.unit_id)
+        .where(Invitation.meeting_id.in_(meeting_ids))
+        .order_by(Invitation.meeting_id, Invitation.id)
+    ):
+        attendees.setdefault(meeting_id, []).append(
+            ics.attendee_of(unit_id, name, liaison_name, liaison_email, ics.PARTSTAT[reply])
+        )
+    agendas: dict[int, list[tuple[str, str, int]]] = {}
+    for meeting_id, title, presenter, minutes in db.session.execute(
+        select(AgendaItem.meeting_id, AgendaItem.title, Unit.name, AgendaItem.minutes)
+        .outerjoin(Unit, Unit.id == AgendaItem.presenter_unit_id)
+        .where(AgendaItem.meeting_id.in_(meeting_ids))
+        .order_by(AgendaItem.meeting_id, AgendaItem.position)
+    ):
+        agendas.setdefault(meeting_id, []).append((title, presenter or "", minutes))
+    secretaries: dict[int, str | None] = {}
+    texts: dict[int, str] = {}
+    cache_rows = []
+    for meeting in db.session.scalars(
+        select(Meeting)
+        .where(Meeting.id.in_(meeting_ids))
+        # Only the columns a VEVENT shows; room, host and creator are a handful of rows
+        # that the identity map serves after their first lazy load.
+        .options(
+            load_only(
+                Meeting.street_id,
+                Meeting.community_id,
+                Meeting.kind,
+                Meeting.title,
+                Meeting.description,
+                Meeting.start_at,
+                Meeting.end_at,
+                Meeting.room_id,
+                Meeting.status,
+                Meeting.cancel_reason,
+                Meeting.uid,
+                Meeting.sequence,
+                Meeting.created_by_id,
+                Meeting.ics_rev,
+                Meeting.ics_changed_at,
+            )
+        )
+    ):
+        texts[meeting.id] = ics.vevent_text(
+            meeting,
+            meeting_url(meeting),
+            organizer_email(meeting, secretaries),
+            attendees=attendees.get(meeting.id, []),
+            agenda=agendas.get(meeting.id, []),
+        )
+        cache_rows.append({"m_id": meeting.id, "m_rev": meeting.ics_rev, "m_text": texts[meeting.id]})
+    # One executemany; caching is not a change of the meeting (no audit, no SEQUENCE).
+    if cache_rows:
+        table = Meeting.__table__
+        db.session.execute(
+            table.update()
+            .where(table.c.id == bindparam("m_id"), table.c.ics_rev == bindparam("m_rev"))
+            .values(ics_cache=bindparam("m_text"), ics_cache_rev=bindparam("m_rev")),
+            cache_rows,
+        )
+    return texts
 
 
 def get_or_create_feed(
