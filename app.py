@@ -95,14 +95,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
+    from blueprints.actions import bp as actions_bp
     from blueprints.admin import bp as admin_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.main import bp as main_bp
     from blueprints.meetings import bp as meetings_bp
     from blueprints.meetings.feeds import bp as feeds_bp
+    from blueprints.minutes import bp as minutes_bp
     from blueprints.units import bp as units_bp
 
-    for bp in (auth_bp, main_bp, units_bp, meetings_bp, feeds_bp, admin_bp):
+    for bp in (auth_bp, main_bp, units_bp, meetings_bp, minutes_bp, actions_bp, feeds_bp, admin_bp):
         app.register_blueprint(bp)
 
 

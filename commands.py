@@ -414,6 +414,52 @@ def register(app: Flask) -> None:
         for username, role, scope in logins:
             click.echo(f"  {username:<12} {role:<6} {scope}")
 
+    @app.cli.command("remind")
+    @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="按哪一天计算（默认今天）")
+    def remind_command(day):
+        """Mail the lead units of actions due within 3 days or overdue (run daily)."""
+        from blueprints.actions.services import queue_reminders
+
+        when = day.date() if day else today()
+        base = app.config.get("BASE_URL") or "http://127.0.0.1:5000"
+        queued = queue_reminders(when, base)
+        db.session.commit()
+        import mailer
+
+        sent, failed = mailer.deliver_due()
+        click.echo(f"已生成 {queued} 封提醒邮件；本次发送成功 {sent} 封，失败 {failed} 封（失败的会自动重试）。")
+
+    @app.cli.command("verify-archive")
+    def verify_archive_command():
+        """Re-hash every stored minutes PDF and report any mismatch."""
+        from sqlalchemy.orm import undefer
+
+        from blueprints.minutes.services import digests
+        from models import Minutes, MinutesRevision, MinutesStatus
+
+        checked = bad = 0
+        rows = db.session.execute(
+            select(MinutesRevision, Minutes.archive_no)
+            .join(Minutes, Minutes.id == MinutesRevision.minutes_id)
+            .where(MinutesRevision.status == MinutesStatus.APPROVED)
+            .options(undefer(MinutesRevision.pdf))
+            .order_by(MinutesRevision.id)
+        )
+        for revision, archive_no in rows:
+            checked += 1
+            label = f"{archive_no} 第 {revision.number} 版"
+            if not revision.pdf:
+                bad += 1
+                click.echo(f"缺少存档文件：{label}")
+                continue
+            sha256, sm3 = digests(revision.pdf)
+            if (sha256, sm3) != (revision.pdf_sha256, revision.pdf_sm3):
+                bad += 1
+                click.echo(f"校验不符：{label}（SHA-256 {sha256} ≠ {revision.pdf_sha256}）")
+        click.echo(f"已校验 {checked} 份签发纪要，{bad} 份有问题。")
+        if bad:
+            raise SystemExit(1)
+
     @app.cli.command("create-user")
     @click.option("--username", prompt="用户名")
     @click.option("--display-name", prompt="姓名")

@@ -104,3 +104,24 @@ def can_submit_topic(user, meeting, now) -> bool:
 
 def can_view_outbox(user: User) -> bool:
     return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_read_minutes_drafts(user: User) -> bool:
+    """Drafts of minutes: staff only; liaisons see them once submitted for confirmation."""
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+def can_view_action(user, action) -> bool:
+    """Staff see every action; a liaison the actions their unit leads or joins."""
+    if not user.is_authenticated:
+        return False
+    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+        return True
+    return action.involves(user.unit_id)
+
+
+def can_export_actions(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)

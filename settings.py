@@ -45,6 +45,12 @@ class Defaults:
     # "thread": a sender thread per process; "inline": before the response; "off".
     MAIL_DELIVERY = "thread"
     MAIL_POLL_SECONDS = 60
+    # Archive number of approved minutes; placeholders {host} (社区 or 街道 name),
+    # {host_short}, {street}, {year}, {number}. E.g. 青年路社区联席〔2026〕3号.
+    MINUTES_ARCHIVE_PATTERN = "{host}联席〔{year}〕{number}号"
+    # Uploaded attachments (action progress); default: instance/uploads.
+    UPLOAD_FOLDER = None
+    ACTIONS_PER_PAGE = 50
 
 
 # Settings that may come from the environment, with their types.

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request
+from markupsafe import Markup
 
 import permissions
 from models.enums import MeetingKind, MeetingStatus, Role, UnitCategory, UnitStatus
@@ -40,6 +41,24 @@ def local_input(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
+CN_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """1 → 一, 12 → 十二, 20 → 二十 (up to 99), for headings such as （三）."""
+    if n < 10:
+        return CN_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return (CN_DIGITS[tens] if tens > 1 else "") + "十" + (CN_DIGITS[ones] if ones else "")
+
+
+def rich(html: str | None) -> Markup:
+    """Stored minutes text, sanitised again on the way out (never marked safe unsanitised)."""
+    from blueprints.minutes.services import clean_html
+
+    return Markup(clean_html(html or ""))
+
+
 def url_with(**changes) -> str:
     """The current URL with some query arguments replaced (for pagination)."""
     args = request.args.to_dict(flat=True)
@@ -52,6 +71,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.filters["time_only"] = format_time
     app.jinja_env.filters["local_input"] = local_input
+    app.jinja_env.filters["cn_number"] = cn_number
+    app.jinja_env.filters["rich"] = rich
     app.jinja_env.globals.update(
         perm=permissions,
         Role=Role,

@@ -7,12 +7,15 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from models import Unit
+
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # (field, header) of the unit register; import reads the same headers.
 UNIT_COLUMNS: list[tuple[str, str]] = [
@@ -132,3 +135,40 @@ def import_template_xlsx() -> bytes:
         "2026-03-15",
     ]
     return to_xlsx(headers, [example], "导入模板")
+
+
+ACTION_HEADERS = [
+    "编号", "议定事项", "具体内容", "召集单位", "会议", "会议日期", "牵头单位", "协同单位",
+    "共建方向", "完成时限", "状态", "是否逾期", "完成日期", "完成情况",
+]
+
+
+def action_row(action, today: date) -> list[Any]:
+    """One action as a ledger row, in ACTION_HEADERS order."""
+    overdue = action.is_overdue(today)
+    return [
+        action.id,
+        action.title,
+        action.detail,
+        action.community.name if action.community else "街道",
+        action.meeting.title,
+        action.meeting.start_at.astimezone(_SHANGHAI).date(),
+        action.lead_unit.name,
+        "、".join(u.name for u in action.co_units),
+        "、".join(p.label for p in action.principles),
+        action.due_on,
+        action.status.label,
+        "逾期" if overdue else "",
+        action.done_on,
+        action.result,
+    ]
+
+
+def actions_to_xlsx(actions: Iterable, today: date) -> bytes:
+    """The action ledger as an xlsx workbook."""
+    return to_xlsx(ACTION_HEADERS, (action_row(a, today) for a in actions), "议定事项台账")
+
+
+def actions_to_csv(actions: Iterable, today: date) -> bytes:
+    """The action ledger as CSV."""
+    return to_csv(ACTION_HEADERS, (action_row(a, today) for a in actions))

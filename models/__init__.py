@@ -1,12 +1,17 @@
 """All models, imported here so metadata and migrations see every table."""
 
+from .action import Action, ActionProgress, ActionTag, Attachment, action_co_unit
 from .audit import AuditEvent
 from .base import Base, db
 from .enums import (
+    ActionStatus,
     Attendance,
+    ConfirmationStatus,
     MailStatus,
     MeetingKind,
     MeetingStatus,
+    MinutesStatus,
+    Principle,
     Reply,
     Role,
     TopicStatus,
@@ -16,10 +21,25 @@ from .enums import (
 from .geo import Community, Grid, Room, Street
 from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
+from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRevision
 from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
 
 __all__ = [
+    "Action",
+    "ActionProgress",
+    "ActionStatus",
+    "ActionTag",
+    "ArchiveCounter",
+    "Attachment",
+    "Confirmation",
+    "ConfirmationStatus",
+    "Minutes",
+    "MinutesError",
+    "MinutesRevision",
+    "MinutesStatus",
+    "Principle",
+    "action_co_unit",
     "AgendaItem",
     "Attendance",
     "CalendarFeed",

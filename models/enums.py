@@ -116,3 +116,28 @@ class MailStatus(LabelledEnum):
     SENDING = "sending", "发送中"
     SENT = "sent", "已发送"
     FAILED = "failed", "发送失败"
+
+
+class MinutesStatus(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待签发"
+    APPROVED = "approved", "已签发"
+
+
+class ConfirmationStatus(LabelledEnum):
+    PENDING = "pending", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    COMMENTED = "commented", "有意见"
+
+
+class ActionStatus(LabelledEnum):
+    OPEN = "open", "待办"
+    IN_PROGRESS = "in_progress", "推进中"
+    DONE = "done", "已完成"
+
+
+class Principle(LabelledEnum):
+    SHARE = "share", "资源共享"
+    COMPLEMENT = "complement", "优势互补"
+    COBUILD = "cobuild", "共建共驻"
+    DEVELOP = "develop", "共同发展"

@@ -62,8 +62,14 @@ def _clear(app) -> None:
                 quoted = ", ".join(f'"{t}"' for t in tables)
                 conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
             else:
+                # The archive triggers refuse deleting approved minutes: lift them while emptying.
+                triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+                for name, _ in triggers:
+                    conn.execute(text(f'DROP TRIGGER "{name}"'))
                 for t in tables:
                     conn.execute(text(f'DELETE FROM "{t}"'))
+                for _, sql in triggers:
+                    conn.execute(text(sql))
         db.engine.dispose()
 
 

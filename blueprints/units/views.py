@@ -1,6 +1,4 @@
-from urllib.parse import quote
-
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -11,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 import audit
 import permissions as perm
 from concurrency import changed_since, snapshot
+from downloads import download_response
 from exports.sheets import import_template_xlsx, units_to_csv, units_to_xlsx
 from models import (
     Community,
@@ -252,16 +251,7 @@ def export(fmt: str):
     else:
         body = units_to_csv(units)
         mimetype = "text/csv; charset=utf-8"
-    return _download(body, mimetype, f"驻区单位名册.{fmt}")
-
-
-def _download(body: bytes, mimetype: str, filename: str):
-    resp = Response(body, mimetype=mimetype)
-    ascii_name = "register." + filename.rsplit(".", 1)[-1]
-    resp.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    )
-    return resp
+    return download_response(body, mimetype, f"驻区单位名册.{fmt}")
 
 
 @bp.route("/import/template.xlsx")
@@ -270,7 +260,7 @@ def import_template():
     """Download an empty register to fill in for import."""
     if not perm.can_import_units(current_user):
         abort(403)
-    return _download(
+    return download_response(
         import_template_xlsx(),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "驻区单位导入模板.xlsx",

@@ -1,0 +1,266 @@
+"""The action ledger: queries, follow-up, closing, attachments and reminders. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from io import BytesIO
+from pathlib import Path
+
+import filetype
+from flask import current_app
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from models import (
+    Action,
+    ActionProgress,
+    ActionStatus,
+    ActionTag,
+    Attachment,
+    OutboxMessage,
+    Principle,
+    Role,
+    Unit,
+    User,
+    action_co_unit,
+    db,
+)
+from models.base import today, utcnow
+
+MAX_ATTACHMENT = 10 * 1024 * 1024
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+# Extension -> the family its content must be.
+ALLOWED = {
+    "pdf": "application/pdf",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "doc": "ole",
+    "xls": "ole",
+    "ppt": "ole",
+    "wps": "ole",
+    "et": "ole",
+    "dps": "ole",
+}
+OLE_TYPES = {
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
+    "wps": "application/vnd.ms-works",
+    "et": "application/vnd.ms-excel",
+    "dps": "application/vnd.ms-powerpoint",
+}
+
+
+class ActionError(ValueError):
+    """A rule of the ledger was broken; the message is for the user."""
+
+
+@dataclass
+class LedgerFilters:
+    community_id: int | None = None
+    unit_id: int | None = None
+    status: ActionStatus | None = None
+    principle: Principle | None = None
+    overdue: bool = False
+    due_month: date | None = None  # first day of the month
+    q: str = ""
+
+
+def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
+    """Actions matching the ledger filters, soonest due first, with what the list shows."""
+    stmt = select(Action).options(
+        joinedload(Action.lead_unit),
+        joinedload(Action.community),
+        joinedload(Action.meeting),
+        selectinload(Action.co_units),
+        selectinload(Action.tags),
+    )
+    if user.role == Role.LIAISON:
+        stmt = stmt.where(involves(user.unit_id or 0))
+    if f.community_id:
+        stmt = stmt.where(Action.community_id == f.community_id)
+    if f.unit_id:
+        stmt = stmt.where(involves(f.unit_id))
+    if f.status:
+        stmt = stmt.where(Action.status == f.status)
+    if f.principle:
+        stmt = stmt.where(
+            exists().where(ActionTag.action_id == Action.id, ActionTag.principle == f.principle)
+        )
+    if f.overdue:
+        stmt = stmt.where(Action.status != ActionStatus.DONE, Action.due_on < today())
+    if f.due_month:
+        nxt = (f.due_month + timedelta(days=32)).replace(day=1)
+        stmt = stmt.where(Action.due_on >= f.due_month, Action.due_on < nxt)
+    if f.q:
+        from blueprints.units.services import escape_like
+
+        stmt = stmt.where(Action.title.ilike(f"%{escape_like(f.q)}%", escape="\\"))
+    return stmt.order_by(Action.status == ActionStatus.DONE, Action.due_on, Action.id)
+
+
+def involves(unit_id: int):
+    """Actions a unit leads or joins."""
+    return or_(
+        Action.lead_unit_id == unit_id,
+        Action.id.in_(select(action_co_unit.c.action_id).where(action_co_unit.c.unit_id == unit_id)),
+    )
+
+
+def may_report(user: User, action: Action) -> bool:
+    """Progress is posted by the liaisons of the lead and co-units, and by the host's managers."""
+    import permissions as perm
+
+    if user.role == Role.LIAISON:
+        return action.involves(user.unit_id)
+    return perm.can_manage_meeting(user, action.meeting)
+
+
+def may_close(user: User, action: Action) -> bool:
+    """The lead unit's liaison or the host's secretary (or an admin) closes an action."""
+    import permissions as perm
+
+    if user.role == Role.LIAISON:
+        return user.unit_id == action.lead_unit_id
+    return perm.can_manage_meeting(user, action.meeting)
+
+
+def upload_folder() -> Path:
+    folder = current_app.config.get("UPLOAD_FOLDER") or str(Path(current_app.instance_path) / "uploads")
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def detect_type(filename: str, data: bytes) -> str:
+    """The MIME type of an upload, decided by its content; raises if it is not allowed."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    expected = ALLOWED.get(ext)
+    if expected is None:
+        raise ActionError("只能上传 PDF、图片（JPG、PNG、GIF、WEBP）或办公文档（Word、Excel、PowerPoint、WPS）。")
+    if expected == "ole":
+        if data[:8] != OLE_MAGIC:
+            raise ActionError("文件内容与扩展名不符，请上传真实的办公文档。")
+        return OLE_TYPES[ext]
+    kind = filetype.guess(data)
+    if kind is None or kind.mime != expected:
+        raise ActionError("文件内容与扩展名不符，请上传真实的 PDF、图片或办公文档。")
+    if ext in ("docx", "xlsx", "pptx"):
+        try:
+            with zipfile.ZipFile(BytesIO(data)) as zf:
+                if "[Content_Types].xml" not in zf.namelist():
+                    raise ActionError("办公文档已损坏。")
+        except zipfile.BadZipFile as exc:
+            raise ActionError("办公文档已损坏。") from exc
+    return expected
+
+
+def store_attachment(filename: str, data: bytes, by: User) -> Attachment:
+    """Keep an upload outside static/ under a random name."""
+    if not data:
+        raise ActionError("上传的文件是空的。")
+    if len(data) > MAX_ATTACHMENT:
+        raise ActionError("附件不能超过 10 MB。")
+    content_type = detect_type(filename, data)
+    storage_name = secrets.token_hex(16)
+    (upload_folder() / storage_name).write_bytes(data)
+    attachment = Attachment(
+        storage_name=storage_name,
+        filename=Path(filename).name[:200] or "附件",
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=by.id,
+    )
+    db.session.add(attachment)
+    return attachment
+
+
+def post_progress(action: Action, by: User, on: date, text: str, attachment: Attachment | None) -> ActionProgress:
+    """Record progress on an action; the first report moves it to 推进中."""
+    if action.status == ActionStatus.DONE:
+        raise ActionError("事项已完成，不能再报送进展。")
+    if on > today():
+        raise ActionError("进展日期不能晚于今天。")
+    entry = ActionProgress(
+        on=on,
+        text=text.strip(),
+        author_id=by.id,
+        unit_id=by.unit_id if by.role == Role.LIAISON else None,
+        attachment=attachment,
+    )
+    action.progress.append(entry)
+    if action.status == ActionStatus.OPEN:
+        action.status = ActionStatus.IN_PROGRESS
+    return entry
+
+
+def close(action: Action, by: User, result: str, on: date) -> None:
+    """Close an action as done with its result."""
+    if action.status == ActionStatus.DONE:
+        raise ActionError("事项已经完成。")
+    if not result.strip():
+        raise ActionError("请填写完成情况。")
+    if on > today():
+        raise ActionError("完成日期不能晚于今天。")
+    action.status = ActionStatus.DONE
+    action.result = result.strip()
+    action.done_on = on
+    action.done_at = utcnow()
+    action.done_by_id = by.id
+
+
+def due_for_reminder(day: date) -> list[Action]:
+    """Open actions due within three days, or overdue, not yet reminded today."""
+    return list(
+        db.session.scalars(
+            select(Action)
+            .where(
+                Action.status != ActionStatus.DONE,
+                Action.due_on <= day + timedelta(days=3),
+                or_(Action.reminded_on.is_(None), Action.reminded_on < day),
+            )
+            .options(joinedload(Action.lead_unit), joinedload(Action.meeting))
+            .order_by(Action.due_on)
+        )
+    )
+
+
+def queue_reminders(day: date, base_url: str) -> int:
+    """Mail each lead unit's liaison about its actions due soon or overdue, through the outbox."""
+    by_unit: dict[int, list[Action]] = {}
+    for action in due_for_reminder(day):
+        by_unit.setdefault(action.lead_unit_id, []).append(action)
+    queued = 0
+    for actions in by_unit.values():
+        unit: Unit = actions[0].lead_unit
+        for action in actions:
+            action.reminded_on = day
+        if not unit.liaison_email.strip():
+            continue
+        lines = [f"{unit.name}：", "", "贵单位牵头的以下议定事项即将到期或已经逾期，请抓紧落实并在系统中报送进展：", ""]
+        for a in actions:
+            state = "已逾期" if a.due_on < day else f"将于 {a.due_on:%Y年%m月%d日} 到期"
+            lines.append(f"· {a.title}（{state}）{base_url.rstrip('/')}/actions/{a.id}")
+        lines += ["", "（本邮件由共建联席会议系统发送）"]
+        overdue = sum(1 for a in actions if a.due_on < day)
+        db.session.add(
+            OutboxMessage(
+                to_addr=unit.liaison_email.strip(),
+                to_name=unit.liaison_name or unit.name,
+                subject=f"【议定事项提醒】{len(actions)} 项待落实" + (f"，其中 {overdue} 项已逾期" if overdue else ""),
+                body_text="\n".join(lines),
+            )
+        )
+        queued += 1
+    return queued

@@ -1,0 +1,196 @@
+import contextlib
+from datetime import datetime
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+import audit
+import permissions as perm
+from downloads import download_response
+from exports.sheets import actions_to_csv, actions_to_xlsx
+from models import (
+    Action,
+    ActionProgress,
+    ActionStatus,
+    Attachment,
+    Community,
+    Principle,
+    Unit,
+    db,
+)
+from models.base import today
+from settings import begin_write
+
+from . import bp
+from . import services as svc
+from .forms import CloseForm, ProgressForm
+
+
+def _filters() -> svc.LedgerFilters:
+    args = request.args
+    status = args.get("status", "")
+    principle = args.get("principle", "")
+    month = None
+    with contextlib.suppress(ValueError):
+        month = datetime.strptime(args.get("month", ""), "%Y-%m").date()
+    return svc.LedgerFilters(
+        community_id=args.get("community", type=int),
+        unit_id=args.get("unit", type=int),
+        status=ActionStatus(status) if status in ActionStatus._value2member_map_ else None,
+        principle=Principle(principle) if principle in Principle._value2member_map_ else None,
+        overdue=args.get("overdue") == "1",
+        due_month=month,
+        q=args.get("q", "")[:100].strip(),
+    )
+
+
+@bp.route("/actions")
+@login_required
+def index():
+    """The action ledger with filters."""
+    f = _filters()
+    pagination = db.paginate(
+        svc.ledger_query(current_user, f), per_page=current_app.config["ACTIONS_PER_PAGE"], error_out=False
+    )
+    communities = db.session.scalars(select(Community).order_by(Community.street_id, Community.position)).all()
+    unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
+    return render_template(
+        "actions/index.html",
+        pagination=pagination,
+        f=f,
+        communities=communities,
+        unit=unit,
+        today=today(),
+        Principle=Principle,
+        ActionStatus=ActionStatus,
+    )
+
+
+@bp.route("/actions/export.<any(xlsx, csv):fmt>")
+@login_required
+def export(fmt: str):
+    """Download the ledger (with the current filters) as xlsx or CSV."""
+    if not perm.can_export_actions(current_user):
+        abort(403)
+    begin_write(db.session)
+    actions = db.session.scalars(svc.ledger_query(current_user, _filters())).all()
+    audit.record("export", summary=f"议定事项台账 {fmt}，{len(actions)} 项")
+    db.session.commit()
+    if fmt == "xlsx":
+        return download_response(
+            actions_to_xlsx(actions, today()),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "议定事项台账.xlsx",
+        )
+    return download_response(actions_to_csv(actions, today()), "text/csv; charset=utf-8", "议定事项台账.csv")
+
+
+def _load(action_id: int) -> Action:
+    action = db.session.scalar(
+        select(Action)
+        .where(Action.id == action_id)
+        .options(
+            joinedload(Action.lead_unit),
+            joinedload(Action.meeting),
+            selectinload(Action.co_units),
+            selectinload(Action.tags),
+            selectinload(Action.progress).joinedload(ActionProgress.author),
+            selectinload(Action.progress).joinedload(ActionProgress.attachment),
+        )
+    )
+    if action is None:
+        abort(404)
+    if not perm.can_view_action(current_user, action):
+        abort(403)
+    return action
+
+
+@bp.route("/actions/<int:action_id>")
+@login_required
+def detail(action_id: int):
+    """One action with its progress reports."""
+    action = _load(action_id)
+    return render_template(
+        "actions/detail.html",
+        action=action,
+        today=today(),
+        progress_form=ProgressForm() if svc.may_report(current_user, action) and action.status != ActionStatus.DONE else None,
+        close_form=CloseForm() if svc.may_close(current_user, action) and action.status != ActionStatus.DONE else None,
+    )
+
+
+@bp.route("/actions/<int:action_id>/progress", methods=["POST"])
+@login_required
+def progress(action_id: int):
+    """Report progress, optionally with an attachment."""
+    action = _load(action_id)
+    if not svc.may_report(current_user, action):
+        abort(403)
+    form = ProgressForm()
+    if form.validate_on_submit():
+        try:
+            attachment = None
+            upload = form.attachment.data
+            if upload and upload.filename:
+                attachment = svc.store_attachment(upload.filename, upload.read(svc.MAX_ATTACHMENT + 1), current_user)
+            svc.post_progress(action, current_user, form.on.data, form.text.data, attachment)
+            db.session.commit()
+        except svc.ActionError as exc:
+            db.session.rollback()
+            target = form.attachment if ("附件" in str(exc) or "文件" in str(exc) or "上传" in str(exc)) else form.text
+            target.errors.append(str(exc))
+        else:
+            flash("进展已报送。", "success")
+            return redirect(url_for("actions.detail", action_id=action.id))
+    return render_template(
+        "actions/detail.html",
+        action=action,
+        today=today(),
+        progress_form=form,
+        close_form=CloseForm() if svc.may_close(current_user, action) else None,
+    ), 400
+
+
+@bp.route("/actions/<int:action_id>/done", methods=["POST"])
+@login_required
+def done(action_id: int):
+    """Close an action as done with its result."""
+    action = _load(action_id)
+    if not svc.may_close(current_user, action):
+        abort(403)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            svc.close(action, current_user, form.result.data, form.on.data)
+            db.session.commit()
+        except svc.ActionError as exc:
+            db.session.rollback()
+            form.result.errors.append(str(exc))
+        else:
+            flash("事项已标记为完成。", "success")
+            return redirect(url_for("actions.detail", action_id=action.id))
+    return render_template(
+        "actions/detail.html",
+        action=action,
+        today=today(),
+        progress_form=ProgressForm() if svc.may_report(current_user, action) else None,
+        close_form=form,
+    ), 400
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    """Download an attachment (always as a file, never rendered inline)."""
+    att = db.get_or_404(Attachment, attachment_id)
+    entry = db.session.scalar(
+        select(ActionProgress).where(ActionProgress.attachment_id == att.id).options(joinedload(ActionProgress.action))
+    )
+    if entry is None or not perm.can_view_action(current_user, entry.action):
+        abort(403)
+    path = svc.upload_folder() / att.storage_name
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.filename)

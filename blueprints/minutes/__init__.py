@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("minutes", __name__, url_prefix="/meetings/<int:meeting_id>")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,395 @@
+"""Minutes workflow: drafting, confirmation (会签), approval (签发), corrections. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import nh3
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from models import (
+    Action,
+    ActionStatus,
+    ActionTag,
+    AgendaItem,
+    ArchiveCounter,
+    Attendance,
+    Confirmation,
+    ConfirmationStatus,
+    Invitation,
+    Meeting,
+    MeetingStatus,
+    Minutes,
+    MinutesError,
+    MinutesRevision,
+    MinutesStatus,
+    Principle,
+    Reply,
+    Role,
+    Unit,
+    User,
+    db,
+)
+from models.base import today, utcnow
+
+ALLOWED_TAGS = {"p", "br", "ul", "ol", "li", "strong", "b", "em"}
+FOLLOWUP_TITLE = "上次议定事项落实情况"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def clean_html(text: str) -> str:
+    """Minutes text limited to paragraphs, lists and bold, sanitised with nh3.
+
+    Plain text (no tags) is turned into paragraphs, one per line.
+    """
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if "<" not in text:
+        from html import escape
+
+        text = "".join(f"<p>{escape(line.strip())}</p>" for line in text.splitlines() if line.strip())
+    cleaned = nh3.clean(text, tags=ALLOWED_TAGS, attributes={}, link_rel=None, strip_comments=True)
+    return cleaned.strip()
+
+
+def can_take_minutes(meeting: Meeting) -> bool:
+    """Minutes are written once the meeting has started (and was not cancelled)."""
+    return meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) and utcnow() >= meeting.start_at
+
+
+def get_minutes(meeting: Meeting) -> Minutes | None:
+    return db.session.scalar(select(Minutes).where(Minutes.meeting_id == meeting.id))
+
+
+def start_minutes(meeting: Meeting, by: User) -> Minutes:
+    """Open the minutes of a meeting with a first draft laid out along its agenda."""
+    if not can_take_minutes(meeting):
+        raise MinutesError("会议开始后才能记录会议纪要。")
+    minutes = get_minutes(meeting)
+    if minutes is not None:
+        return minutes
+    minutes = Minutes(meeting=meeting)
+    db.session.add(minutes)
+    revision = MinutesRevision(
+        number=1,
+        status=MinutesStatus.DRAFT,
+        recorder=by.display_name,
+        discussion=[_agenda_entry(item) for item in meeting.agenda_items],
+        created_by_id=by.id,
+    )
+    minutes.revisions.append(revision)
+    db.session.flush()
+    return minutes
+
+
+def _agenda_entry(item: AgendaItem, html: str = "") -> dict:
+    return {
+        "item_id": item.id,
+        "title": item.title,
+        "presenter": item.presenter_unit.name if item.presenter_unit else "",
+        "html": html,
+    }
+
+
+@dataclass
+class ActionRow:
+    id: int | None
+    title: str
+    detail: str
+    lead_unit_id: int
+    co_unit_ids: list[int]
+    due_on: date
+    principles: list[Principle] = field(default_factory=list)
+
+
+def save_draft(
+    revision: MinutesRevision,
+    recorder: str,
+    summary: str,
+    discussion: dict[int, str],
+    actions: list[ActionRow],
+    by: User,
+) -> None:
+    """Save the draft text and the agreed actions entered with it."""
+    if not revision.editable:
+        raise MinutesError("只有草稿状态的纪要可以修改。")
+    meeting = revision.minutes.meeting
+    revision.recorder = recorder.strip()
+    revision.summary = clean_html(summary)
+    items = {item.id: item for item in meeting.agenda_items}
+    entries = []
+    for entry in revision.discussion:
+        item = items.get(entry.get("item_id"))
+        html = clean_html(discussion.get(entry.get("item_id"), entry.get("html", "")))
+        entries.append({**(_agenda_entry(item) if item else entry), "html": html})
+    known = {e["item_id"] for e in entries}
+    entries += [_agenda_entry(item, clean_html(discussion.get(item.id, ""))) for item in items.values() if item.id not in known]
+    revision.discussion = entries
+    revision.version += 1
+    _save_actions(meeting, actions)
+
+
+def _save_actions(meeting: Meeting, rows: list[ActionRow]) -> None:
+    existing = {a.id: a for a in db.session.scalars(select(Action).where(Action.meeting_id == meeting.id))}
+    kept = set()
+    for position, row in enumerate(rows, start=1):
+        action = existing.get(row.id) if row.id else None
+        if action is None:
+            action = Action(
+                meeting_id=meeting.id,
+                street_id=meeting.street_id,
+                community_id=meeting.community_id,
+                status=ActionStatus.OPEN,
+            )
+            db.session.add(action)
+        kept.add(action.id)
+        action.title = row.title
+        action.detail = row.detail
+        action.lead_unit_id = row.lead_unit_id
+        action.due_on = row.due_on
+        action.position = position
+        action.co_units = list(
+            db.session.scalars(select(Unit).where(Unit.id.in_([u for u in row.co_unit_ids if u != row.lead_unit_id])))
+        )
+        wanted = set(row.principles)
+        action.tags = [t for t in action.tags if t.principle in wanted] + [
+            ActionTag(principle=p) for p in sorted(wanted - {t.principle for t in action.tags})
+        ]
+    for action_id, action in existing.items():
+        if action_id not in kept:
+            if action.progress or action.status != ActionStatus.OPEN:
+                raise MinutesError(f"议定事项“{action.title}”已有落实进展，不能删除。")
+            db.session.delete(action)
+
+
+def attending_units(meeting: Meeting) -> list[Invitation]:
+    """Units that attended (or, before sign-in, said they would)."""
+    out = []
+    for inv in meeting.invitations:
+        if inv.attendance == Attendance.PRESENT or (
+            inv.attendance == Attendance.UNKNOWN and inv.reply in (Reply.ACCEPT, Reply.DELEGATE)
+        ):
+            out.append(inv)
+    return out
+
+
+def submit(revision: MinutesRevision, by: User, confirm_days: int | None) -> int:
+    """Submit a draft for approval, optionally asking attending units to confirm within N days."""
+    if revision.status != MinutesStatus.DRAFT:
+        raise MinutesError("只有草稿可以提交。")
+    if not any(e.get("html") for e in revision.discussion) and not revision.summary:
+        raise MinutesError("纪要内容为空，请先填写讨论情况。")
+    revision.status = MinutesStatus.SUBMITTED
+    revision.submitted_at = utcnow()
+    revision.submitted_by_id = by.id
+    revision.version += 1
+    asked = 0
+    if confirm_days:
+        revision.confirm_due = today() + timedelta(days=confirm_days)
+        already = {c.unit_id for c in revision.confirmations}
+        for inv in attending_units(revision.minutes.meeting):
+            if inv.unit_id not in already:
+                revision.confirmations.append(Confirmation(unit_id=inv.unit_id))
+                asked += 1
+    return asked
+
+
+def withdraw(revision: MinutesRevision, by: User) -> None:
+    """Take submitted minutes back to draft (e.g. to work in the units' comments)."""
+    if revision.status != MinutesStatus.SUBMITTED:
+        raise MinutesError("只有待签发的纪要可以退回修改。")
+    revision.status = MinutesStatus.DRAFT
+    revision.version += 1
+
+
+def respond(revision: MinutesRevision, unit_id: int, by: User, confirmed: bool, comment: str) -> Confirmation:
+    """A liaison confirms the submitted minutes for their unit, or comments on them."""
+    if revision.status != MinutesStatus.SUBMITTED:
+        raise MinutesError("这份纪要当前不在会签阶段。")
+    confirmation = next((c for c in revision.confirmations if c.unit_id == unit_id), None)
+    if confirmation is None:
+        raise MinutesError("贵单位不在本次会签名单中。")
+    if not confirmed and not comment.strip():
+        raise MinutesError("提出意见时请填写具体内容。")
+    confirmation.status = ConfirmationStatus.CONFIRMED if confirmed else ConfirmationStatus.COMMENTED
+    confirmation.comment = comment.strip()
+    confirmation.responded_at = utcnow()
+    confirmation.responded_by_id = by.id
+    return confirmation
+
+
+def archive_scope(meeting: Meeting) -> str:
+    return f"community:{meeting.community_id}" if meeting.community_id else f"street:{meeting.street_id}"
+
+
+def next_archive_number(scope: str, year: int) -> int:
+    """Take the next number of a series: gap-free (rolled back with a failed approval) and unique."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ArchiveCounter).values(scope=scope, year=year, last_number=0).on_conflict_do_nothing()
+    )
+    counter = db.session.scalar(
+        select(ArchiveCounter).where(ArchiveCounter.scope == scope, ArchiveCounter.year == year).with_for_update()
+    )
+    counter.last_number += 1
+    db.session.flush()
+    return counter.last_number
+
+
+def format_archive_no(meeting: Meeting, year: int, number: int) -> str:
+    pattern = current_app.config["MINUTES_ARCHIVE_PATTERN"]
+    host = meeting.community.name if meeting.community else meeting.street.name
+    host_short = meeting.community.short_name if meeting.community else meeting.street.short_name
+    return pattern.format(host=host, host_short=host_short, street=meeting.street.short_name, year=year, number=number)
+
+
+def snapshot_attendance(meeting: Meeting) -> list[dict]:
+    return [
+        {
+            "unit": inv.unit.name,
+            "attendance": inv.attendance.value,
+            "reply": inv.reply.value,
+            "delegate": f"{inv.delegate_name}（{inv.delegate_post}）" if inv.delegate_name else "",
+            "reason": inv.reply_reason,
+        }
+        for inv in meeting.invitations
+    ]
+
+
+def snapshot_actions(meeting: Meeting) -> list[dict]:
+    actions = db.session.scalars(
+        select(Action).where(Action.meeting_id == meeting.id).order_by(Action.position, Action.id)
+    ).all()
+    return [
+        {
+            "id": a.id,
+            "title": a.title,
+            "detail": a.detail,
+            "lead": a.lead_unit.name,
+            "co_units": [u.name for u in a.co_units],
+            "due_on": a.due_on.isoformat(),
+            "tags": [p.label for p in a.principles],
+        }
+        for a in actions
+    ]
+
+
+def digests(data: bytes) -> tuple[str, str]:
+    """SHA-256 and SM3 (GB/T 32905) of a stored archive file."""
+    return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
+
+
+def approve(revision: MinutesRevision, by: User) -> None:
+    """签发: number the minutes, freeze what they record, and store the archival PDF."""
+    from exports.minutes import render_minutes_pdf
+
+    if revision.status != MinutesStatus.SUBMITTED:
+        raise MinutesError("只有已提交的纪要可以签发。")
+    minutes = revision.minutes
+    meeting = minutes.meeting
+    now = utcnow()
+    if minutes.archive_no is None:
+        year = now.astimezone(SHANGHAI).year
+        scope = archive_scope(meeting)
+        number = next_archive_number(scope, year)
+        minutes.archive_scope, minutes.archive_year, minutes.archive_seq = scope, year, number
+        minutes.archive_no = format_archive_no(meeting, year, number)
+    revision.approved_at = now
+    revision.approved_by_id = by.id
+    revision.approved_by_name = by.display_name
+    revision.attendance_snapshot = snapshot_attendance(meeting)
+    revision.actions_snapshot = snapshot_actions(meeting)
+    revision.status = MinutesStatus.APPROVED
+    pdf = render_minutes_pdf(revision, archival=True)
+    revision.pdf = pdf
+    revision.pdf_sha256, revision.pdf_sm3 = digests(pdf)
+    db.session.flush()
+    add_followup_to_next_meeting(meeting)
+
+
+def start_correction(minutes: Minutes, reason: str, by: User) -> MinutesRevision:
+    """Open a new draft revision to correct approved minutes; the approved one stays as it is."""
+    approved = minutes.approved
+    if approved is None or minutes.current.status != MinutesStatus.APPROVED:
+        raise MinutesError("只有已签发的纪要需要更正；草稿可以直接修改。")
+    if not reason.strip():
+        raise MinutesError("请填写更正原因。")
+    revision = MinutesRevision(
+        number=approved.number + 1,
+        status=MinutesStatus.DRAFT,
+        recorder=approved.recorder,
+        summary=approved.summary,
+        discussion=[dict(e) for e in approved.discussion],
+        correction_reason=reason.strip(),
+        created_by_id=by.id,
+    )
+    minutes.revisions.append(revision)
+    db.session.flush()
+    return revision
+
+
+def may_approve(user: User, meeting: Meeting) -> bool:
+    """签发: the host community's secretary, or an admin."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.SECRETARY and meeting.community_id is not None and user.community_id == meeting.community_id
+
+
+# --- follow-up of open actions -------------------------------------------------------------
+
+
+def open_actions(community_id: int | None, street_id: int):
+    stmt = select(Action).where(Action.status != ActionStatus.DONE, Action.street_id == street_id)
+    if community_id:
+        stmt = stmt.where(Action.community_id == community_id)
+    else:
+        stmt = stmt.where(Action.community_id.is_(None))
+    return stmt
+
+
+def add_followup_item(meeting: Meeting) -> bool:
+    """Put “上次议定事项落实情况” first on a meeting's agenda while open actions remain."""
+    if not meeting.editable or any(item.is_followup for item in meeting.agenda_items):
+        return False
+    if db.session.scalar(open_actions(meeting.community_id, meeting.street_id).limit(1)) is None:
+        return False
+    length = int((meeting.end_at - meeting.start_at).total_seconds() // 60)
+    used = sum(item.minutes or 0 for item in meeting.agenda_items)
+    for item in meeting.agenda_items:
+        item.position += 1
+    meeting.agenda_items.insert(
+        0, AgendaItem(position=1, title=FOLLOWUP_TITLE, minutes=max(1, min(10, length - used)), is_followup=True)
+    )
+    meeting.invalidate_calendar()
+    return True
+
+
+def add_followup_to_next_meeting(meeting: Meeting) -> Meeting | None:
+    """After approval, the host's next upcoming meeting gets the follow-up item."""
+    stmt = (
+        select(Meeting)
+        .where(
+            Meeting.street_id == meeting.street_id,
+            Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)),
+            Meeting.start_at > utcnow(),
+            Meeting.id != meeting.id,
+        )
+        .order_by(Meeting.start_at)
+        .limit(1)
+    )
+    if meeting.community_id:
+        stmt = stmt.where(Meeting.community_id == meeting.community_id)
+    else:
+        stmt = stmt.where(Meeting.community_id.is_(None))
+    upcoming = db.session.scalar(stmt)
+    if upcoming is not None and add_followup_item(upcoming):
+        return upcoming
+    return None

@@ -1,0 +1,414 @@
+import contextlib
+import json
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload, undefer
+
+import permissions as perm
+from blueprints.meetings.services import load_meeting
+from downloads import download_response
+from formbase import Form
+from models import (
+    Action,
+    Meeting,
+    Minutes,
+    MinutesError,
+    MinutesRevision,
+    MinutesStatus,
+    Principle,
+    Role,
+    Unit,
+    UnitStatus,
+    db,
+)
+
+from . import bp
+from . import services as svc
+from .forms import ConfirmForm, CorrectionForm, MinutesForm, SubmitMinutesForm
+
+
+def _meeting(meeting_id: int, for_update: bool = False) -> Meeting:
+    meeting = load_meeting(meeting_id, for_update=for_update)
+    if meeting is None:
+        abort(404)
+    if not perm.can_view_meeting(current_user, meeting):
+        abort(403)
+    return meeting
+
+
+def _minutes(meeting: Meeting) -> Minutes:
+    minutes = db.session.scalar(
+        select(Minutes)
+        .where(Minutes.meeting_id == meeting.id)
+        .options(selectinload(Minutes.revisions).selectinload(MinutesRevision.confirmations))
+    )
+    if minutes is None:
+        abort(404)
+    return minutes
+
+
+def _manage(meeting_id: int) -> tuple[Meeting, Minutes]:
+    meeting = _meeting(meeting_id, for_update=True)
+    if not perm.can_manage_meeting(current_user, meeting):
+        abort(403)
+    return meeting, _minutes(meeting)
+
+
+def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
+    """The revision this user may read: staff the current one, a liaison the latest beyond draft."""
+    if perm.can_read_minutes_drafts(current_user):
+        return minutes.current
+    return next((r for r in reversed(minutes.revisions) if r.status != MinutesStatus.DRAFT), None)
+
+
+def _units_for(meeting: Meeting) -> list[Unit]:
+    invited = [inv.unit for inv in meeting.invitations]
+    others = db.session.scalars(
+        select(Unit)
+        .where(Unit.status != UnitStatus.WITHDRAWN, Unit.id.not_in([u.id for u in invited] or [0]))
+        .where(Unit.community_id == meeting.community_id if meeting.community_id else Unit.id > 0)
+        .order_by(Unit.name)
+    ).all()
+    return sorted(invited, key=lambda u: u.name) + list(others)
+
+
+def _action_rows(meeting: Meeting) -> list[dict]:
+    actions = db.session.scalars(
+        select(Action)
+        .where(Action.meeting_id == meeting.id)
+        .options(selectinload(Action.co_units), selectinload(Action.tags))
+        .order_by(Action.position, Action.id)
+    ).all()
+    return [
+        {
+            "id": str(a.id),
+            "title": a.title,
+            "detail": a.detail,
+            "lead_unit_id": a.lead_unit_id,
+            "co_unit_ids": [u.id for u in a.co_units],
+            "due_on": a.due_on,
+            "principles": [p.value for p in a.principles],
+        }
+        for a in actions
+    ]
+
+
+def _snapshot(revision: MinutesRevision, meeting: Meeting) -> dict[str, str]:
+    """The draft as labelled text, to tell an editor what someone else changed."""
+    out = {"记录人": revision.recorder, "会议概况": revision.summary}
+    for entry in revision.discussion:
+        out[f"议题“{entry['title']}”"] = entry.get("html", "")
+    out["议定事项"] = "；".join(r["title"] for r in _action_rows(meeting))
+    return out
+
+
+def _parse_actions(form: MinutesForm) -> tuple[list[svc.ActionRow], list[str]]:
+    rows, errors = [], []
+    for n, entry in enumerate(form.actions, start=1):
+        title = (entry.title.data or "").strip()
+        if not title:
+            continue
+        if not entry.lead_unit_id.data:
+            errors.append(f"议定事项 {n}“{title}”请选择牵头单位。")
+        if not entry.due_on.data:
+            errors.append(f"议定事项 {n}“{title}”请填写有效的完成时限。")
+        if errors:
+            continue
+        rows.append(
+            svc.ActionRow(
+                id=int(entry.id.data) if (entry.id.data or "").isdigit() else None,
+                title=title,
+                detail=entry.detail.data or "",
+                lead_unit_id=entry.lead_unit_id.data,
+                co_unit_ids=list(entry.co_unit_ids.data or []),
+                due_on=entry.due_on.data,
+                principles=[Principle(p) for p in entry.principles.data or [] if p in Principle._value2member_map_],
+            )
+        )
+    return rows, errors
+
+
+@bp.route("/minutes", methods=["GET", "POST"])
+@login_required
+def edit(meeting_id: int):
+    """Show the minutes, or edit the draft (host secretary or admin)."""
+    meeting = _meeting(meeting_id, for_update=request.method == "POST")
+    minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == meeting.id))
+    manager = perm.can_manage_meeting(current_user, meeting)
+    if minutes is None:
+        if request.method == "POST":
+            abort(405)
+        return render_template(
+            "minutes/view.html",
+            meeting=meeting,
+            minutes=None,
+            revision=None,
+            manager=manager,
+            can_start=manager and svc.can_take_minutes(meeting),
+            action_form=Form(),
+        )
+    minutes = _minutes(meeting)
+    revision = minutes.current
+    if not (manager and revision.editable):
+        if request.method == "POST":
+            abort(403 if not manager else 409)
+        return _view(meeting, minutes, _visible_revision(minutes), manager)
+
+    units = _units_for(meeting)
+    if request.method == "GET":
+        data = {
+            "recorder": revision.recorder,
+            "summary": revision.summary,
+            "actions": _action_rows(meeting) + [{"lead_unit_id": 0}] * 2,
+            "version": revision.version,
+        }
+        form = MinutesForm(data=data, units=units)
+    else:
+        form = MinutesForm(units=units)
+    discussion = {e["item_id"]: request.form.get(f"disc-{e['item_id']}", e.get("html", "")) for e in revision.discussion}
+    conflict = None
+    if request.method == "POST" and form.add_row.data:
+        form.actions.append_entry({"lead_unit_id": 0})
+        form.actions[-1].lead_unit_id.choices = form.actions[0].lead_unit_id.choices
+        form.actions[-1].co_unit_ids.choices = form.actions[0].co_unit_ids.choices
+    elif form.validate_on_submit():
+        if str(revision.version) != (form.version.data or ""):
+            before = {}
+            with contextlib.suppress(ValueError):
+                before = json.loads(request.form.get("original", "{}"))
+            now = _snapshot(revision, meeting)
+            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
+            form.version.data = revision.version
+        else:
+            rows, errors = _parse_actions(form)
+            if errors:
+                form.form_errors.extend(errors)
+            else:
+                try:
+                    svc.save_draft(revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user)
+                    db.session.commit()
+                except MinutesError as exc:
+                    db.session.rollback()
+                    form.form_errors.append(str(exc))
+                else:
+                    flash("纪要草稿已保存。", "success")
+                    return redirect(url_for("minutes.edit", meeting_id=meeting.id))
+    return render_template(
+        "minutes/edit.html",
+        meeting=meeting,
+        minutes=minutes,
+        revision=revision,
+        form=form,
+        discussion=discussion,
+        conflict=conflict,
+        original=json.dumps(_snapshot(revision, meeting), ensure_ascii=False),
+        submit_form=SubmitMinutesForm(),
+    )
+
+
+def _view(meeting: Meeting, minutes: Minutes, revision: MinutesRevision | None, manager: bool):
+    confirm_form = None
+    my_confirmation = None
+    if revision is not None and current_user.role == Role.LIAISON:
+        my_confirmation = next((c for c in revision.confirmations if c.unit_id == current_user.unit_id), None)
+        if my_confirmation is not None and revision.status == MinutesStatus.SUBMITTED:
+            confirm_form = ConfirmForm()
+    return render_template(
+        "minutes/view.html",
+        meeting=meeting,
+        minutes=minutes,
+        revision=revision,
+        manager=manager,
+        can_approve=manager and svc.may_approve(current_user, meeting),
+        can_start=False,
+        action_form=Form(),
+        confirm_form=confirm_form,
+        my_confirmation=my_confirmation,
+        correction_form=CorrectionForm(),
+        actions=svc.snapshot_actions(meeting) if revision is None or not revision.locked else revision.actions_snapshot,
+    )
+
+
+@bp.route("/minutes/start", methods=["POST"])
+@login_required
+def start(meeting_id: int):
+    """Open the minutes of a meeting that has started."""
+    meeting = _meeting(meeting_id, for_update=True)
+    if not perm.can_manage_meeting(current_user, meeting):
+        abort(403)
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        svc.start_minutes(meeting, current_user)
+        db.session.commit()
+    except MinutesError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+
+
+@bp.route("/minutes/submit", methods=["POST"])
+@login_required
+def submit(meeting_id: int):
+    """Submit the draft for approval, optionally asking the attending units to confirm."""
+    meeting, minutes = _manage(meeting_id)
+    form = SubmitMinutesForm()
+    if form.validate_on_submit():
+        try:
+            days = (form.confirm_days.data or 3) if form.ask_confirmation.data else None
+            asked = svc.submit(minutes.current, current_user, days)
+            db.session.commit()
+        except MinutesError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"纪要已提交签发{f'，已请 {asked} 个出席单位会签' if asked else ''}。", "success")
+    else:
+        flash("提交失败：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+
+
+@bp.route("/minutes/withdraw", methods=["POST"])
+@login_required
+def withdraw(meeting_id: int):
+    """Take submitted minutes back to draft."""
+    meeting, minutes = _manage(meeting_id)
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        svc.withdraw(minutes.current, current_user)
+        db.session.commit()
+    except MinutesError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash("纪要已退回草稿，可以继续修改。", "success")
+    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+
+
+@bp.route("/minutes/approve", methods=["POST"])
+@login_required
+def approve(meeting_id: int):
+    """签发: number the minutes and store the archival PDF."""
+    meeting, minutes = _manage(meeting_id)
+    if not svc.may_approve(current_user, meeting):
+        abort(403)
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        svc.approve(minutes.current, current_user)
+        db.session.commit()
+    except MinutesError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"纪要已签发，编号 {minutes.archive_no}。", "success")
+    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+
+
+@bp.route("/minutes/confirm", methods=["POST"])
+@login_required
+def confirm(meeting_id: int):
+    """会签: a liaison confirms the minutes for their unit or comments on them."""
+    meeting = _meeting(meeting_id)
+    minutes = _minutes(meeting)
+    if current_user.role != Role.LIAISON or not any(
+        c.unit_id == current_user.unit_id for c in minutes.current.confirmations
+    ):
+        abort(403)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            svc.respond(
+                minutes.current,
+                current_user.unit_id,
+                current_user,
+                form.decision.data == "confirm",
+                form.comment.data or "",
+            )
+            db.session.commit()
+        except MinutesError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash("会签意见已提交。", "success")
+    else:
+        flash("会签未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+
+
+@bp.route("/minutes/correct", methods=["POST"])
+@login_required
+def correct(meeting_id: int):
+    """Start a correction of approved minutes as a new revision."""
+    meeting, minutes = _manage(meeting_id)
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        try:
+            revision = svc.start_correction(minutes, form.reason.data, current_user)
+            db.session.commit()
+        except MinutesError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"已创建第 {revision.number} 版草稿，原签发版本保留不变。", "success")
+    else:
+        flash("请填写更正原因。", "error")
+    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+
+
+@bp.route("/minutes/revisions/<int:number>")
+@login_required
+def revision(meeting_id: int, number: int):
+    """Read one revision of the minutes."""
+    meeting = _meeting(meeting_id)
+    minutes = _minutes(meeting)
+    rev = next((r for r in minutes.revisions if r.number == number), None)
+    if rev is None:
+        abort(404)
+    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
+        abort(403)
+    return _view(meeting, minutes, rev, perm.can_manage_meeting(current_user, meeting))
+
+
+def _revision_pdf(meeting: Meeting, minutes: Minutes, rev: MinutesRevision) -> Response:
+    from exports.minutes import render_minutes_pdf
+
+    name = f"{minutes.archive_no or meeting.title}会议纪要.pdf"
+    if rev.status == MinutesStatus.APPROVED:
+        body = db.session.scalar(
+            select(MinutesRevision.pdf).where(MinutesRevision.id == rev.id).options(undefer(MinutesRevision.pdf))
+        )
+        return download_response(body, "application/pdf", name, inline=True)
+    return download_response(render_minutes_pdf(rev), "application/pdf", name, inline=True)
+
+
+@bp.route("/minutes.pdf")
+@login_required
+def pdf(meeting_id: int):
+    """Download the minutes: the stored archival PDF once approved, else a draft with a watermark."""
+    meeting = _meeting(meeting_id)
+    minutes = _minutes(meeting)
+    rev = minutes.approved if not perm.can_read_minutes_drafts(current_user) else minutes.current
+    if rev is None:
+        rev = _visible_revision(minutes)
+    if rev is None:
+        abort(404)
+    return _revision_pdf(meeting, minutes, rev)
+
+
+@bp.route("/minutes/revisions/<int:number>.pdf")
+@login_required
+def revision_pdf(meeting_id: int, number: int):
+    """Download one revision as PDF (the stored bytes for an approved one)."""
+    meeting = _meeting(meeting_id)
+    minutes = _minutes(meeting)
+    rev = next((r for r in minutes.revisions if r.number == number), None)
+    if rev is None:
+        abort(404)
+    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
+        abort(403)
+    return _revision_pdf(meeting, minutes, rev)
+

@@ -1,0 +1,122 @@
+"""Agreed actions (议定事项), their follow-up and uploaded attachments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .enums import ActionStatus, Principle, enum_column
+from .geo import Community
+from .meeting import Meeting
+from .unit import Unit
+
+if TYPE_CHECKING:
+    from .user import User
+
+action_co_unit = Table(
+    "action_co_unit",
+    Base.metadata,
+    Column("action_id", Integer, ForeignKey("action.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", Integer, ForeignKey("unit.id"), primary_key=True, index=True),
+)
+
+
+class Action(Base):
+    __tablename__ = "action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    due_on: Mapped[date] = mapped_column(index=True)
+    status: Mapped[ActionStatus] = mapped_column(
+        enum_column(ActionStatus, "action_status"), default=ActionStatus.OPEN, index=True
+    )
+    result: Mapped[str] = mapped_column(Text, default="")
+    done_on: Mapped[date | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    position: Mapped[int] = mapped_column(default=0)
+    reminded_on: Mapped[date | None] = mapped_column(info={"audit": False})
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    meeting: Mapped[Meeting] = relationship()
+    community: Mapped[Community | None] = relationship()
+    lead_unit: Mapped[Unit] = relationship(foreign_keys=[lead_unit_id])
+    co_units: Mapped[list[Unit]] = relationship(secondary=action_co_unit, order_by="Unit.name")
+    tags: Mapped[list[ActionTag]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionTag.principle"
+    )
+    progress: Mapped[list[ActionProgress]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionProgress.id"
+    )
+
+    @property
+    def principles(self) -> list[Principle]:
+        return [t.principle for t in self.tags]
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status != ActionStatus.DONE and self.due_on < today
+
+    def involves(self, unit_id: int | None) -> bool:
+        return unit_id is not None and (
+            unit_id == self.lead_unit_id or any(u.id == unit_id for u in self.co_units)
+        )
+
+
+class ActionTag(Base):
+    __tablename__ = "action_tag"
+
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), primary_key=True)
+    principle: Mapped[Principle] = mapped_column(enum_column(Principle, "principle"), primary_key=True)
+
+    action: Mapped[Action] = relationship(back_populates="tags")
+
+
+class Attachment(Base):
+    """An uploaded file, stored outside static/ under a random name and served as a download."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def name(self) -> str:
+        return self.filename
+
+
+class ActionProgress(Base):
+    __tablename__ = "action_progress"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    on: Mapped[date] = mapped_column()
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    action: Mapped[Action] = relationship(back_populates="progress")
+    author: Mapped[User | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    attachment: Mapped[Attachment | None] = relationship()
+
+    @property
+    def name(self) -> str:
+        return self.text[:40]

@@ -1,0 +1,144 @@
+"""Minutes (会议纪要) with immutable approved revisions, confirmations and archive numbers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from .base import Base, utcnow
+from .enums import ConfirmationStatus, MinutesStatus, enum_column
+from .meeting import Meeting
+from .unit import Unit
+
+if TYPE_CHECKING:
+    from .user import User
+
+
+class MinutesError(ValueError):
+    """A minutes rule was broken; the message is for the user."""
+
+
+class Minutes(Base):
+    """The minutes of one meeting: a series of revisions, the last approved one being official."""
+
+    __tablename__ = "minutes"
+    __table_args__ = (UniqueConstraint("archive_scope", "archive_year", "archive_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), unique=True)
+    # Given at the first approval: e.g. 青年路社区联席〔2026〕3号.
+    archive_no: Mapped[str | None] = mapped_column(String(80), unique=True)
+    archive_scope: Mapped[str | None] = mapped_column(String(40))
+    archive_year: Mapped[int | None] = mapped_column()
+    archive_seq: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship()
+    revisions: Mapped[list[MinutesRevision]] = relationship(
+        back_populates="minutes", order_by="MinutesRevision.number"
+    )
+
+    @property
+    def name(self) -> str:
+        return self.archive_no or f"会议纪要 #{self.id}"
+
+    @property
+    def current(self) -> MinutesRevision:
+        return self.revisions[-1]
+
+    @property
+    def approved(self) -> MinutesRevision | None:
+        """The latest approved revision, if any."""
+        return next((r for r in reversed(self.revisions) if r.status == MinutesStatus.APPROVED), None)
+
+
+class MinutesRevision(Base):
+    """One revision of the minutes. Once approved the database refuses to change or delete it."""
+
+    __tablename__ = "minutes_revision"
+    __table_args__ = (UniqueConstraint("minutes_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_id: Mapped[int] = mapped_column(ForeignKey("minutes.id"), index=True)
+    number: Mapped[int] = mapped_column(default=1)
+    status: Mapped[MinutesStatus] = mapped_column(
+        enum_column(MinutesStatus, "minutes_status"), default=MinutesStatus.DRAFT
+    )
+    recorder: Mapped[str] = mapped_column(String(50), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # [{"item_id": 3, "title": "...", "presenter": "...", "html": "<p>...</p>"}, ...]
+    discussion: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    correction_reason: Mapped[str] = mapped_column(Text, default="")
+    confirm_due: Mapped[date | None] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column()
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_by_name: Mapped[str] = mapped_column(String(64), default="")
+    # What the approved PDF showed, kept with the revision.
+    attendance_snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    actions_snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, info={"audit": False}))
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    pdf_sm3: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    minutes: Mapped[Minutes] = relationship(back_populates="revisions")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    confirmations: Mapped[list[Confirmation]] = relationship(
+        back_populates="revision", order_by="Confirmation.id", cascade="save-update, merge"
+    )
+
+    @property
+    def name(self) -> str:
+        return f"第 {self.number} 版"
+
+    @property
+    def editable(self) -> bool:
+        return self.status == MinutesStatus.DRAFT
+
+    @property
+    def locked(self) -> bool:
+        return self.status == MinutesStatus.APPROVED
+
+
+class Confirmation(Base):
+    """An attending unit's confirmation of submitted minutes (会签)."""
+
+    __tablename__ = "minutes_confirmation"
+    __table_args__ = (UniqueConstraint("revision_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("minutes_revision.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    status: Mapped[ConfirmationStatus] = mapped_column(
+        enum_column(ConfirmationStatus, "confirmation_status"), default=ConfirmationStatus.PENDING
+    )
+    comment: Mapped[str] = mapped_column(Text, default="")
+    responded_at: Mapped[datetime | None] = mapped_column()
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    revision: Mapped[MinutesRevision] = relationship(back_populates="confirmations")
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def name(self) -> str:
+        return self.unit.name if self.unit else ""
+
+
+class ArchiveCounter(Base):
+    """The last archive number given per series and year; incremented under a row lock."""
+
+    __tablename__ = "archive_counter"
+    __table_args__ = (UniqueConstraint("scope", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column()
+    last_number: Mapped[int] = mapped_column(default=0)
