@@ -2,7 +2,7 @@
 
 A message is a row in ``outbox_message`` written with the change that caused it,
 so a rolled-back change sends nothing and a committed one is never lost. After
-commit the request wakes this process's sender thread (or, with
+commit the request wakes its app's sender thread (or, with
 ``MAIL_DELIVERY = "inline"``, sends before the response); failures are retried
 with exponential backoff. Without ``MAIL_SERVER`` messages simply wait.
 """
@@ -222,15 +222,19 @@ def retry(msg: OutboxMessage) -> None:
 
 # --- sender thread --------------------------------------------------------------------
 
-_wake = threading.Event()
-_thread: threading.Thread | None = None
+# One sender per app: a thread bound to whichever app woke it first would send another
+# app's mail (a second app in the same process, as in tests) with the wrong settings.
 _lock = threading.Lock()
 
 
-def _run(app: Flask) -> None:
+def _sender(app: Flask) -> dict:
+    return app.extensions.setdefault("gongjian_mailer", {"wake": threading.Event(), "thread": None})
+
+
+def _run(app: Flask, wake_event: threading.Event) -> None:
     while True:
-        _wake.wait(timeout=app.config.get("MAIL_POLL_SECONDS", 60))
-        _wake.clear()
+        wake_event.wait(timeout=app.config.get("MAIL_POLL_SECONDS", 60))
+        wake_event.clear()
         with app.app_context():
             try:
                 deliver_due()
@@ -241,14 +245,21 @@ def _run(app: Flask) -> None:
                 db.session.remove()
 
 
+def _running(app: Flask) -> bool:
+    thread = _sender(app)["thread"]
+    return thread is not None and thread.is_alive()
+
+
 def wake(app: Flask) -> None:
-    """Start this process's sender thread if needed and let it send now."""
-    global _thread
+    """Start this app's sender thread if needed and let it send now."""
+    state = _sender(app)
     with _lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_run, args=(app,), name="gongjian-mailer", daemon=True)
-            _thread.start()
-    _wake.set()
+        if not _running(app):
+            state["thread"] = threading.Thread(
+                target=_run, args=(app, state["wake"]), name="gongjian-mailer", daemon=True
+            )
+            state["thread"].start()
+    state["wake"].set()
 
 
 def init_app(app: Flask) -> None:
@@ -256,15 +267,18 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _after(response):
-        if g.get("mail_pending") and app.config.get("MAIL_SERVER"):
-            g.mail_pending = False
-            mode = app.config.get("MAIL_DELIVERY", "thread")
-            if mode == "inline":
-                try:
-                    deliver_due()
-                except Exception:
-                    log.exception("inline mail delivery failed")
-                    db.session.rollback()
-            elif mode == "thread":
-                wake(app)
+        if not app.config.get("MAIL_SERVER"):
+            return response
+        pending = g.pop("mail_pending", False)
+        mode = app.config.get("MAIL_DELIVERY", "thread")
+        if mode == "inline" and pending:
+            try:
+                deliver_due()
+            except Exception:
+                log.exception("inline mail delivery failed")
+                db.session.rollback()
+        elif mode == "thread" and (pending or not _running(app)):
+            # The first request of a process starts the sender too, so mail that waited
+            # (no server yet, a retry after a restart) goes out without new mail.
+            wake(app)
         return response
