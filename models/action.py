@@ -61,7 +61,9 @@ class Action(Base):
 
     @property
     def principles(self) -> list[Principle]:
-        return [t.principle for t in self.tags]
+        """Tags in the order of the principle 资源共享、优势互补、共建共驻、共同发展."""
+        order = list(Principle)
+        return sorted((t.principle for t in self.tags), key=order.index)
 
     def is_overdue(self, today: date) -> bool:
         return self.status != ActionStatus.DONE and self.due_on < today

@@ -147,7 +147,9 @@ def detect_type(filename: str, data: bytes) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     expected = ALLOWED.get(ext)
     if expected is None:
-        raise ActionError("只能上传 PDF、图片（JPG、PNG、GIF、WEBP）或办公文档（Word、Excel、PowerPoint、WPS）。")
+        raise ActionError(
+            "只能上传 PDF、图片（JPG、PNG、GIF、WEBP）或办公文档（Word、Excel、PowerPoint、WPS）。"
+        )
     if expected == "ole":
         if data[:8] != OLE_MAGIC:
             raise ActionError("文件内容与扩展名不符，请上传真实的办公文档。")
@@ -186,7 +188,9 @@ def store_attachment(filename: str, data: bytes, by: User) -> Attachment:
     return attachment
 
 
-def post_progress(action: Action, by: User, on: date, text: str, attachment: Attachment | None) -> ActionProgress:
+def post_progress(
+    action: Action, by: User, on: date, text: str, attachment: Attachment | None
+) -> ActionProgress:
     """Record progress on an action; the first report moves it to 推进中."""
     if action.status == ActionStatus.DONE:
         raise ActionError("事项已完成，不能再报送进展。")
@@ -248,7 +252,12 @@ def queue_reminders(day: date, base_url: str) -> int:
             action.reminded_on = day
         if not unit.liaison_email.strip():
             continue
-        lines = [f"{unit.name}：", "", "贵单位牵头的以下议定事项即将到期或已经逾期，请抓紧落实并在系统中报送进展：", ""]
+        lines = [
+            f"{unit.name}：",
+            "",
+            "贵单位牵头的以下议定事项即将到期或已经逾期，请抓紧落实并在系统中报送进展：",
+            "",
+        ]
         for a in actions:
             state = "已逾期" if a.due_on < day else f"将于 {a.due_on:%Y年%m月%d日} 到期"
             lines.append(f"· {a.title}（{state}）{base_url.rstrip('/')}/actions/{a.id}")
@@ -258,7 +267,8 @@ def queue_reminders(day: date, base_url: str) -> int:
             OutboxMessage(
                 to_addr=unit.liaison_email.strip(),
                 to_name=unit.liaison_name or unit.name,
-                subject=f"【议定事项提醒】{len(actions)} 项待落实" + (f"，其中 {overdue} 项已逾期" if overdue else ""),
+                subject=f"【议定事项提醒】{len(actions)} 项待落实"
+                + (f"，其中 {overdue} 项已逾期" if overdue else ""),
                 body_text="\n".join(lines),
             )
         )

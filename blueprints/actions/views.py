@@ -54,7 +54,9 @@ def index():
     pagination = db.paginate(
         svc.ledger_query(current_user, f), per_page=current_app.config["ACTIONS_PER_PAGE"], error_out=False
     )
-    communities = db.session.scalars(select(Community).order_by(Community.street_id, Community.position)).all()
+    communities = db.session.scalars(
+        select(Community).order_by(Community.street_id, Community.position)
+    ).all()
     unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
     return render_template(
         "actions/index.html",
@@ -116,8 +118,12 @@ def detail(action_id: int):
         "actions/detail.html",
         action=action,
         today=today(),
-        progress_form=ProgressForm() if svc.may_report(current_user, action) and action.status != ActionStatus.DONE else None,
-        close_form=CloseForm() if svc.may_close(current_user, action) and action.status != ActionStatus.DONE else None,
+        progress_form=ProgressForm()
+        if svc.may_report(current_user, action) and action.status != ActionStatus.DONE
+        else None,
+        close_form=CloseForm()
+        if svc.may_close(current_user, action) and action.status != ActionStatus.DONE
+        else None,
     )
 
 
@@ -134,12 +140,18 @@ def progress(action_id: int):
             attachment = None
             upload = form.attachment.data
             if upload and upload.filename:
-                attachment = svc.store_attachment(upload.filename, upload.read(svc.MAX_ATTACHMENT + 1), current_user)
+                attachment = svc.store_attachment(
+                    upload.filename, upload.read(svc.MAX_ATTACHMENT + 1), current_user
+                )
             svc.post_progress(action, current_user, form.on.data, form.text.data, attachment)
             db.session.commit()
         except svc.ActionError as exc:
             db.session.rollback()
-            target = form.attachment if ("附件" in str(exc) or "文件" in str(exc) or "上传" in str(exc)) else form.text
+            target = (
+                form.attachment
+                if ("附件" in str(exc) or "文件" in str(exc) or "上传" in str(exc))
+                else form.text
+            )
             target.errors.append(str(exc))
         else:
             flash("进展已报送。", "success")
@@ -186,7 +198,9 @@ def attachment(attachment_id: int):
     """Download an attachment (always as a file, never rendered inline)."""
     att = db.get_or_404(Attachment, attachment_id)
     entry = db.session.scalar(
-        select(ActionProgress).where(ActionProgress.attachment_id == att.id).options(joinedload(ActionProgress.action))
+        select(ActionProgress)
+        .where(ActionProgress.attachment_id == att.id)
+        .options(joinedload(ActionProgress.action))
     )
     if entry is None or not perm.can_view_action(current_user, entry.action):
         abort(403)

@@ -4,8 +4,20 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from blueprints.meetings.services import visible_meetings
-from models import Community, Invitation, Meeting, MeetingStatus, Reply, Role, Unit, UnitStatus, db
-from models.base import utcnow
+from models import (
+    Action,
+    ActionStatus,
+    Community,
+    Invitation,
+    Meeting,
+    MeetingStatus,
+    Reply,
+    Role,
+    Unit,
+    UnitStatus,
+    db,
+)
+from models.base import today, utcnow
 
 from . import bp
 
@@ -47,7 +59,26 @@ def dashboard():
         pending=pending,
         missing_profile=missing_profile,
         **_meeting_panels(user),
+        **_action_panels(user),
     )
+
+
+def _action_panels(user) -> dict:
+    """My open actions (a liaison: my unit's; a secretary: my community's), overdue first."""
+    from blueprints.actions.services import LedgerFilters, involves, ledger_query
+
+    if user.role == Role.LIAISON:
+        stmt = ledger_query(user, LedgerFilters()).where(involves(user.unit_id or 0))
+    elif user.role == Role.SECRETARY:
+        stmt = ledger_query(user, LedgerFilters(community_id=user.community_id))
+    else:
+        stmt = ledger_query(user, LedgerFilters())
+    stmt = stmt.where(Action.status != ActionStatus.DONE)
+    actions = db.session.scalars(stmt.limit(8)).all()
+    overdue = db.session.scalar(
+        select(func.count()).select_from(stmt.order_by(None).where(Action.due_on < today()).subquery())
+    )
+    return {"my_actions": actions, "overdue_count": overdue, "today": today()}
 
 
 def _meeting_panels(user) -> dict:

@@ -710,19 +710,24 @@ def feed_fingerprint(feed: CalendarFeed) -> tuple[str, datetime | None, int]:
 
 def feed_body(feed: CalendarFeed) -> bytes:
     """The feed's calendar, from cached VEVENTs where they are current."""
-    rows = db.session.execute(
-        select(Meeting.id, Meeting.ics_rev, Meeting.ics_cache_rev, Meeting.ics_cache)
-        .where(feed_scope(feed))
-        .order_by(Meeting.start_at, Meeting.id)
-    ).all()
+    # Sorted here, not by ORDER BY: SQLite would copy every cached text through its sorter.
+    rows = sorted(
+        db.session.execute(
+            select(
+                Meeting.id, Meeting.start_at, Meeting.ics_rev, Meeting.ics_cache_rev, Meeting.ics_cache
+            ).where(feed_scope(feed))
+        ),
+        key=lambda r: (r.start_at, r.id),
+    )
     stale = [r.id for r in rows if r.ics_cache is None or r.ics_cache_rev != r.ics_rev]
     fresh: dict[int, str] = {}
+    secretaries: dict[int, str | None] = {}
     for chunk_start in range(0, len(stale), 500):
-        fresh |= _rebuild_vevents(stale[chunk_start : chunk_start + 500])
+        fresh |= _rebuild_vevents(stale[chunk_start : chunk_start + 500], secretaries)
     return ics.feed_ics((fresh.get(r.id) or r.ics_cache for r in rows), feed_name(feed))
 
 
-def _rebuild_vevents(meeting_ids: Sequence[int]) -> dict[int, str]:
+def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | None]) -> dict[int, str]:
     """Render and cache the VEVENTs of many meetings, loading attendees and agendas in bulk.
 
     A cold feed of a thousand meetings would otherwise load ten thousand invitations as
@@ -753,15 +758,17 @@ def _rebuild_vevents(meeting_ids: Sequence[int]) -> dict[int, str]:
         .order_by(AgendaItem.meeting_id, AgendaItem.position)
     ):
         agendas.setdefault(meeting_id, []).append((title, presenter or "", minutes))
-    secretaries: dict[int, str | None] = {}
     texts: dict[int, str] = {}
     cache_rows = []
     for meeting in db.session.scalars(
         select(Meeting)
         .where(Meeting.id.in_(meeting_ids))
-        # Only the columns a VEVENT shows; room, host and creator are a handful of rows
-        # that the identity map serves after their first lazy load.
+        # Only the columns a VEVENT shows; room, host and creator are a handful of rows.
         .options(
+            selectinload(Meeting.room),
+            selectinload(Meeting.community),
+            selectinload(Meeting.street),
+            selectinload(Meeting.created_by),
             load_only(
                 Meeting.street_id,
                 Meeting.community_id,
@@ -778,7 +785,7 @@ def _rebuild_vevents(meeting_ids: Sequence[int]) -> dict[int, str]:
                 Meeting.created_by_id,
                 Meeting.ics_rev,
                 Meeting.ics_changed_at,
-            )
+            ),
         )
     ):
         texts[meeting.id] = ics.vevent_text(

@@ -34,8 +34,12 @@ class ActionRowForm(PlainForm):
         locales = ("zh_CN", "zh")
 
     id = HiddenField()
-    title = StringField("事项", filters=[strip], validators=[Length(max=200, message="事项不能超过 200 个字。")])
-    detail = TextAreaField("具体内容", filters=[strip], validators=[Length(max=2000, message="内容不能超过 2000 个字。")])
+    title = StringField(
+        "事项", filters=[strip], validators=[Length(max=200, message="事项不能超过 200 个字。")]
+    )
+    detail = TextAreaField(
+        "具体内容", filters=[strip], validators=[Length(max=2000, message="内容不能超过 2000 个字。")]
+    )
     lead_unit_id = SelectField("牵头单位", coerce=int, default=0, validate_choice=False)
     co_unit_ids = SelectMultipleField("协同单位", coerce=int, validate_choice=False)
     due_on = DateField("完成时限", validators=[Optional()])

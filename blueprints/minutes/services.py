@@ -130,7 +130,11 @@ def save_draft(
         html = clean_html(discussion.get(entry.get("item_id"), entry.get("html", "")))
         entries.append({**(_agenda_entry(item) if item else entry), "html": html})
     known = {e["item_id"] for e in entries}
-    entries += [_agenda_entry(item, clean_html(discussion.get(item.id, ""))) for item in items.values() if item.id not in known]
+    entries += [
+        _agenda_entry(item, clean_html(discussion.get(item.id, "")))
+        for item in items.values()
+        if item.id not in known
+    ]
     revision.discussion = entries
     revision.version += 1
     _save_actions(meeting, actions)
@@ -156,7 +160,9 @@ def _save_actions(meeting: Meeting, rows: list[ActionRow]) -> None:
         action.due_on = row.due_on
         action.position = position
         action.co_units = list(
-            db.session.scalars(select(Unit).where(Unit.id.in_([u for u in row.co_unit_ids if u != row.lead_unit_id])))
+            db.session.scalars(
+                select(Unit).where(Unit.id.in_([u for u in row.co_unit_ids if u != row.lead_unit_id]))
+            )
         )
         wanted = set(row.principles)
         action.tags = [t for t in action.tags if t.principle in wanted] + [
@@ -237,7 +243,9 @@ def next_archive_number(scope: str, year: int) -> int:
         insert(ArchiveCounter).values(scope=scope, year=year, last_number=0).on_conflict_do_nothing()
     )
     counter = db.session.scalar(
-        select(ArchiveCounter).where(ArchiveCounter.scope == scope, ArchiveCounter.year == year).with_for_update()
+        select(ArchiveCounter)
+        .where(ArchiveCounter.scope == scope, ArchiveCounter.year == year)
+        .with_for_update()
     )
     counter.last_number += 1
     db.session.flush()
@@ -248,7 +256,9 @@ def format_archive_no(meeting: Meeting, year: int, number: int) -> str:
     pattern = current_app.config["MINUTES_ARCHIVE_PATTERN"]
     host = meeting.community.name if meeting.community else meeting.street.name
     host_short = meeting.community.short_name if meeting.community else meeting.street.short_name
-    return pattern.format(host=host, host_short=host_short, street=meeting.street.short_name, year=year, number=number)
+    return pattern.format(
+        host=host, host_short=host_short, street=meeting.street.short_name, year=year, number=number
+    )
 
 
 def snapshot_attendance(meeting: Meeting) -> list[dict]:
@@ -340,7 +350,11 @@ def may_approve(user: User, meeting: Meeting) -> bool:
     """签发: the host community's secretary, or an admin."""
     if user.role == Role.ADMIN:
         return True
-    return user.role == Role.SECRETARY and meeting.community_id is not None and user.community_id == meeting.community_id
+    return (
+        user.role == Role.SECRETARY
+        and meeting.community_id is not None
+        and user.community_id == meeting.community_id
+    )
 
 
 # --- follow-up of open actions -------------------------------------------------------------
@@ -366,7 +380,10 @@ def add_followup_item(meeting: Meeting) -> bool:
     for item in meeting.agenda_items:
         item.position += 1
     meeting.agenda_items.insert(
-        0, AgendaItem(position=1, title=FOLLOWUP_TITLE, minutes=max(1, min(10, length - used)), is_followup=True)
+        0,
+        AgendaItem(
+            position=1, title=FOLLOWUP_TITLE, minutes=max(1, min(10, length - used)), is_followup=True
+        ),
     )
     meeting.invalidate_calendar()
     return True

@@ -124,7 +124,9 @@ def _parse_actions(form: MinutesForm) -> tuple[list[svc.ActionRow], list[str]]:
                 lead_unit_id=entry.lead_unit_id.data,
                 co_unit_ids=list(entry.co_unit_ids.data or []),
                 due_on=entry.due_on.data,
-                principles=[Principle(p) for p in entry.principles.data or [] if p in Principle._value2member_map_],
+                principles=[
+                    Principle(p) for p in entry.principles.data or [] if p in Principle._value2member_map_
+                ],
             )
         )
     return rows, errors
@@ -167,7 +169,9 @@ def edit(meeting_id: int):
         form = MinutesForm(data=data, units=units)
     else:
         form = MinutesForm(units=units)
-    discussion = {e["item_id"]: request.form.get(f"disc-{e['item_id']}", e.get("html", "")) for e in revision.discussion}
+    discussion = {
+        e["item_id"]: request.form.get(f"disc-{e['item_id']}", e.get("html", "")) for e in revision.discussion
+    }
     conflict = None
     if request.method == "POST" and form.add_row.data:
         form.actions.append_entry({"lead_unit_id": 0})
@@ -187,7 +191,9 @@ def edit(meeting_id: int):
                 form.form_errors.extend(errors)
             else:
                 try:
-                    svc.save_draft(revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user)
+                    svc.save_draft(
+                        revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user
+                    )
                     db.session.commit()
                 except MinutesError as exc:
                     db.session.rollback()
@@ -227,7 +233,9 @@ def _view(meeting: Meeting, minutes: Minutes, revision: MinutesRevision | None, 
         confirm_form=confirm_form,
         my_confirmation=my_confirmation,
         correction_form=CorrectionForm(),
-        actions=svc.snapshot_actions(meeting) if revision is None or not revision.locked else revision.actions_snapshot,
+        actions=svc.snapshot_actions(meeting)
+        if revision is None or not revision.locked
+        else revision.actions_snapshot,
     )
 
 
@@ -379,7 +387,9 @@ def _revision_pdf(meeting: Meeting, minutes: Minutes, rev: MinutesRevision) -> R
     name = f"{minutes.archive_no or meeting.title}会议纪要.pdf"
     if rev.status == MinutesStatus.APPROVED:
         body = db.session.scalar(
-            select(MinutesRevision.pdf).where(MinutesRevision.id == rev.id).options(undefer(MinutesRevision.pdf))
+            select(MinutesRevision.pdf)
+            .where(MinutesRevision.id == rev.id)
+            .options(undefer(MinutesRevision.pdf))
         )
         return download_response(body, "application/pdf", name, inline=True)
     return download_response(render_minutes_pdf(rev), "application/pdf", name, inline=True)
@@ -411,4 +421,3 @@ def revision_pdf(meeting_id: int, number: int):
     if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
         abort(403)
     return _revision_pdf(meeting, minutes, rev)
-

@@ -12,9 +12,12 @@ from concurrency import changed_since, snapshot
 from downloads import download_response
 from exports.sheets import import_template_xlsx, units_to_csv, units_to_xlsx
 from models import (
+    Action,
+    ActionStatus,
     Community,
     Invitation,
     Meeting,
+    Role,
     Unit,
     UnitCategory,
     UnitImport,
@@ -23,6 +26,7 @@ from models import (
     User,
     db,
 )
+from models.base import today
 from models.unit import UnitStatusError
 from settings import begin_write
 
@@ -129,7 +133,23 @@ def _unit_meetings(unit: Unit) -> dict:
 
     present, held = attendance_rates([unit.id]).get(unit.id, (0, 0))
     stmt = meetings_query(current_user, unit_id=unit.id).order_by(None).order_by(Meeting.start_at.desc())
+    from blueprints.actions.services import involves
+
+    unit_actions = (
+        db.session.scalars(
+            select(Action)
+            .where(involves(unit.id))
+            .order_by(Action.status == ActionStatus.DONE, Action.due_on)
+            .limit(10)
+        ).all()
+        if perm.can_view_units(current_user)
+        else []
+    )
+    if current_user.role == Role.LIAISON and current_user.unit_id != unit.id:
+        unit_actions = [a for a in unit_actions if a.involves(current_user.unit_id)]
     return {
+        "unit_actions": unit_actions,
+        "today": today(),
         "attendance": (present, held),
         "meetings": db.session.scalars(stmt.limit(10)).all(),
         "invitations": {
