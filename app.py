@@ -79,7 +79,13 @@ def register_extensions(app: Flask) -> None:
     from settings import configure_engine
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path) / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     with app.app_context():
@@ -91,6 +97,10 @@ def register_extensions(app: Flask) -> None:
 
     security.init_app(app)
     mailer.init_app(app)
+    if app.config.get("PDF_CHECK_FONTS", True):
+        from exports.fonts import check_pdf_fonts
+
+        check_pdf_fonts(app.logger)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -182,7 +182,81 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
         )
         logins.append((f"liaison{k}", Role.LIAISON.label, unit.name))
     seed_meetings(street, communities, units)
+    seed_minutes(street)
     return logins
+
+
+ACTION_IDEAS = [
+    ("开放学校操场供居民周末健身", "资源共享", ["share", "cobuild"]),
+    ("联合开展冬季消防安全检查", "共建共驻", ["cobuild"]),
+    ("为辖区老年人开展义诊", "优势互补", ["complement", "develop"]),
+    ("共建单位停车位夜间错时共享", "资源共享", ["share"]),
+    ("暑期青少年托管志愿服务", "共同发展", ["develop", "complement"]),
+    ("金融防诈骗知识进社区", "优势互补", ["complement"]),
+]
+
+
+def seed_minutes(street: Street) -> None:
+    """Approved minutes for past meetings, with actions open, in progress, done and overdue."""
+    from blueprints.minutes import services as msvc
+    from models import (
+        Action,
+        ActionProgress,
+        ActionStatus,
+        Meeting,
+        MeetingStatus,
+        Minutes,
+        Principle,
+    )
+
+    if db.session.scalar(select(Minutes.id).limit(1)):
+        return
+    held = db.session.scalars(
+        select(Meeting)
+        .where(Meeting.street_id == street.id, Meeting.status == MeetingStatus.HELD)
+        .order_by(Meeting.community_id, Meeting.start_at)
+    ).all()
+    for n, meeting in enumerate(held):
+        secretary = db.session.scalar(
+            select(User).where(User.role == Role.SECRETARY, User.community_id == meeting.community_id)
+        )
+        minutes = msvc.start_minutes(meeting, secretary)
+        revision = minutes.current
+        present = [inv.unit for inv in meeting.invitations if inv.attendance.value == "present"]
+        discussion = {}
+        for k, entry in enumerate(revision.discussion):
+            who = entry.get("presenter") or (present[k % len(present)].name if present else "社区")
+            discussion[entry["item_id"]] = (
+                f"<p>{who}汇报了{entry['title']}的有关情况。</p>"
+                "<p>与会单位围绕<strong>资源共享、优势互补</strong>进行了讨论，形成以下意见：</p>"
+                "<ul><li>明确责任单位和完成时限；</li><li>下次会议通报落实情况。</li></ul>"
+            )
+        rows = []
+        for k in range(2):
+            title, _, tags = ACTION_IDEAS[(n + k) % len(ACTION_IDEAS)]
+            lead = present[(n + k) % len(present)] if present else meeting.invitations[0].unit
+            co = [u.id for u in present if u.id != lead.id][:2]
+            due = meeting.start_at.date() + timedelta(days=30 + 45 * k)
+            rows.append(msvc.ActionRow(None, title, f"由{lead.name}牵头落实。", lead.id, co, due, [Principle(t) for t in tags]))
+        msvc.save_draft(revision, secretary.display_name, "<p>会议由社区党委书记主持，驻区单位代表参加。</p>", discussion, rows, secretary)
+        msvc.submit(revision, secretary, 3)
+        for confirmation in revision.confirmations:
+            msvc.respond(revision, confirmation.unit_id, secretary, True, "")
+        msvc.approve(revision, secretary)
+        db.session.flush()
+        actions = db.session.scalars(select(Action).where(Action.meeting_id == meeting.id).order_by(Action.position)).all()
+        age = (today() - meeting.start_at.date()).days
+        for k, action in enumerate(actions):
+            # Oldest meetings: done; middle: in progress; recent: open (some overdue by date).
+            if age > 200 or (age > 120 and k == 0):
+                action.progress.append(ActionProgress(on=action.due_on - timedelta(days=10), text="已完成前期对接，方案报社区备案。"))
+                action.status = ActionStatus.DONE
+                action.result = "已按期完成，居民反映良好。"
+                action.done_on = action.due_on - timedelta(days=2)
+                action.done_at = meeting.start_at + timedelta(days=40)
+            elif age > 120 or k == 0:
+                action.progress.append(ActionProgress(on=min(today(), action.due_on) - timedelta(days=5), text="正在推进，已完成约一半工作量。"))
+                action.status = ActionStatus.IN_PROGRESS
 
 
 QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}

@@ -128,10 +128,12 @@ def test_action_rows_need_lead_and_due_date(app, client, world, login_as, held_m
     mid = held_meeting()
     login_as("secretary1")
     _start(client, mid)
-    resp = _draft(app, client, world, mid, **{"actions-0-lead_unit_id": "0", "actions-1-due_on": "不是日期"})
+    resp = _draft(app, client, world, mid, **{"actions-0-lead_unit_id": "0"})
     text_ = resp.get_data(as_text=True)
     assert "请选择牵头单位" in text_
     assert "各单位同意联合开展暑期托管" in text_  # nothing typed is lost
+    resp = _draft(app, client, world, mid, **{"actions-1-due_on": "不是日期"})
+    assert "不是有效的日期" in resp.get_data(as_text=True)
     with app.app_context():
         assert count(Action) == 0
 
@@ -311,9 +313,9 @@ def test_concurrent_approvals_get_distinct_gap_free_numbers(app, world, held_mee
     def approve(mid):
         with app.app_context():
             try:
+                barrier.wait(timeout=10)  # all start together, before touching the database
                 user = db.session.get(User, world.admin)
                 minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == mid))
-                barrier.wait(timeout=10)
                 svc.approve(minutes.current, user)
                 db.session.commit()
             except Exception as exc:  # collected and asserted below

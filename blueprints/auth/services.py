@@ -62,6 +62,21 @@ def authenticate(username: str, password: str, ip: str) -> tuple[User | None, st
     return user, None
 
 
+def check_current_password(user: User, password: str, ip: str) -> str | None:
+    """Re-check a logged-in user's password (e.g. before changing it), throttled like logins.
+
+    Without this, someone holding a stolen session could guess the password on /account.
+    """
+    if login_throttled(user.username, ip):
+        audit.record("login_throttled", user, summary=user.username)
+        return "密码错误次数过多，请 {} 分钟后再试。".format(current_app.config["LOGIN_WINDOW_MINUTES"])
+    if check_password(user, password):
+        return None
+    db.session.add(LoginAttempt(username=user.username.lower()[:64], ip=ip[:64], success=False))
+    audit.record("login_failed", user, summary=f"{user.username}（修改密码时）")
+    return "当前密码不正确。"
+
+
 def prune_attempts() -> int:
     """Delete login attempts older than a day (called opportunistically)."""
     cutoff = utcnow() - timedelta(days=1)

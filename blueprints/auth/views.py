@@ -6,11 +6,11 @@ from flask_wtf import FlaskForm
 
 import audit
 from models import db
-from security import check_password, set_password
+from security import set_password
 
 from . import bp
 from .forms import LoginForm, PasswordForm
-from .services import authenticate
+from .services import authenticate, check_current_password
 
 
 def _safe_next(target: str | None) -> str:
@@ -58,8 +58,10 @@ def account():
     user = current_user._get_current_object()
     form = PasswordForm(user.username)
     if form.validate_on_submit():
-        if not check_password(user, form.current_password.data):
-            form.current_password.errors.append("当前密码不正确。")
+        problem = check_current_password(user, form.current_password.data, request.remote_addr or "")
+        if problem:
+            db.session.commit()  # the failed try counts towards throttling
+            form.current_password.errors.append(problem)
         else:
             set_password(user, form.new_password.data)
             audit.record("password", user)

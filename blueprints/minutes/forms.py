@@ -33,7 +33,7 @@ class ActionRowForm(PlainForm):
     class Meta:
         locales = ("zh_CN", "zh")
 
-    id = HiddenField()
+    action_id = HiddenField()
     title = StringField(
         "事项", filters=[strip], validators=[Length(max=200, message="事项不能超过 200 个字。")]
     )

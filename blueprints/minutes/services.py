@@ -306,21 +306,25 @@ def approve(revision: MinutesRevision, by: User) -> None:
     minutes = revision.minutes
     meeting = minutes.meeting
     now = utcnow()
-    if minutes.archive_no is None:
-        year = now.astimezone(SHANGHAI).year
-        scope = archive_scope(meeting)
-        number = next_archive_number(scope, year)
-        minutes.archive_scope, minutes.archive_year, minutes.archive_seq = scope, year, number
-        minutes.archive_no = format_archive_no(meeting, year, number)
-    revision.approved_at = now
-    revision.approved_by_id = by.id
-    revision.approved_by_name = by.display_name
-    revision.attendance_snapshot = snapshot_attendance(meeting)
-    revision.actions_snapshot = snapshot_actions(meeting)
-    revision.status = MinutesStatus.APPROVED
-    pdf = render_minutes_pdf(revision, archival=True)
-    revision.pdf = pdf
-    revision.pdf_sha256, revision.pdf_sm3 = digests(pdf)
+    # One UPDATE makes the revision approved, PDF included: once the row says
+    # "approved" the database refuses every further change to it.
+    with db.session.no_autoflush:
+        if minutes.archive_no is None:
+            year = now.astimezone(SHANGHAI).year
+            scope = archive_scope(meeting)
+            number = next_archive_number(scope, year)
+            minutes.archive_scope, minutes.archive_year, minutes.archive_seq = scope, year, number
+            minutes.archive_no = format_archive_no(meeting, year, number)
+        revision.approved_at = now
+        revision.approved_by_id = by.id
+        revision.approved_by_name = by.display_name
+        revision.attendance_snapshot = snapshot_attendance(meeting)
+        revision.actions_snapshot = snapshot_actions(meeting)
+        revision.status = MinutesStatus.APPROVED
+        pdf = render_minutes_pdf(revision, archival=True)
+        revision.pdf = pdf
+        revision.pdf_sha256, revision.pdf_sm3 = digests(pdf)
+        revision.version += 1
     db.session.flush()
     add_followup_to_next_meeting(meeting)
 

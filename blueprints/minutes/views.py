@@ -4,7 +4,7 @@ import json
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import selectinload
 
 import permissions as perm
 from blueprints.meetings.services import load_meeting
@@ -83,7 +83,7 @@ def _action_rows(meeting: Meeting) -> list[dict]:
     ).all()
     return [
         {
-            "id": str(a.id),
+            "action_id": str(a.id),
             "title": a.title,
             "detail": a.detail,
             "lead_unit_id": a.lead_unit_id,
@@ -118,7 +118,7 @@ def _parse_actions(form: MinutesForm) -> tuple[list[svc.ActionRow], list[str]]:
             continue
         rows.append(
             svc.ActionRow(
-                id=int(entry.id.data) if (entry.id.data or "").isdigit() else None,
+                id=int(entry.action_id.data) if (entry.action_id.data or "").isdigit() else None,
                 title=title,
                 detail=entry.detail.data or "",
                 lead_unit_id=entry.lead_unit_id.data,
@@ -386,11 +386,7 @@ def _revision_pdf(meeting: Meeting, minutes: Minutes, rev: MinutesRevision) -> R
 
     name = f"{minutes.archive_no or meeting.title}会议纪要.pdf"
     if rev.status == MinutesStatus.APPROVED:
-        body = db.session.scalar(
-            select(MinutesRevision.pdf)
-            .where(MinutesRevision.id == rev.id)
-            .options(undefer(MinutesRevision.pdf))
-        )
+        body = db.session.scalar(select(MinutesRevision.pdf).where(MinutesRevision.id == rev.id))
         return download_response(body, "application/pdf", name, inline=True)
     return download_response(render_minutes_pdf(rev), "application/pdf", name, inline=True)
 
