@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(chromium fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 postgresql)
+SYSTEM_PACKAGES=(chromium fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 postgresql poppler-utils qpdf)
 VENV=.venv
 STAMP="$VENV/.requirements.sha256"
 
@@ -69,3 +69,6 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
     "$VENV/bin/python" -m pip install -q -r requirements-dev.txt
     echo "$wanted" >"$STAMP"
 fi
+
+# --- PDF fonts: Noto Sans CJK SC subset to GBK into fonts/ (built once, about 40 s; git-ignored) --
+"$VENV/bin/python" -m exports.fonts
