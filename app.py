@@ -112,9 +112,24 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.meetings import bp as meetings_bp
     from blueprints.meetings.feeds import bp as feeds_bp
     from blueprints.minutes import bp as minutes_bp
+    from blueprints.needs import bp as needs_bp
+    from blueprints.resources import bp as resources_bp
+    from blueprints.stats import bp as stats_bp
     from blueprints.units import bp as units_bp
 
-    for bp in (auth_bp, main_bp, units_bp, meetings_bp, minutes_bp, actions_bp, feeds_bp, admin_bp):
+    for bp in (
+        auth_bp,
+        main_bp,
+        units_bp,
+        meetings_bp,
+        minutes_bp,
+        actions_bp,
+        resources_bp,
+        needs_bp,
+        stats_bp,
+        feeds_bp,
+        admin_bp,
+    ):
         app.register_blueprint(bp)
 
 

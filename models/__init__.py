@@ -5,6 +5,11 @@ from .audit import AuditEvent
 from .base import Base, db
 from .enums import (
     ActionStatus,
+    BookingStatus,
+    MatchStatus,
+    NeedStatus,
+    ResourceKind,
+    Visibility,
     Attendance,
     ConfirmationStatus,
     MailStatus,
@@ -22,10 +27,24 @@ from .geo import Community, Grid, Room, Street
 from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRevision
+from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
+from .resource import Booking, Resource
 from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
 
 __all__ = [
+    "Booking",
+    "BookingStatus",
+    "Match",
+    "MatchStatus",
+    "Need",
+    "NeedStatus",
+    "NeedUpdate",
+    "PointRule",
+    "Resource",
+    "ResourceKind",
+    "Visibility",
+    "need_update_photo",
     "Action",
     "ActionProgress",
     "ActionStatus",

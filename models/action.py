@@ -45,6 +45,9 @@ class Action(Base):
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     position: Mapped[int] = mapped_column(default=0)
     reminded_on: Mapped[date | None] = mapped_column(info={"audit": False})
+    # What the action uses: a shared resource and/or the need it answers.
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resource.id"))
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("need.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -41,6 +41,18 @@ OBJECT_LABELS = {
     "topic": "议题",
     "meeting_series": "例会系列",
     "calendar_feed": "日历订阅",
+    "minutes": "会议纪要",
+    "minutes_revision": "纪要版本",
+    "minutes_confirmation": "纪要会签",
+    "action": "议定事项",
+    "action_progress": "事项进展",
+    "attachment": "附件",
+    "resource": "共享资源",
+    "booking": "预约",
+    "need": "需求",
+    "need_update": "需求进展",
+    "match": "资源需求对接",
+    "point_rule": "积分规则",
 }
 
 

@@ -141,3 +141,39 @@ class Principle(LabelledEnum):
     COMPLEMENT = "complement", "优势互补"
     COBUILD = "cobuild", "共建共驻"
     DEVELOP = "develop", "共同发展"
+
+
+class ResourceKind(LabelledEnum):
+    VENUE = "venue", "场地"
+    EQUIPMENT = "equipment", "设施设备"
+    EXPERTISE = "expertise", "人才专长"
+    VOLUNTEER = "volunteer", "志愿服务"
+    FUNDS = "funds", "资金物资"
+    TRAINING = "training", "教育培训"
+    OTHER = "other", "其他"
+
+
+class Visibility(LabelledEnum):
+    ALL = "all", "全部单位可见"
+    COMMUNITY = "community", "仅本社区可见"
+
+
+class BookingStatus(LabelledEnum):
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已同意"
+    DECLINED = "declined", "已拒绝"
+    CANCELLED = "cancelled", "已取消"
+
+
+class NeedStatus(LabelledEnum):
+    OPEN = "open", "待认领"
+    CLAIMED = "claimed", "已认领待确认"
+    IN_PROGRESS = "in_progress", "落实中"
+    FULFILLED = "fulfilled", "已完成"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class MatchStatus(LabelledEnum):
+    PROPOSED = "proposed", "待回应"
+    ACCEPTED = "accepted", "已接受"
+    DECLINED = "declined", "已婉拒"

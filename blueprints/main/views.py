@@ -19,6 +19,8 @@ from models import (
 )
 from models.base import today, utcnow
 
+import panels
+
 from . import bp
 
 
@@ -60,6 +62,7 @@ def dashboard():
         missing_profile=missing_profile,
         **_meeting_panels(user),
         **_action_panels(user),
+        panels=panels.render(panels.DASHBOARD, user),
     )
 
 

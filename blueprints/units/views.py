@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 import audit
+import panels
 import permissions as perm
 from concurrency import changed_since, snapshot
 from downloads import download_response
@@ -148,6 +149,7 @@ def _unit_meetings(unit: Unit) -> dict:
     if current_user.role == Role.LIAISON and current_user.unit_id != unit.id:
         unit_actions = [a for a in unit_actions if a.involves(current_user.unit_id)]
     return {
+        "panels": panels.render(panels.UNIT_PAGE, current_user, unit),
         "unit_actions": unit_actions,
         "today": today(),
         "attendance": (present, held),
