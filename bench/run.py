@@ -1,8 +1,10 @@
-"""Time the unit list, a unit page and the dashboard at demo size and at 2,000 units.
+"""Time the unit list, a unit page and the dashboard at demo size and at 2,000 units,
+then the meeting pages and calendar feeds (bench/meetings.py).
 
     .venv/bin/python bench/run.py                 # both sizes, ~200 requests per page and role
     .venv/bin/python bench/run.py --requests 50   # quicker
-    .venv/bin/python bench/run.py --only 2000     # one size
+    .venv/bin/python bench/run.py --only 2000     # one size of the unit register (no meetings)
+    .venv/bin/python bench/run.py --suite units   # the unit register only (or: meetings)
     DATABASE_URL=postgresql://... .venv/bin/python bench/run.py --reset
 
 Each size runs in its own process on a fresh database (SQLite under bench/out/, or the
@@ -211,7 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=200, help="timed requests per page and role (default 200)"
     )
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first (default 20)")
-    parser.add_argument("--only", choices=list(SIZES), help="run one size")
+    parser.add_argument("--only", choices=list(SIZES), help="run one size of the unit register")
+    parser.add_argument(
+        "--suite",
+        choices=("all", "units", "meetings"),
+        default="all",
+        help="units: the register; meetings: bench/meetings.py; all (default): both, unless --only",
+    )
     parser.add_argument(
         "--reset",
         action="store_true",
@@ -228,6 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(measure(args.child, args.requests, args.warmup), ensure_ascii=False))
         return 0
+
+    if args.suite == "meetings" or (args.suite == "all" and not args.only):
+        import meetings
+
+        meetings_args = ["--requests", str(args.requests), "--warmup", str(args.warmup)]
+        if args.reset:
+            meetings_args.append("--reset")
+        if args.suite == "meetings":
+            return meetings.main(meetings_args)
+    else:
+        meetings = meetings_args = None
 
     sizes = [args.only] if args.only else list(SIZES)
     measured = []
@@ -247,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     (OUT / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
     print(f"\nwritten: {(OUT / 'results.json').relative_to(ROOT)}")
+    if meetings is not None:
+        print("\nmeetings ...", file=sys.stderr, flush=True)
+        return meetings.main(meetings_args)
     return 0
 
 
