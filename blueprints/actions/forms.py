@@ -2,12 +2,8 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from formbase import Form
+from formbase import Form, strip
 from models.base import today
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class ProgressForm(Form):

@@ -2,12 +2,8 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField, Submi
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from blueprints.auth.forms import NewPasswordMixin
-from formbase import Form
+from formbase import Form, strip
 from models import Role
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class UserForm(NewPasswordMixin, Form):

@@ -9,7 +9,6 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -17,20 +16,10 @@ from wtforms import (
 )
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from formbase import Form
+from formbase import CheckboxList, Form, strip
 from models import MeetingKind, Reply, UnitCategory
 from models.base import today
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class CheckboxList(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class AgendaRowForm(PlainForm):

@@ -14,19 +14,9 @@ from wtforms import (
 )
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from formbase import Form
+from formbase import CheckboxList, Form, strip
 from models import Principle
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class CheckboxList(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ActionRowForm(PlainForm):
