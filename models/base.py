@@ -67,3 +67,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+class RuleError(ValueError):
+    """A domain rule was broken; the message is shown to the user as it is (in Chinese)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, RuleError, utcnow
 from .enums import (
     Attendance,
     MeetingKind,
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 SEQUENCED_FIELDS = ("start_at", "end_at", "room_id", "title", "status")
 
 
-class MeetingError(ValueError):
+class MeetingError(RuleError):
     """A meeting rule was broken; the message is for the user."""
 
 

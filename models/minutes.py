@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, RuleError, utcnow
 from .enums import ConfirmationStatus, MinutesStatus, enum_column
 from .meeting import Meeting
 from .unit import Unit
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .user import User
 
 
-class MinutesError(ValueError):
+class MinutesError(RuleError):
     """A minutes rule was broken; the message is for the user."""
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, RuleError, utcnow
 from .enums import UNIT_TRANSITIONS, UnitCategory, UnitStatus, enum_column
 from .geo import Community, Grid
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .user import User
 
 
-class UnitStatusError(ValueError):
+class UnitStatusError(RuleError):
     """A status change the rules do not allow; the message is for the user."""
 
 

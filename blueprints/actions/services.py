@@ -29,7 +29,7 @@ from models import (
     action_co_unit,
     db,
 )
-from models.base import today, utcnow
+from models.base import RuleError, today, utcnow
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -61,7 +61,7 @@ OLE_TYPES = {
 }
 
 
-class ActionError(ValueError):
+class ActionError(RuleError):
     """A rule of the ledger was broken; the message is for the user."""
 
 

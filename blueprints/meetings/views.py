@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 import permissions as perm
 from exports import ics
+from flow import attempt
 from formbase import Form
 from models import (
     Attendance,
@@ -378,14 +379,7 @@ def publish(meeting_id: int):
     meeting = _manage(meeting_id)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.publish(meeting, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash("会议已发布，邀请已发送给受邀单位联络员。", "success")
+    attempt(lambda: svc.publish(meeting, current_user), "会议已发布，邀请已发送给受邀单位联络员。")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
@@ -396,14 +390,7 @@ def cancel(meeting_id: int):
     meeting = _manage(meeting_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            svc.cancel(meeting, form.reason.data, current_user)
-        except MeetingError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash("会议已取消，已通知受邀单位。", "success")
+        attempt(lambda: svc.cancel(meeting, form.reason.data, current_user), "会议已取消，已通知受邀单位。")
     else:
         flash("取消会议请填写原因。", "error")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
@@ -416,14 +403,7 @@ def mark_held(meeting_id: int):
     meeting = _manage(meeting_id)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.mark_held(meeting, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash("会议已标记为已召开。", "success")
+    attempt(lambda: svc.mark_held(meeting, current_user), "会议已标记为已召开。")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
@@ -490,21 +470,17 @@ def submit_topic(meeting_id: int):
         abort(403)
     form = TopicForm()
     if form.validate_on_submit():
-        try:
-            svc.submit_topic(
+        attempt(
+            lambda: svc.submit_topic(
                 meeting,
                 invitation.unit,
                 current_user,
                 form.title.data,
                 form.detail.data or "",
                 form.cooperation.data or "",
-            )
-        except MeetingError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash("议题已提交，社区审核后会在这里显示结果。", "success")
+            ),
+            "议题已提交，社区审核后会在这里显示结果。",
+        )
     else:
         flash("议题未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
@@ -545,14 +521,7 @@ def decline_topic(meeting_id: int, topic_id: int):
     topic = _topic(meeting, topic_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            svc.decline_topic(topic, form.reason.data, current_user)
-        except MeetingError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash("已答复该议题不予采纳。", "success")
+        attempt(lambda: svc.decline_topic(topic, form.reason.data, current_user), "已答复该议题不予采纳。")
     else:
         flash("请填写不予采纳的原因。", "error")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 import permissions as perm
 from blueprints.meetings.services import load_meeting
 from downloads import download_response
+from flow import attempt
 from formbase import Form
 from models import (
     Action,
@@ -248,12 +249,7 @@ def start(meeting_id: int):
         abort(403)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.start_minutes(meeting, current_user)
-        db.session.commit()
-    except MinutesError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    attempt(lambda: svc.start_minutes(meeting, current_user), "已开始记录会议纪要。")
     return redirect(url_for("minutes.edit", meeting_id=meeting_id))
 
 
@@ -285,14 +281,7 @@ def withdraw(meeting_id: int):
     meeting, minutes = _manage(meeting_id)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.withdraw(minutes.current, current_user)
-        db.session.commit()
-    except MinutesError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash("纪要已退回草稿，可以继续修改。", "success")
+    attempt(lambda: svc.withdraw(minutes.current, current_user), "纪要已退回草稿，可以继续修改。")
     return redirect(url_for("minutes.edit", meeting_id=meeting_id))
 
 
