@@ -363,7 +363,7 @@ def test_liaison_sees_minutes_only_when_not_draft(app, client, world, login_as, 
     login_as("liaison_a")
     assert "尚在起草中" in client.get(f"/meetings/{mid}/minutes").get_data(as_text=True)
     assert client.get(f"/meetings/{mid}/minutes/revisions/1").status_code == 403
-    assert client.get(f"/meetings/{mid}/minutes.pdf").status_code == 404
+    assert client.get(f"/meetings/{mid}/minutes.pdf").status_code == 403
     login_as("liaison_c")  # not invited
     assert client.get(f"/meetings/{mid}/minutes").status_code == 403
 

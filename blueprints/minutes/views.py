@@ -390,7 +390,7 @@ def pdf(meeting_id: int):
     if rev is None:
         rev = _visible_revision(minutes)
     if rev is None:
-        abort(404)
+        abort(403)  # minutes exist, but only as a draft this user may not read
     return _revision_pdf(meeting, minutes, rev)
 
 

@@ -1,0 +1,1132 @@
+"""Access matrix: every route x every persona, in the style of Indico's access tests.
+
+Each cell is its own test. A refusal must change nothing in the database and, for a
+logged-in user, leave a "forbidden" audit event. A new route without a row here fails
+``test_every_route_is_in_the_matrix``.
+
+The world is conftest's plus ``_build_extras``: community 1's meetings in each state
+({draft}, {scheduled} with a {topic}, {started}, {held} with submitted minutes, {recorded}
+with draft minutes, {archived} with approved minutes), an {action} with an {attachment},
+a failed outbox {message} and a community feed {token}. In a URL, {me} is the persona's
+own user id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import conftest
+import pytest
+from conftest import PASSWORD, _clear
+from sqlalchemy import func, select
+
+from app import create_app
+from models import (
+    Action,
+    ActionProgress,
+    ActionStatus,
+    ArchiveCounter,
+    Attachment,
+    Attendance,
+    AuditEvent,
+    CalendarFeed,
+    Confirmation,
+    Invitation,
+    MailStatus,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Minutes,
+    MinutesRevision,
+    MinutesStatus,
+    OutboxMessage,
+    Reply,
+    Room,
+    Topic,
+    Unit,
+    UnitImport,
+    UnitStatusChange,
+    User,
+    db,
+)
+from models.base import today, utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+PERSONAS = ("anonymous", "admin", "archivist", "secretary1", "secretary2", "liaison_a", "liaison_c")
+NEW_PASSWORD = "矩阵测试新口令二〇二六"
+LOGIN = "login"  # expected: redirect to the login page
+
+
+@dataclass(frozen=True)
+class Row:
+    endpoint: str
+    method: str
+    url: str  # formatted with the world's ids and {batch}
+    expect: dict[str, Any]  # persona -> status code or LOGIN
+    data: Any = None  # callable(world) or callable(world, persona) -> form data
+    success: frozenset[str] = field(default_factory=frozenset)  # personas whose POST changes state
+
+    def status(self, persona: str):
+        return self.expect[persona]
+
+
+def grid(anonymous=LOGIN, default=403, **cells) -> dict[str, Any]:
+    """The expected status per persona; unnamed users get `default`."""
+    table = {p: default for p in PERSONAS}
+    table["anonymous"] = anonymous
+    table.update(cells)
+    return table
+
+
+EVERYONE = {p: 200 for p in PERSONAS if p != "anonymous"}
+STAFF_READ = {"admin": 200, "archivist": 200, "secretary1": 200, "secretary2": 200}
+UNIT_MANAGERS = {"admin": 200, "secretary1": 200, "secretary2": 200}
+UNIT_A_MANAGERS = {"admin": 200, "secretary1": 200}
+UNIT_A_EDITORS = {"admin": 200, "secretary1": 200, "liaison_a": 200}
+INVITED_READ = {**STAFF_READ, "liaison_a": 200}  # staff, and unit A's liaison (invited)
+MEETING_CREATORS = {"admin": 200, "secretary1": 200, "secretary2": 200}
+C1_MANAGERS = {"admin": 200, "secretary1": 200}  # manage community 1's meetings and minutes
+C1_MANAGERS_POST = {"admin": 302, "secretary1": 302}
+C1_MANAGER_SET = frozenset(C1_MANAGERS)
+
+
+def unit_form(world) -> dict:
+    return {
+        "name": "矩阵测试单位",
+        "short_name": "矩阵",
+        "category": "other",
+        "community_id": str(world.community1),
+        "address": "青年路 99 号",
+        "party_org_name": "",
+        "party_member_count": "3",
+        "liaison_name": "测试联络人",
+        "liaison_phone": "010-12345678",
+        "liaison_email": "",
+        "introduction": "",
+        "registered_on": today().isoformat(),
+        "agreement_date": "",
+    }
+
+
+def unit_edit_form(world) -> dict:
+    data = unit_form(world)
+    data.update(name="东大街第一小学", category="school", address="矩阵路 1 号", version="1", original="")
+    del data["registered_on"]
+    return data
+
+
+def status_form(world) -> dict:
+    return {"to_status": "active", "effective_on": today().isoformat(), "reason": "签订共建协议"}
+
+
+def import_upload(world) -> dict:
+    csv_text = "单位名称,单位类别,所属社区\r\n矩阵导入单位,学校,青年路社区\r\n"
+    return {"file": (io.BytesIO(csv_text.encode("utf-8-sig")), "units.csv")}
+
+
+def user_form(world) -> dict:
+    return {
+        "username": "matrix_user",
+        "display_name": "矩阵用户",
+        "email": "",
+        "role": "secretary",
+        "community_id": str(world.community1),
+        "unit_id": "0",
+        "new_password": NEW_PASSWORD,
+        "active": "y",
+    }
+
+
+def user_edit_form(world) -> dict:
+    return {
+        "username": "liaison_a",
+        "display_name": "改过的名字",
+        "email": "",
+        "role": "liaison",
+        "community_id": "0",
+        "unit_id": str(world.unit_a),
+        "new_password": "",
+        "active": "y",
+    }
+
+
+def password_form(world) -> dict:
+    return {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+
+
+def _local_day(days: int) -> str:
+    return (datetime.now(SHANGHAI) + timedelta(days=days)).date().isoformat()
+
+
+def _own(world, persona: str) -> dict:
+    """The community, room and unit a persona schedules with (secretary2 only has community 2)."""
+    if persona == "secretary2":
+        return {"community": world.community2, "room": world.room2, "unit": world.unit_c}
+    return {"community": world.community1, "room": world.room1, "unit": world.unit_a}
+
+
+def meeting_form(world, persona) -> dict:
+    """A new meeting in the persona's own community, in a free slot a month ahead."""
+    own = _own(world, persona)
+    return {
+        "kind": "regular",
+        "title": "矩阵测试会议",
+        "community_id": str(own["community"]),
+        "room_id": str(own["room"]),
+        "day": _local_day(30),
+        "start_time": "09:00",
+        "end_time": "11:00",
+        "description": "",
+        "agenda-0-title": "通报共建项目进展",
+        "agenda-0-minutes": "30",
+        "agenda-0-presenter_unit_id": "0",
+        "agenda-1-title": "",
+        "units": [str(own["unit"])],
+        "save": "保存",
+    }
+
+
+def meeting_edit_form(world) -> dict:
+    """The draft meeting, renamed, at its own time."""
+    data = meeting_form(world, "secretary1")
+    data.update(
+        title="改过名的草稿会议", day=_local_day(10), start_time="14:00", end_time="16:00", version="1"
+    )
+    return data
+
+
+def series_form(world, persona) -> dict:
+    """A weekly series over one week two months ahead (one occurrence), confirmed."""
+    own = _own(world, persona)
+    return {
+        "title": "矩阵测试例会",
+        "community_id": str(own["community"]),
+        "room_id": str(own["room"]),
+        "rule": "weekly",
+        "nth": "1",
+        "weekday": "2",
+        "interval": "1",
+        "start_time": "09:00",
+        "duration": "90",
+        "first_date": _local_day(60),
+        "until": _local_day(66),
+        "units": [str(own["unit"])],
+        "confirm": "1",
+        **{f"occ-{i}-action": "keep" for i in range(3)},
+    }
+
+
+def reason_form(world) -> dict:
+    return {"reason": "矩阵测试原因"}
+
+
+def reply_form(world) -> dict:
+    return {"reply": "accept"}
+
+
+def topic_form(world) -> dict:
+    return {"title": "矩阵测试议题", "detail": "", "cooperation": ""}
+
+
+def attendance_form(world) -> dict:
+    return {f"att-{world.started_invitation}": "present"}
+
+
+def minutes_form(world) -> dict:
+    return {
+        "recorder": "矩阵记录人",
+        "summary": "改过的会议概况",
+        "actions-0-title": "",
+        "actions-0-lead_unit_id": "0",
+        "actions-1-title": "",
+        "actions-1-lead_unit_id": "0",
+        "version": "1",
+        "save": "保存草稿",
+    }
+
+
+def submit_minutes_form(world) -> dict:
+    return {"ask_confirmation": "y", "confirm_days": "3"}
+
+
+def confirm_form(world) -> dict:
+    return {"decision": "confirm", "comment": ""}
+
+
+def progress_form(world) -> dict:
+    return {"on": today().isoformat(), "text": "矩阵测试进展"}
+
+
+def done_form(world) -> dict:
+    return {"on": today().isoformat(), "result": "矩阵测试完成情况"}
+
+
+def no_data(world) -> dict:
+    return {}
+
+
+LOGGED_IN = frozenset(p for p in PERSONAS if p != "anonymous")
+
+MATRIX: list[Row] = [
+    # auth
+    Row("auth.login", "GET", "/login", grid(anonymous=200, default=302)),
+    Row("auth.login", "POST", "/login", grid(anonymous=200, default=302), data=lambda w: {}),
+    Row("auth.logout", "POST", "/logout", grid(default=302), data=lambda w: {}, success=LOGGED_IN),
+    Row("auth.account", "GET", "/account", grid(**EVERYONE)),
+    Row("auth.account", "POST", "/account", grid(default=302), data=password_form, success=LOGGED_IN),
+    # main
+    Row("main.dashboard", "GET", "/", grid(**EVERYONE)),
+    # units: reading
+    Row("units.index", "GET", "/units", grid(**EVERYONE)),
+    Row("units.index", "GET", "/units?q=%25&community={community2}&status=active&page=2", grid(**EVERYONE)),
+    Row("units.detail", "GET", "/units/{unit_a}", grid(**EVERYONE)),
+    Row("units.detail", "GET", "/units/{unit_c}", grid(**EVERYONE)),
+    Row("units.detail", "GET", "/units/999999", grid(default=404)),
+    Row("units.export", "GET", "/units/export.xlsx", grid(**STAFF_READ)),
+    Row("units.export", "GET", "/units/export.csv", grid(**STAFF_READ)),
+    # units: creating and changing
+    Row("units.create", "GET", "/units/new", grid(**UNIT_MANAGERS)),
+    Row(
+        "units.create",
+        "POST",
+        "/units/new",
+        # secretary2 may create units, but not in community 1: the form refuses it.
+        grid(admin=302, secretary1=302, secretary2=200),
+        data=unit_form,
+        success=frozenset({"admin", "secretary1"}),
+    ),
+    Row("units.edit", "GET", "/units/{unit_a}/edit", grid(**UNIT_A_EDITORS)),
+    Row("units.edit", "GET", "/units/999999/edit", grid(default=404)),
+    Row(
+        "units.edit",
+        "POST",
+        "/units/{unit_a}/edit",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=unit_edit_form,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row(
+        "units.change_status",
+        "POST",
+        "/units/{unit_a}/status",
+        grid(admin=302, secretary1=302),
+        data=status_form,
+        success=frozenset({"admin", "secretary1"}),
+    ),
+    Row(
+        "units.change_status",
+        "POST",
+        "/units/999999/status",
+        grid(default=404),
+        data=status_form,
+    ),
+    # units: import
+    Row("units.import_template", "GET", "/units/import/template.xlsx", grid(**UNIT_MANAGERS)),
+    Row("units.import_upload", "GET", "/units/import", grid(**UNIT_MANAGERS)),
+    Row(
+        "units.import_upload",
+        "POST",
+        "/units/import",
+        grid(admin=302, secretary1=302, secretary2=302),
+        data=import_upload,
+        # secretary2's batch is staged too, with the community-1 row rejected.
+        success=frozenset({"admin", "secretary1", "secretary2"}),
+    ),
+    # A staged import belongs to whoever uploaded it (here secretary1); an admin may act on any.
+    Row("units.import_preview", "GET", "/units/import/{batch}", grid(admin=200, secretary1=200)),
+    Row("units.import_preview", "GET", "/units/import/999999", grid(default=404)),
+    Row(
+        "units.import_confirm",
+        "POST",
+        "/units/import/{batch}/confirm",
+        grid(admin=302, secretary1=302),
+        data=lambda w: {},
+        success=frozenset({"admin", "secretary1"}),
+    ),
+    # admin
+    Row("admin.users", "GET", "/admin/users", grid(admin=200)),
+    Row("admin.user_create", "GET", "/admin/users/new", grid(admin=200)),
+    Row(
+        "admin.user_create",
+        "POST",
+        "/admin/users/new",
+        grid(admin=302),
+        data=user_form,
+        success=frozenset({"admin"}),
+    ),
+    Row("admin.user_edit", "GET", "/admin/users/{liaison_a}/edit", grid(admin=200)),
+    Row("admin.user_edit", "GET", "/admin/users/999999/edit", grid(admin=404)),
+    Row(
+        "admin.user_edit",
+        "POST",
+        "/admin/users/{liaison_a}/edit",
+        grid(admin=302),
+        data=user_edit_form,
+        success=frozenset({"admin"}),
+    ),
+    Row("admin.audit", "GET", "/admin/audit", grid(admin=200)),
+    Row("admin.audit", "GET", "/admin/audit?action=forbidden&start=2026-01-01&end=bad", grid(admin=200)),
+    # admin: the mail outbox
+    Row("admin.outbox", "GET", "/admin/outbox", grid(admin=200)),
+    Row("admin.outbox", "GET", "/admin/outbox?status=failed&page=2", grid(admin=200)),
+    Row(
+        "admin.outbox_retry",
+        "POST",
+        "/admin/outbox/{message}/retry",
+        grid(admin=302),
+        data=no_data,
+        success=frozenset({"admin"}),
+    ),
+    Row("admin.outbox_retry", "POST", "/admin/outbox/999999/retry", grid(admin=404), data=no_data),
+    # meetings: reading (liaisons see published meetings their unit is invited to)
+    Row("meetings.index", "GET", "/meetings", grid(**EVERYONE)),
+    Row(
+        "meetings.index",
+        "GET",
+        "/meetings?when=past&community={community1}&status=held&kind=regular&unit={unit_a}&page=2",
+        grid(**EVERYONE),
+    ),
+    Row("meetings.calendar", "GET", "/meetings/calendar", grid(**EVERYONE)),
+    Row("meetings.calendar", "GET", "/meetings/calendar?month=2026-13&community=street", grid(**EVERYONE)),
+    Row("meetings.detail", "GET", "/meetings/{draft}", grid(**STAFF_READ)),
+    Row("meetings.detail", "GET", "/meetings/{scheduled}", grid(**INVITED_READ)),
+    Row("meetings.detail", "GET", "/meetings/{held}", grid(**INVITED_READ)),
+    Row("meetings.detail", "GET", "/meetings/999999", grid(default=404)),
+    Row("meetings.invite", "GET", "/meetings/{draft}/invite.ics", grid(**STAFF_READ)),
+    Row("meetings.invite", "GET", "/meetings/{scheduled}/invite.ics", grid(**INVITED_READ)),
+    # meetings: scheduling (any secretary, in their own community)
+    Row("meetings.create", "GET", "/meetings/new", grid(**MEETING_CREATORS)),
+    Row(
+        "meetings.create",
+        "POST",
+        "/meetings/new",
+        grid(admin=302, secretary1=302, secretary2=302),
+        data=meeting_form,
+        success=frozenset(MEETING_CREATORS),
+    ),
+    Row("meetings.series_new", "GET", "/meetings/series/new", grid(**MEETING_CREATORS)),
+    Row(
+        "meetings.series_new",
+        "POST",
+        "/meetings/series/new",
+        grid(admin=302, secretary1=302, secretary2=302),
+        data=series_form,
+        success=frozenset(MEETING_CREATORS),
+    ),
+    # meetings: managing a community-1 meeting (admin and its secretary; secretary2 only reads)
+    Row("meetings.edit", "GET", "/meetings/{draft}/edit", grid(**C1_MANAGERS)),
+    Row("meetings.edit", "GET", "/meetings/{scheduled}/edit", grid(**C1_MANAGERS)),
+    Row("meetings.edit", "GET", "/meetings/999999/edit", grid(default=404)),
+    Row(
+        "meetings.edit",
+        "POST",
+        "/meetings/{draft}/edit",
+        grid(**C1_MANAGERS_POST),
+        data=meeting_edit_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "meetings.publish",
+        "POST",
+        "/meetings/{draft}/publish",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row("meetings.publish", "POST", "/meetings/999999/publish", grid(default=404), data=no_data),
+    Row(
+        "meetings.cancel",
+        "POST",
+        "/meetings/{scheduled}/cancel",
+        grid(**C1_MANAGERS_POST),
+        data=reason_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "meetings.mark_held",
+        "POST",
+        "/meetings/{started}/held",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "meetings.attendance",
+        "POST",
+        "/meetings/{started}/attendance",
+        grid(**C1_MANAGERS_POST),
+        data=attendance_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "meetings.accept_topic",
+        "POST",
+        "/meetings/{scheduled}/topics/{topic}/accept",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "meetings.decline_topic",
+        "POST",
+        "/meetings/{scheduled}/topics/{topic}/decline",
+        grid(**C1_MANAGERS_POST),
+        data=reason_form,
+        success=C1_MANAGER_SET,
+    ),
+    # meetings: what an invited unit does
+    Row(
+        "meetings.reply",
+        "POST",
+        "/meetings/{scheduled}/reply",
+        grid(liaison_a=302),
+        data=reply_form,
+        success=frozenset({"liaison_a"}),
+    ),
+    Row(
+        "meetings.submit_topic",
+        "POST",
+        "/meetings/{scheduled}/topics",
+        grid(liaison_a=302),
+        data=topic_form,
+        success=frozenset({"liaison_a"}),
+    ),
+    # calendar feeds: the token is the credential, no login
+    Row("feeds.feed", "GET", "/calendar/{token}.ics", grid(anonymous=200, default=200)),
+    Row("feeds.feed", "GET", "/calendar/no-such-token.ics", grid(anonymous=404, default=404)),
+    # {me} is each persona's own user id.
+    Row(
+        "feeds.manage", "POST", "/account/feeds/user/{me}", grid(default=302), data=no_data, success=LOGGED_IN
+    ),
+    Row("feeds.manage", "POST", "/account/feeds/user/{liaison_b}", grid(), data=no_data),
+    Row(
+        "feeds.manage",
+        "POST",
+        "/account/feeds/community/{community1}",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "feeds.manage",
+        "POST",
+        "/account/feeds/unit/{unit_a}",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=no_data,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row("feeds.manage", "POST", "/account/feeds/street/{street}", grid(default=404), data=no_data),
+    # minutes: reading
+    Row("minutes.edit", "GET", "/meetings/{started}/minutes", grid(**INVITED_READ)),  # none yet
+    Row("minutes.edit", "GET", "/meetings/{recorded}/minutes", grid(**INVITED_READ)),  # draft: text hidden
+    Row("minutes.edit", "GET", "/meetings/{held}/minutes", grid(**INVITED_READ)),  # submitted
+    Row("minutes.revision", "GET", "/meetings/{recorded}/minutes/revisions/1", grid(**STAFF_READ)),
+    Row("minutes.revision", "GET", "/meetings/{archived}/minutes/revisions/1", grid(**INVITED_READ)),
+    Row(
+        "minutes.revision",
+        "GET",
+        "/meetings/{archived}/minutes/revisions/9",
+        grid(admin=404, archivist=404, secretary1=404, secretary2=404, liaison_a=404),
+    ),
+    # A draft is rendered on the fly (slow): one row per endpoint is enough.
+    Row("minutes.revision_pdf", "GET", "/meetings/{recorded}/minutes/revisions/1.pdf", grid(**STAFF_READ)),
+    Row("minutes.revision_pdf", "GET", "/meetings/{archived}/minutes/revisions/1.pdf", grid(**INVITED_READ)),
+    Row("minutes.pdf", "GET", "/meetings/{archived}/minutes.pdf", grid(**INVITED_READ)),
+    # The invited liaison may not read a draft: refused (and audited) like any other refusal.
+    Row("minutes.pdf", "GET", "/meetings/{recorded}/minutes.pdf", grid(**STAFF_READ)),
+    # minutes: the workflow (admin and the host community's secretary)
+    Row(
+        "minutes.edit",
+        "POST",
+        "/meetings/{recorded}/minutes",
+        grid(**C1_MANAGERS_POST),
+        data=minutes_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "minutes.start",
+        "POST",
+        "/meetings/{started}/minutes/start",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "minutes.submit",
+        "POST",
+        "/meetings/{recorded}/minutes/submit",
+        grid(**C1_MANAGERS_POST),
+        data=submit_minutes_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "minutes.withdraw",
+        "POST",
+        "/meetings/{held}/minutes/withdraw",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "minutes.approve",
+        "POST",
+        "/meetings/{held}/minutes/approve",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "minutes.correct",
+        "POST",
+        "/meetings/{archived}/minutes/correct",
+        grid(**C1_MANAGERS_POST),
+        data=reason_form,
+        success=C1_MANAGER_SET,
+    ),
+    # 会签: only a unit on the revision's confirmation list
+    Row(
+        "minutes.confirm",
+        "POST",
+        "/meetings/{held}/minutes/confirm",
+        grid(liaison_a=302),
+        data=confirm_form,
+        success=frozenset({"liaison_a"}),
+    ),
+    # actions: an action of a community-1 meeting led by unit A with unit B
+    Row("actions.index", "GET", "/actions", grid(**EVERYONE)),
+    Row(
+        "actions.index",
+        "GET",
+        "/actions?community={community1}&unit={unit_a}&status=in_progress&principle=share&overdue=1"
+        "&month=2026-13&q=%25",
+        grid(**EVERYONE),
+    ),
+    Row("actions.detail", "GET", "/actions/{action}", grid(**INVITED_READ)),
+    Row("actions.detail", "GET", "/actions/999999", grid(default=404)),
+    Row("actions.attachment", "GET", "/attachments/{attachment}", grid(**INVITED_READ)),
+    Row("actions.attachment", "GET", "/attachments/999999", grid(default=404)),
+    Row(
+        "actions.progress",
+        "POST",
+        "/actions/{action}/progress",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=progress_form,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row(
+        "actions.done",
+        "POST",
+        "/actions/{action}/done",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=done_form,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row("actions.export", "GET", "/actions/export.xlsx", grid(**STAFF_READ)),
+    Row("actions.export", "GET", "/actions/export.csv?status=in_progress", grid(**STAFF_READ)),
+]
+
+
+def _cells(shared: bool):
+    for row in MATRIX:
+        for persona in PERSONAS:
+            if (persona in row.success) != shared:
+                yield pytest.param(row, persona, id=f"{row.method} {row.url} {persona}")
+
+
+def _snapshot() -> dict:
+    """The state a refused request must leave alone (logs excluded)."""
+    units = db.session.execute(
+        select(
+            Unit.id,
+            Unit.name,
+            Unit.short_name,
+            Unit.community_id,
+            Unit.status,
+            Unit.address,
+            Unit.liaison_phone,
+            Unit.version,
+        ).order_by(Unit.id)
+    ).all()
+    users = db.session.execute(
+        select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.role,
+            User.community_id,
+            User.unit_id,
+            User.active,
+            User.password_hash,
+            User.session_token,
+        ).order_by(User.id)
+    ).all()
+    imports = db.session.execute(
+        select(UnitImport.id, UnitImport.confirmed_at, UnitImport.created_count).order_by(UnitImport.id)
+    ).all()
+    changes = db.session.scalar(select(func.count()).select_from(UnitStatusChange))
+
+    def rows(*columns, order):
+        return db.session.execute(select(*columns).order_by(order)).all()
+
+    progress = (
+        select(func.count()).select_from(ActionProgress).where(ActionProgress.action_id == Action.id)
+    ).scalar_subquery()
+    return {
+        "units": units,
+        "users": users,
+        "imports": imports,
+        "status_changes": changes,
+        "meetings": rows(
+            Meeting.id,
+            Meeting.status,
+            Meeting.title,
+            Meeting.start_at,
+            Meeting.version,
+            Meeting.sequence,
+            order=Meeting.id,
+        ),
+        "invitations": rows(Invitation.id, Invitation.reply, Invitation.attendance, order=Invitation.id),
+        "topics": rows(Topic.id, Topic.status, order=Topic.id),
+        "revisions": rows(
+            MinutesRevision.id, MinutesRevision.status, MinutesRevision.version, order=MinutesRevision.id
+        ),
+        "confirmations": rows(Confirmation.id, Confirmation.status, order=Confirmation.id),
+        "actions": rows(Action.id, Action.status, progress, order=Action.id),
+        "feeds": rows(CalendarFeed.id, CalendarFeed.token, order=CalendarFeed.id),
+        "outbox": rows(OutboxMessage.id, OutboxMessage.status, order=OutboxMessage.id),
+    }
+
+
+def _forbidden_events(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "forbidden", AuditEvent.actor_id == user_id)
+    )
+
+
+def _stage_import(world) -> int:
+    """An import checked by secretary1, waiting for confirmation."""
+    batch = UnitImport(
+        created_by_id=world.secretary1,
+        filename="units.csv",
+        valid_rows=[
+            {
+                "row": 2,
+                "name": "矩阵导入单位",
+                "category": "school",
+                "community_id": world.community1,
+                "short_name": "",
+                "address": "",
+                "party_org_name": "",
+                "liaison_name": "",
+                "party_member_count": 0,
+                "liaison_phone": "",
+                "liaison_email": "",
+            }
+        ],
+        rejected_rows=[],
+    )
+    db.session.add(batch)
+    db.session.commit()
+    return batch.id
+
+
+class SharedWorld:
+    """One world for every cell that must change nothing, rebuilt if anything did change it.
+
+    Building the world and an app per cell costs most of the matrix's time; cells that
+    are refused or only read share this one. Cells that change state get a fresh world.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.world = None
+        self.pristine = None
+        # Whether the last cell ended with the database as pristine (its own "after"
+        # snapshot said so); a failed cell leaves it False and the world is rebuilt.
+        self.intact = False
+        self.clients: dict[str, Any] = {}
+
+    def ready(self):
+        if self.world is not None and self.intact:
+            self.intact = False
+            return self.world
+        _clear(self.app)
+        self.world = _build_world(self.app)
+        with self.app.app_context():
+            self.pristine = _snapshot()
+        self.clients = {}
+        return self.world
+
+    def release(self):
+        """Empty the database so a test can build its own world."""
+        if self.world is not None:
+            _clear(self.app)
+            self.world = None
+        self.intact = False
+
+    def client(self, persona: str):
+        if persona == "anonymous":
+            return self.app.test_client()
+        if persona not in self.clients:
+            c = self.app.test_client()
+            resp = c.post("/login", data={"username": persona, "password": PASSWORD})
+            assert resp.status_code == 302
+            self.clients[persona] = c
+        return self.clients[persona]
+
+
+@dataclass
+class MatrixWorld(conftest.World):
+    """The conftest world plus meetings, minutes, an action, mail and feeds to aim routes at."""
+
+    room1: int  # community 1's meeting room
+    room2: int  # community 2's meeting room
+    draft: int  # community 1, draft, in ten days, inviting units A and B
+    scheduled: int  # community 1, published, in five days, topics open, inviting A and B
+    topic: int  # unit A's submitted topic for `scheduled`
+    started: int  # community 1, published, began an hour ago (sign-in and minutes open)
+    started_invitation: int  # unit A's invitation to `started`
+    held: int  # community 1, held; minutes submitted, unit A asked to confirm
+    recorded: int  # community 1, held; minutes still a draft
+    archived: int  # community 1, held; minutes approved (stored PDF, no rendering)
+    action: int  # from `archived`, led by unit A with unit B, in progress
+    attachment: int  # a file on the action's progress report
+    message: int  # a failed outbox message
+    token: str  # community 1's calendar feed
+
+
+def _build_extras(app, world: conftest.World) -> MatrixWorld:
+    """Add the objects the meeting, minutes, action, feed and outbox rows need."""
+    from blueprints.actions.services import upload_folder
+
+    with app.app_context():
+        room1 = db.session.scalar(select(Room.id).where(Room.community_id == world.community1))
+        room2 = Room(community_id=world.community2, name="和平里社区共驻共建会议室", capacity=20)
+        db.session.add(room2)
+        now = utcnow()
+        base = datetime.now(SHANGHAI).replace(hour=14, minute=0, second=0, microsecond=0)
+
+        def meeting(title, start, status, units=(world.unit_a, world.unit_b), **fields):
+            m = Meeting(
+                street_id=world.street,
+                community_id=world.community1,
+                kind=MeetingKind.REGULAR,
+                title=title,
+                start_at=start,
+                end_at=start + timedelta(hours=2),
+                room_id=room1,
+                status=status,
+                topic_deadline=start - timedelta(days=3),
+                created_by_id=world.secretary1,
+                published_at=None if status == MeetingStatus.DRAFT else now - timedelta(days=30),
+                held_at=now if status == MeetingStatus.HELD else None,
+                **fields,
+            )
+            for unit_id in units:
+                m.invitations.append(Invitation(unit_id=unit_id))
+            db.session.add(m)
+            return m
+
+        draft = meeting("筹备中的联席会议", base + timedelta(days=10), MeetingStatus.DRAFT)
+        scheduled = meeting("已发布的联席会议", base + timedelta(days=5), MeetingStatus.SCHEDULED)
+        topic = Topic(unit_id=world.unit_a, submitted_by_id=world.liaison_a, title="共建议题")
+        scheduled.topics.append(topic)
+        started = meeting("正在召开的联席会议", now - timedelta(hours=1), MeetingStatus.SCHEDULED)
+        held = meeting("待签发纪要的联席会议", base - timedelta(days=7), MeetingStatus.HELD)
+        recorded = meeting("纪要起草中的联席会议", base - timedelta(days=14), MeetingStatus.HELD)
+        archived = meeting(
+            "纪要已签发的联席会议", base - timedelta(days=21), MeetingStatus.HELD, units=(world.unit_a,)
+        )
+        for m in (held, recorded, archived):
+            m.invitations[0].reply = Reply.ACCEPT
+            m.invitations[0].attendance = Attendance.PRESENT
+        db.session.flush()
+
+        def minutes(m, status, **fields):
+            mins = Minutes(meeting=m)
+            rev = MinutesRevision(
+                number=1,
+                status=status,
+                recorder="记录人",
+                summary="<p>会议概况</p>",
+                discussion=[],
+                created_by_id=world.secretary1,
+                **fields,
+            )
+            mins.revisions.append(rev)
+            db.session.add(mins)
+            return mins, rev
+
+        _, submitted = minutes(
+            held, MinutesStatus.SUBMITTED, submitted_at=now, submitted_by_id=world.secretary1
+        )
+        submitted.confirmations.append(Confirmation(unit_id=world.unit_a))
+        minutes(recorded, MinutesStatus.DRAFT)
+        # Approved straight in the database: fake PDF bytes, nothing rendered.
+        year = now.astimezone(SHANGHAI).year
+        pdf = b"%PDF-1.7\n% matrix test\n%%EOF\n"
+        scope = f"community:{world.community1}"
+        approved, _ = minutes(
+            archived,
+            MinutesStatus.APPROVED,
+            submitted_at=now,
+            approved_at=now,
+            approved_by_id=world.secretary1,
+            approved_by_name="secretary1",
+            pdf=pdf,
+            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf_sm3=hashlib.new("sm3", pdf).hexdigest(),
+            version=3,
+        )
+        approved.archive_no = f"青年路联席〔{year}〕1号"
+        approved.archive_scope, approved.archive_year, approved.archive_seq = scope, year, 1
+        db.session.add(ArchiveCounter(scope=scope, year=year, last_number=1))
+
+        unit_b = db.session.get(Unit, world.unit_b)
+        action = Action(
+            meeting=archived,
+            street_id=world.street,
+            community_id=world.community1,
+            title="共建矩阵议定事项",
+            lead_unit_id=world.unit_a,
+            due_on=today() + timedelta(days=30),
+            status=ActionStatus.IN_PROGRESS,
+            co_units=[unit_b],
+        )
+        data = b"%PDF-1.4\n% attachment\n%%EOF\n"
+        storage = secrets.token_hex(16)
+        (upload_folder() / storage).write_bytes(data)
+        attachment = Attachment(
+            storage_name=storage,
+            filename="进展材料.pdf",
+            content_type="application/pdf",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            uploaded_by_id=world.liaison_a,
+        )
+        action.progress.append(
+            ActionProgress(
+                on=today(),
+                text="已对接",
+                author_id=world.liaison_a,
+                unit_id=world.unit_a,
+                attachment=attachment,
+            )
+        )
+        db.session.add(action)
+
+        message = OutboxMessage(
+            to_addr="liaison@example.cn",
+            subject="【会议通知】已发布的联席会议",
+            body_text="……",
+            status=MailStatus.FAILED,
+            attempts=8,
+            last_error="connection refused",
+        )
+        feed = CalendarFeed(token="matrix-feed-token-community-1", community_id=world.community1)
+        db.session.add_all([message, feed])
+        db.session.commit()
+        return MatrixWorld(
+            **vars(world),
+            room1=room1,
+            room2=room2.id,
+            draft=draft.id,
+            scheduled=scheduled.id,
+            topic=topic.id,
+            started=started.id,
+            started_invitation=started.invitations[0].id,
+            held=held.id,
+            recorded=recorded.id,
+            archived=archived.id,
+            action=action.id,
+            attachment=attachment.id,
+            message=message.id,
+            token=feed.token,
+        )
+
+
+def _build_world(app) -> MatrixWorld:
+    build = getattr(conftest.world, "__wrapped__", conftest.world)
+    return _build_extras(app, build(app))
+
+
+@pytest.fixture(scope="module")
+def shared(database_url, tmp_path_factory):
+    instance = tmp_path_factory.mktemp("matrix")
+    app = create_app(conftest._test_config(database_url, instance))
+    app.instance_path = str(instance)
+    yield SharedWorld(app)
+    _clear(app)
+
+
+@pytest.fixture
+def app(shared):
+    """The module's app (creating one per test is slow), emptied for a test with its own world."""
+    shared.release()
+    yield shared.app
+    _clear(shared.app)
+
+
+@pytest.fixture
+def world(app):
+    """The matrix world, built once the shared world is out of the way."""
+    return _build_world(app)
+
+
+def _check_cell(app, client, world, row: Row, persona: str, ids: dict, before=None) -> dict:
+    """Run one cell; return the database state after it."""
+    with app.app_context():
+        if before is None:
+            before = _snapshot()
+        user_id = getattr(world, persona, None)
+        forbidden_before = _forbidden_events(user_id) if user_id else 0
+    kwargs = {}
+    if row.method == "POST":
+        takes_persona = row.data.__code__.co_argcount == 2
+        kwargs["data"] = row.data(world, persona) if takes_persona else row.data(world)
+    # {me}: the persona's own user id (0 for anonymous).
+    url = row.url.format(**ids, me=user_id or 0)
+    resp = client.open(url, method=row.method, **kwargs)
+
+    expected = row.status(persona)
+    if expected == LOGIN:
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+        assert resp.headers["Location"].startswith("/login")
+    else:
+        assert resp.status_code == expected, resp.get_data(as_text=True)[:1500]
+    if expected == 302 and persona in row.success:
+        assert not resp.headers["Location"].startswith("/login?")
+
+    with app.app_context():
+        after = _snapshot()
+        if persona in row.success:
+            assert after != before, "the allowed request changed nothing"
+        else:
+            assert after == before, "a refused or read-only request changed the database"
+        if user_id:
+            expected_events = 1 if expected == 403 else 0
+            assert _forbidden_events(user_id) - forbidden_before == expected_events
+    return after
+
+
+@pytest.mark.parametrize(("row", "persona"), list(_cells(shared=True)))
+def test_access(shared, row: Row, persona: str):
+    """Cells that read, or are refused: status as listed, database unchanged."""
+    world = shared.ready()
+    ids = dict(vars(world))
+    if "{batch}" in row.url:
+        with shared.app.app_context():
+            ids["batch"] = _stage_import(world)
+        # The staged batch is part of the state this cell must leave alone.
+        with shared.app.app_context():
+            shared.pristine = _snapshot()
+    after = _check_cell(shared.app, shared.client(persona), world, row, persona, ids, before=shared.pristine)
+    shared.intact = after == shared.pristine
+
+
+@pytest.mark.parametrize(("row", "persona"), list(_cells(shared=False)))
+def test_access_allowed_change(app, client, world, login_as, row: Row, persona: str):
+    """Cells that change state, each on a fresh world: status as listed, something changed."""
+    ids = dict(vars(world))
+    if "{batch}" in row.url:
+        with app.app_context():
+            ids["batch"] = _stage_import(world)
+    if persona != "anonymous":
+        login_as(persona)
+    _check_cell(app, client, world, row, persona, ids)
+
+
+def test_every_route_is_in_the_matrix(app):
+    """A route added without an access row fails here."""
+    adapter = app.url_map.bind("localhost")
+    covered = set()
+    for row in MATRIX:
+        path = row.url.split("?")[0].format_map(defaultdict(lambda: 1))
+        endpoint, _ = adapter.match(path, method=row.method)
+        assert endpoint == row.endpoint, (row, endpoint)
+        covered.add((row.endpoint, row.method))
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    missing = sorted(routes - covered)
+    assert not missing, f"routes without an access-matrix row: {missing}"
+    assert covered <= routes
+
+
+def test_refusals_are_server_side_for_a_liaisons_own_unit(app, client, world, login_as):
+    """A liaison editing their own unit cannot move it, rename it or change its status."""
+    login_as("liaison_a")
+    data = unit_edit_form(world)
+    data.update(name="被改名的单位", community_id=str(world.community2), category="agency", version="1")
+    resp = client.post(f"/units/{world.unit_a}/edit", data=data)
+    assert resp.status_code == 302
+    with app.app_context():
+        unit = db.session.get(Unit, world.unit_a)
+        assert unit.name == "东大街第一小学"
+        assert unit.community_id == world.community1
+        assert unit.category.value == "school"
+        assert unit.address == "矩阵路 1 号"  # the profile field did change
+
+
+def test_secretary_cannot_move_own_unit_to_another_community(app, client, world, login_as):
+    login_as("secretary1")
+    data = unit_edit_form(world)
+    data.update(community_id=str(world.community2))
+    resp = client.post(f"/units/{world.unit_a}/edit", data=data)
+    assert resp.status_code == 200
+    with app.app_context():
+        assert db.session.get(Unit, world.unit_a).community_id == world.community1
+
+
+def test_allowed_cells_really_happened(app, client, world, login_as):
+    """Spot-check that the success cells above did what the user asked."""
+    login_as("secretary1")
+    client.post("/units/new", data=unit_form(world))
+    client.post(f"/units/{world.unit_a}/status", data=status_form(world))
+    with app.app_context():
+        created = db.session.scalar(select(Unit).where(Unit.name == "矩阵测试单位"))
+        assert created is not None and created.community_id == world.community1
+        assert db.session.get(Unit, world.unit_a).status.value == "active"
+
+
+def test_liaisons_see_only_their_units_meetings_and_actions(app, client, world, login_as):
+    """The lists answer 200 to everyone, but a liaison's lists hold only what their unit may see."""
+    with app.app_context():
+
+        def calendar(meeting_id):
+            start = db.session.get(Meeting, meeting_id).start_at.astimezone(SHANGHAI)
+            return f"/meetings/calendar?month={start:%Y-%m}"
+
+        pages = {
+            "已发布的联席会议": ("/meetings", calendar(world.scheduled)),
+            "筹备中的联席会议": ("/meetings", calendar(world.draft)),
+        }
+
+    def shown(title):
+        return [title in client.get(page).get_data(as_text=True) for page in pages[title]]
+
+    login_as("secretary2")  # staff read every community's meetings, drafts included
+    assert shown("已发布的联席会议") == [True, True]
+    assert shown("筹备中的联席会议") == [True, True]
+    assert "共建矩阵议定事项" in client.get("/actions").get_data(as_text=True)
+    login_as("liaison_a")  # invited: the published meeting, not the draft
+    assert shown("已发布的联席会议") == [True, True]
+    assert shown("筹备中的联席会议") == [False, False]
+    assert "共建矩阵议定事项" in client.get("/actions").get_data(as_text=True)
+    login_as("liaison_c")  # not invited, not involved
+    assert shown("已发布的联席会议") == [False, False]
+    assert shown("筹备中的联席会议") == [False, False]
+    assert "共建矩阵议定事项" not in client.get("/actions").get_data(as_text=True)
