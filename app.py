@@ -104,7 +104,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Attach each feature's blueprint."""
+    """Attach each feature's blueprint; <int:…> in URLs only matches database-sized ids."""
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseInt(IntegerConverter):
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseInt
+
     from blueprints.actions import bp as actions_bp
     from blueprints.admin import bp as admin_bp
     from blueprints.auth import bp as auth_bp

@@ -183,6 +183,13 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
         logins.append((f"liaison{k}", Role.LIAISON.label, unit.name))
     seed_meetings(street, communities, units)
     seed_minutes(street)
+    from blueprints.needs import demo as needs_demo
+    from blueprints.resources import demo as resources_demo
+    from blueprints.stats import demo as stats_demo
+
+    resources_demo.seed(street, communities, units)
+    needs_demo.seed(street, communities, units)
+    stats_demo.seed(street)
     return logins
 
 

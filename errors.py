@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from models import db
@@ -62,6 +63,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(e):
         return _page(e.code or 500)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(e):
+        # A number in the URL too large for the database: nothing can match it.
+        db.session.rollback()
+        return _page(404)
 
     @app.errorhandler(Exception)
     def _error(e):

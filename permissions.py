@@ -125,3 +125,216 @@ def can_view_action(user, action) -> bool:
 
 def can_export_actions(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+# --- needs board (需求清单, 微心愿) and matching --------------------------------------
+
+
+def can_post_need(user: User) -> bool:
+    """Post a community need or a resident's 微心愿: admins and secretaries."""
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+
+
+def can_manage_need(user, need) -> bool:
+    """Edit, confirm or release a claim, withdraw, propose matches: admin, or the need's secretary."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.SECRETARY and user.community_id == need.community_id
+
+
+def is_claiming_liaison(user, need) -> bool:
+    return (
+        user.is_authenticated
+        and user.role == Role.LIAISON
+        and user.unit_id is not None
+        and user.unit_id == need.claimed_unit_id
+    )
+
+
+def can_see_resident(user, need) -> bool:
+    """A 微心愿's resident name and phone: the community's secretary, admins, the claiming liaison."""
+    return can_manage_need(user, need) or is_claiming_liaison(user, need)
+
+
+def can_claim_need(user, need) -> bool:
+    """A liaison claims an open need for their (not withdrawn) unit in the same street."""
+    from models import NeedStatus, UnitStatus
+
+    if not (user.is_authenticated and user.role == Role.LIAISON and user.unit is not None):
+        return False
+    return (
+        need.status == NeedStatus.OPEN
+        and user.unit.street_id == need.street_id
+        and user.unit.status != UnitStatus.WITHDRAWN
+    )
+
+
+def can_report_need(user, need) -> bool:
+    """Progress and fulfilment: the claiming unit's liaison, once the claim is confirmed."""
+    from models import NeedStatus
+
+    return need.status == NeedStatus.IN_PROGRESS and is_claiming_liaison(user, need)
+
+
+def can_answer_match(user, match) -> bool:
+    """The resource's owner answers a proposed match: its unit's liaison, or (community-owned)
+    the community's secretary; admins may too."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    resource = match.resource
+    if resource.owner_unit_id is not None:
+        return user.role == Role.LIAISON and user.unit_id == resource.owner_unit_id
+    return user.role == Role.SECRETARY and user.community_id == resource.owner_community_id
+
+
+# --- resources and bookings ---------------------------------------------------------------
+
+
+def viewer_community_id(user) -> int | None:
+    """The community a user belongs to: a secretary's own, a liaison's unit's."""
+    if not user.is_authenticated:
+        return None
+    if user.role == Role.SECRETARY:
+        return user.community_id
+    if user.role == Role.LIAISON and user.unit is not None:
+        return user.unit.community_id
+    return None
+
+
+def can_create_resource(user) -> bool:
+    """Publish a resource: admin, a secretary, or a liaison (for their own unit)."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.SECRETARY:
+        return user.community_id is not None
+    return user.role == Role.LIAISON and user.unit_id is not None
+
+
+def can_edit_resource(user, resource) -> bool:
+    """Edit or deactivate: admin; the secretary of the resource's community; the owner unit's liaison."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.SECRETARY:
+        return user.community_id is not None and user.community_id == resource.community_id
+    return user.role == Role.LIAISON and user.unit_id is not None and user.unit_id == resource.owner_unit_id
+
+
+def can_view_resource(user, resource) -> bool:
+    """Staff see every resource; a liaison the active ones shared with them, and their own unit's."""
+    if not user.is_authenticated:
+        return False
+    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+        return True
+    if can_edit_resource(user, resource):
+        return True
+    if not resource.active:
+        return False
+    from models import Visibility
+
+    if resource.visibility == Visibility.ALL:
+        return True
+    return viewer_community_id(user) == resource.community_id
+
+
+def can_request_booking(user) -> bool:
+    """Ask for a venue or a room: a liaison for their unit, a secretary for their community."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.LIAISON:
+        return user.unit_id is not None
+    return user.role == Role.SECRETARY and user.community_id is not None
+
+
+def owns_booking_target(user, booking) -> bool:
+    """Whether the user speaks for the owner of the booked resource or room (not admin)."""
+    if not user.is_authenticated:
+        return False
+    target = booking.resource if booking.resource_id else booking.room
+    if target is None:
+        return False
+    if booking.resource_id:
+        owner_unit_id, owner_community_id = target.owner_unit_id, target.owner_community_id
+    else:
+        owner_unit_id, owner_community_id = target.unit_id, target.community_id
+    if user.role == Role.LIAISON:
+        return owner_unit_id is not None and user.unit_id == owner_unit_id
+    if user.role == Role.SECRETARY:
+        return owner_community_id is not None and user.community_id == owner_community_id
+    return False
+
+
+def is_booking_requester(user, booking) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.LIAISON:
+        return booking.requester_unit_id is not None and user.unit_id == booking.requester_unit_id
+    if user.role == Role.SECRETARY:
+        return (
+            booking.requester_community_id is not None and user.community_id == booking.requester_community_id
+        )
+    return False
+
+
+def can_decide_booking(user, booking) -> bool:
+    """Approve or decline: the owner unit's liaison, the owner community's secretary, or admin."""
+    if not user.is_authenticated:
+        return False
+    return user.role == Role.ADMIN or owns_booking_target(user, booking)
+
+
+def can_cancel_booking(user, booking) -> bool:
+    """Withdraw a request or an approved booking: the requester, or admin."""
+    if not user.is_authenticated:
+        return False
+    return user.role == Role.ADMIN or is_booking_requester(user, booking)
+
+
+def can_view_booking(user, booking) -> bool:
+    """Staff see every booking; a liaison the ones their unit asked for or was asked for."""
+    if not user.is_authenticated:
+        return False
+    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+        return True
+    return is_booking_requester(user, booking) or owns_booking_target(user, booking)
+
+
+def can_view_all_bookings(user) -> bool:
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+# --- unit points and the street dashboard ----------------------------------------------------
+
+
+def can_view_street_stats(user: User) -> bool:
+    """The street dashboard and the annual report: staff who read everything (not liaisons)."""
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+def can_view_points_ranking(user: User) -> bool:
+    """The annual ranking (names and totals only) is open to every signed-in user."""
+    return user.is_authenticated
+
+
+def can_export_points(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+def can_view_unit_points(user: User, unit: Unit) -> bool:
+    """A unit's point events (meeting and action titles): staff, and the unit's own liaison."""
+    if not user.is_authenticated:
+        return False
+    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+        return True
+    return user.role == Role.LIAISON and user.unit_id == unit.id
+
+
+def can_edit_point_rules(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.ADMIN

@@ -51,6 +51,8 @@ class Defaults:
     # Uploaded attachments (action progress); default: instance/uploads.
     UPLOAD_FOLDER = None
     ACTIONS_PER_PAGE = 50
+    # A claimed need with no progress for this many days is flagged to its secretary.
+    NEED_STALE_DAYS = 14
 
 
 # Settings that may come from the environment, with their types.

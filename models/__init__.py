@@ -5,23 +5,23 @@ from .audit import AuditEvent
 from .base import Base, db
 from .enums import (
     ActionStatus,
-    BookingStatus,
-    MatchStatus,
-    NeedStatus,
-    ResourceKind,
-    Visibility,
     Attendance,
+    BookingStatus,
     ConfirmationStatus,
     MailStatus,
+    MatchStatus,
     MeetingKind,
     MeetingStatus,
     MinutesStatus,
+    NeedStatus,
     Principle,
     Reply,
+    ResourceKind,
     Role,
     TopicStatus,
     UnitCategory,
     UnitStatus,
+    Visibility,
 )
 from .geo import Community, Grid, Room, Street
 from .mail import OutboxMessage

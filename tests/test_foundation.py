@@ -114,3 +114,19 @@ def test_postgres_urls_use_psycopg3():
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_huge_numbers_in_urls_are_not_found_not_errors(app, client, world, login_as):
+    login_as("admin")
+    for url in (
+        "/units/99999999999999999999999",
+        "/units/2147483648",
+        "/meetings/99999999999999999999/edit",
+        "/units?page=99999999999999999999999",
+        "/units?community=99999999999999999999999",
+        "/actions?community=99999999999999999999999&unit=99999999999999999999999",
+        "/meetings?unit=99999999999999999999999&page=99999999999999999999999",
+        "/admin/audit?object_type=unit&object_id=99999999999999999999999",
+    ):
+        resp = client.get(url)
+        assert resp.status_code in (200, 404), (url, resp.status_code)

@@ -76,17 +76,19 @@ def export(fmt: str):
     """Download the ledger (with the current filters) as xlsx or CSV."""
     if not perm.can_export_actions(current_user):
         abort(403)
-    begin_write(db.session)
     actions = db.session.scalars(svc.ledger_query(current_user, _filters())).all()
+    # Build the file before the audit commit: the commit expires the loaded actions (every
+    # row would be read again, one SELECT each) and the write lock is not held meanwhile.
+    if fmt == "xlsx":
+        body = actions_to_xlsx(actions, today())
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = actions_to_csv(actions, today())
+        mimetype = "text/csv; charset=utf-8"
+    begin_write(db.session)
     audit.record("export", summary=f"议定事项台账 {fmt}，{len(actions)} 项")
     db.session.commit()
-    if fmt == "xlsx":
-        return download_response(
-            actions_to_xlsx(actions, today()),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "议定事项台账.xlsx",
-        )
-    return download_response(actions_to_csv(actions, today()), "text/csv; charset=utf-8", "议定事项台账.csv")
+    return download_response(body, mimetype, f"议定事项台账.{fmt}")
 
 
 def _load(action_id: int) -> Action:

@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
+import panels
 from blueprints.meetings.services import visible_meetings
 from models import (
     Action,
@@ -18,8 +19,6 @@ from models import (
     db,
 )
 from models.base import today, utcnow
-
-import panels
 
 from . import bp
 

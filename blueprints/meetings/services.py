@@ -145,8 +145,29 @@ def lock_room(room_id: int) -> None:
     db.session.execute(select(Room.id).where(Room.id == room_id).with_for_update())
 
 
-def find_clash(room_id: int, start: datetime, end: datetime, exclude_id: int | None = None) -> Meeting | None:
-    """The first meeting that holds the room during [start, end), if any."""
+@dataclass(frozen=True)
+class RoomHold:
+    """An approved booking holding a room, described like a meeting for clash messages."""
+
+    title: str
+    start_at: datetime
+    end_at: datetime
+    booking_id: int
+
+
+def _booking_hold(booking) -> RoomHold:
+    purpose = booking.purpose.strip().splitlines()[0][:30] if booking.purpose.strip() else "场地预约"
+    return RoomHold(f"{booking.requester_name}预约：{purpose}", booking.start_at, booking.end_at, booking.id)
+
+
+def find_clash(
+    room_id: int,
+    start: datetime,
+    end: datetime,
+    exclude_id: int | None = None,
+    exclude_booking_id: int | None = None,
+) -> Meeting | RoomHold | None:
+    """The first meeting, or else approved room booking, that holds the room during [start, end)."""
     stmt = select(Meeting).where(
         Meeting.room_id == room_id,
         Meeting.status.in_(BLOCKING),
@@ -155,31 +176,69 @@ def find_clash(room_id: int, start: datetime, end: datetime, exclude_id: int | N
     )
     if exclude_id:
         stmt = stmt.where(Meeting.id != exclude_id)
-    return db.session.scalar(stmt.order_by(Meeting.start_at).limit(1))
+    meeting = db.session.scalar(stmt.order_by(Meeting.start_at).limit(1))
+    if meeting is not None:
+        return meeting
+    from models import Booking, BookingStatus
 
-
-def next_free_slot(
-    room_id: int, start: datetime, duration: timedelta, exclude_id: int | None = None
-) -> datetime:
-    """The earliest start from `start` on when the room is free for `duration`, in office hours."""
-    busy = db.session.execute(
-        select(Meeting.start_at, Meeting.end_at)
+    stmt = (
+        select(Booking)
         .where(
+            Booking.room_id == room_id,
+            Booking.status == BookingStatus.APPROVED,
+            Booking.start_at < end,
+            Booking.end_at > start,
+        )
+        .options(joinedload(Booking.requester_unit), joinedload(Booking.requester_community))
+    )
+    if exclude_booking_id:
+        stmt = stmt.where(Booking.id != exclude_booking_id)
+    booking = db.session.scalar(stmt.order_by(Booking.start_at).limit(1))
+    return _booking_hold(booking) if booking is not None else None
+
+
+def room_busy(
+    room_id: int,
+    start: datetime,
+    until: datetime,
+    exclude_id: int | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[tuple[datetime, datetime]]:
+    """The intervals in which meetings and approved bookings hold the room, between start and until."""
+    from models import Booking, BookingStatus
+
+    meetings = db.session.execute(
+        select(Meeting.start_at, Meeting.end_at).where(
             Meeting.room_id == room_id,
             Meeting.status.in_(BLOCKING),
             Meeting.end_at > start,
-            Meeting.start_at < start + timedelta(days=60),
+            Meeting.start_at < until,
             Meeting.id != (exclude_id or 0),
         )
-        .order_by(Meeting.start_at)
     ).all()
+    bookings = db.session.execute(
+        select(Booking.start_at, Booking.end_at).where(
+            Booking.room_id == room_id,
+            Booking.status == BookingStatus.APPROVED,
+            Booking.end_at > start,
+            Booking.start_at < until,
+            Booking.id != (exclude_booking_id or 0),
+        )
+    ).all()
+    return sorted([(s, e) for s, e in meetings] + [(s, e) for s, e in bookings])
+
+
+def first_gap(busy: Sequence[tuple[datetime, datetime]], start: datetime, duration: timedelta) -> datetime:
+    """The earliest start from `start` on that overlaps none of `busy`, in office hours when it fits."""
+    office_hours = duration <= datetime.combine(date.min, DAY_END) - datetime.combine(date.min, DAY_START)
     candidate = start
     for _ in range(500):
-        local = candidate.astimezone(SHANGHAI)
-        if local.time() < DAY_START:
-            candidate = local_dt(local.date(), DAY_START)
-        elif (local + duration).time() > DAY_END or (local + duration).date() != local.date():
-            candidate = local_dt(local.date() + timedelta(days=1), DAY_START)
+        if office_hours:
+            local = candidate.astimezone(SHANGHAI)
+            if local.time() < DAY_START:
+                candidate = local_dt(local.date(), DAY_START)
+            elif (local + duration).time() > DAY_END or (local + duration).date() != local.date():
+                candidate = local_dt(local.date() + timedelta(days=1), DAY_START)
         clash = next(((s, e) for s, e in busy if s < candidate + duration and e > candidate), None)
         if clash is None:
             return candidate
@@ -187,7 +246,24 @@ def next_free_slot(
     return candidate
 
 
-def clash_message(clash: Meeting, room_id: int, start: datetime, end: datetime, exclude_id=None) -> str:
+def next_free_slot(
+    room_id: int,
+    start: datetime,
+    duration: timedelta,
+    exclude_id: int | None = None,
+    exclude_booking_id: int | None = None,
+) -> datetime:
+    """The earliest start from `start` on when the room is free for `duration`, in office hours.
+
+    Meetings and approved room bookings share the room's calendar.
+    """
+    busy = room_busy(room_id, start, start + timedelta(days=60) + duration, exclude_id, exclude_booking_id)
+    return first_gap(busy, start, duration)
+
+
+def clash_message(
+    clash: Meeting | RoomHold, room_id: int, start: datetime, end: datetime, exclude_id=None
+) -> str:
     suggestion = next_free_slot(room_id, start, end - start, exclude_id)
     return (
         f"会议室在该时段已被“{clash.title}”（{fmt(clash.start_at)}—{clash.end_at.astimezone(SHANGHAI):%H:%M}）占用。"
@@ -528,7 +604,7 @@ def occurrence_dates(rule: SeriesRule, limit: int = 200) -> list[date]:
 class Occurrence:
     start_at: datetime
     end_at: datetime
-    clash: Meeting | None = None
+    clash: Meeting | RoomHold | None = None
     suggestion: datetime | None = None
     past: bool = False
 

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
 
 from models import (
     Action,
@@ -262,9 +263,12 @@ def format_archive_no(meeting: Meeting, year: int, number: int) -> str:
 
 
 def snapshot_attendance(meeting: Meeting) -> list[dict]:
+    # The invited units in one query, not one lazy load per invitation.
+    unit_ids = {inv.unit_id for inv in meeting.invitations}
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
     return [
         {
-            "unit": inv.unit.name,
+            "unit": units[inv.unit_id].name,
             "attendance": inv.attendance.value,
             "reply": inv.reply.value,
             "delegate": f"{inv.delegate_name}（{inv.delegate_post}）" if inv.delegate_name else "",
@@ -276,7 +280,10 @@ def snapshot_attendance(meeting: Meeting) -> list[dict]:
 
 def snapshot_actions(meeting: Meeting) -> list[dict]:
     actions = db.session.scalars(
-        select(Action).where(Action.meeting_id == meeting.id).order_by(Action.position, Action.id)
+        select(Action)
+        .where(Action.meeting_id == meeting.id)
+        .options(joinedload(Action.lead_unit), selectinload(Action.co_units), selectinload(Action.tags))
+        .order_by(Action.position, Action.id)
     ).all()
     return [
         {

@@ -1,3 +1,256 @@
-"""Views of the stats feature (being built)."""
+"""Unit points (积分), the annual ranking, the street dashboard and the annual report."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+import audit
+import panels
+import permissions as perm
+from downloads import download_response
+from exports.pdf import PdfRenderError
+from exports.sheets import to_xlsx
+from models import Community, Role, Street, Unit, db
+from models.base import today
+from settings import begin_write
+
+from . import bp
+from . import services as svc
+from .forms import PointRulesForm
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _years() -> list[int]:
+    """Years offered in the pickers: this year and the five before it."""
+    this = today().year
+    return list(range(this, this - 6, -1))
+
+
+def _communities() -> list[Community]:
+    return list(db.session.scalars(select(Community).order_by(Community.street_id, Community.position)))
+
+
+# --- street dashboard ----------------------------------------------------------------------
+
+
+@bp.route("/stats")
+@login_required
+def index():
+    """Show the street dashboard for a period: figures per community and charts."""
+    if not perm.can_view_street_stats(current_user):
+        abort(403)
+    error = None
+    try:
+        period = svc.parse_period(
+            request.args.get("period"), request.args.get("from"), request.args.get("to")
+        )
+    except svc.StatsError as exc:
+        error, period = str(exc), svc.preset_period("year")
+    street = svc.street_for(current_user, request.args.get("street", type=int))
+    if street is None:
+        return render_template("stats/index.html", street=None, error=error, d=None), 400 if error else 200
+    d = svc.dashboard(street, period)
+    own = current_user.community_id if current_user.role == Role.SECRETARY else None
+    streets = (
+        db.session.scalars(select(Street).order_by(Street.id)).all()
+        if current_user.role != Role.SECRETARY
+        else []
+    )
+    return render_template(
+        "stats/index.html",
+        d=d,
+        street=street,
+        streets=streets,
+        period=period,
+        presets=svc.PRESETS,
+        own=own,
+        charts=svc.dashboard_charts(d, own),
+        percent=svc.percent,
+        years=_years(),
+        error=error,
+        args=request.args,
+    ), 400 if error else 200
+
+
+@bp.route("/stats/report.pdf")
+@login_required
+def report():
+    """Download the annual report 年度共建工作报告 as a PDF."""
+    if not perm.can_view_street_stats(current_user):
+        abort(403)
+    try:
+        year = svc.parse_year(request.args.get("year"))
+    except svc.StatsError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("stats.index")), 303
+    street = svc.street_for(current_user, request.args.get("street", type=int))
+    if street is None:
+        abort(404)
+    from exports.report import render_annual_report
+
+    begin_write(db.session)
+    try:
+        pdf = render_annual_report(street, year)
+    except PdfRenderError:
+        db.session.rollback()
+        flash("年度报告生成失败，请稍后再试。", "error")
+        return redirect(url_for("stats.index")), 303
+    audit.record("export", summary=f"{street.name}{year}年度共建工作报告 PDF")
+    db.session.commit()
+    return download_response(pdf, "application/pdf", f"{street.name}{year}年度共建工作报告.pdf")
+
+
+# --- points ------------------------------------------------------------------------------
+
+
+def _ranking_args() -> tuple[int, Community | None, str | None]:
+    """Year and community from the query string, with a Chinese message if either is bad."""
+    error = None
+    try:
+        year = svc.parse_year(request.args.get("year"))
+    except svc.StatsError as exc:
+        error, year = str(exc), today().year
+    community = None
+    raw = request.args.get("community", "")
+    if raw:
+        cid = request.args.get("community", type=int)
+        community = db.session.get(Community, cid) if cid else None
+        if community is None:
+            error = error or "所选社区不存在。"
+    if community is None:
+        default_id = current_user.community_id or (
+            current_user.unit.community_id if current_user.unit else None
+        )
+        community = db.session.get(Community, default_id) if default_id else None
+        if community is None:
+            community = db.session.scalar(
+                select(Community).order_by(Community.street_id, Community.position).limit(1)
+            )
+    return year, community, error
+
+
+@bp.route("/stats/points")
+@login_required
+def ranking():
+    """Show the annual points ranking of a community's units."""
+    if not perm.can_view_points_ranking(current_user):
+        abort(403)
+    year, community, error = _ranking_args()
+    rows, rules = svc.community_ranking(community, year) if community else ([], svc.point_rules())
+    return render_template(
+        "stats/ranking.html",
+        year=year,
+        years=_years(),
+        community=community,
+        communities=_communities(),
+        rows=rows,
+        rules=rules,
+        RULES=svc.RULES,
+        error=error,
+    ), 400 if error else 200
+
+
+@bp.route("/stats/points.xlsx")
+@login_required
+def ranking_export():
+    """Download a community's annual ranking as xlsx."""
+    if not perm.can_export_points(current_user):
+        abort(403)
+    year, community, error = _ranking_args()
+    if error or community is None:
+        flash(error or "没有可导出的社区。", "error")
+        return redirect(url_for("stats.ranking")), 303
+    rows, _ = svc.community_ranking(community, year)
+    begin_write(db.session)
+    audit.record("export", summary=f"{community.name}{year}年度单位积分排行 xlsx，{len(rows)} 个单位")
+    db.session.commit()
+    body = to_xlsx(svc.RANKING_HEADERS, svc.ranking_rows(rows), f"{year}年度积分排行")
+    return download_response(body, XLSX, f"{community.name}{year}年度单位积分排行.xlsx")
+
+
+@bp.route("/stats/points/units/<int:unit_id>")
+@login_required
+def unit_points(unit_id: int):
+    """Show a unit's points in a year with the events behind them."""
+    unit = db.get_or_404(Unit, unit_id)
+    if not perm.can_view_unit_points(current_user, unit):
+        abort(403)
+    error = None
+    try:
+        year = svc.parse_year(request.args.get("year"))
+    except svc.StatsError as exc:
+        error, year = str(exc), today().year
+    p = svc.unit_points(unit, year)
+    for event in p.events:
+        event.url = _event_url(event)
+    return render_template(
+        "stats/unit_points.html",
+        unit=unit,
+        p=p,
+        years=_years(),
+        RULES=svc.RULES,
+        error=error,
+    ), 400 if error else 200
+
+
+EVENT_ARGS = {
+    "meetings.detail": "meeting_id",
+    "actions.detail": "action_id",
+    "needs.detail": "need_id",
+    "resources.detail": "resource_id",
+}
+
+
+def _event_url(event: svc.PointEvent) -> str:
+    """The page of the object behind a point event ("" if that page does not exist)."""
+    if not event.endpoint or event.ref_id is None:
+        return ""
+    try:
+        return url_for(event.endpoint, **{EVENT_ARGS[event.endpoint]: event.ref_id})
+    except (BuildError, KeyError):
+        return ""
+
+
+@bp.route("/stats/points/rules", methods=["GET", "POST"])
+@login_required
+def rules():
+    """Let an admin set how many points each event earns."""
+    if not perm.can_edit_point_rules(current_user):
+        abort(403)
+    current = svc.point_rules()
+    form = PointRulesForm(data=current)
+    error = None
+    if form.validate_on_submit():
+        try:
+            changed = svc.set_point_rules(form.values())
+        except svc.StatsError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            if changed:
+                flash("积分规则已保存，所有单位的积分已按新规则重新计算。", "success")
+            else:
+                flash("积分规则没有变化。", "info")
+            return redirect(url_for("stats.rules"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "stats/rules.html", form=form, RULES=svc.RULES, current=current, error=error
+    ), status
+
+
+@panels.unit_panel
+def points_panel(user, unit: Unit):
+    """This year's points of the unit on its page (2 statements)."""
+    if not user.is_authenticated:
+        return None
+    p = svc.unit_points(unit, today().year, with_events=False)
+    return "stats/_unit_panel.html", {
+        "p": p,
+        "RULES": svc.RULES,
+        "may_see_detail": perm.can_view_unit_points(user, unit),
+    }

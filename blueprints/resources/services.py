@@ -1,0 +1,589 @@
+"""Resource catalogue and booking operations shared by views, CLI, demo and tests. They never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import joinedload
+
+import permissions as perm
+from blueprints.meetings import services as rooms
+from blueprints.meetings.services import SHANGHAI, fmt
+from models import (
+    Booking,
+    BookingStatus,
+    Community,
+    Resource,
+    ResourceKind,
+    Role,
+    Room,
+    Unit,
+    User,
+    Visibility,
+    db,
+)
+from models.base import utcnow
+
+BOOKABLE_KINDS = (ResourceKind.VENUE, ResourceKind.EQUIPMENT)
+MAX_BOOKING = timedelta(days=31)
+MAX_AHEAD = timedelta(days=366)
+
+
+class BookingError(ValueError):
+    """A booking cannot be made or changed; the message is for the user."""
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so % and _ in a search match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def fmt_range(start: datetime, end: datetime) -> str:
+    """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
+    local_start, local_end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    if local_start.date() == local_end.date():
+        return f"{fmt(start)}—{local_end:%H:%M}"
+    return f"{fmt(start)}—{fmt(end)}"
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogueFilters:
+    q: str = ""
+    kind: ResourceKind | None = None
+    community_id: int | None = None
+    owner_unit_id: int | None = None
+    bookable: bool = False
+    inactive: bool = False
+
+
+def visible_resources(user: User, include_inactive: bool = False) -> Select[tuple[Resource]]:
+    """Resources a user may see: staff all; a liaison those shared with all units or their community, and their own."""
+    stmt = select(Resource)
+    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+        if not include_inactive:
+            stmt = stmt.where(Resource.active.is_(True))
+        return stmt
+    if user.role != Role.LIAISON or not user.unit_id:
+        return stmt.where(false())
+    shared = or_(
+        Resource.visibility == Visibility.ALL,
+        and_(
+            Resource.visibility == Visibility.COMMUNITY,
+            Resource.community_id == perm.viewer_community_id(user),
+        ),
+    )
+    own = Resource.owner_unit_id == user.unit_id
+    if include_inactive:
+        return stmt.where(or_(own, and_(Resource.active.is_(True), shared)))
+    return stmt.where(Resource.active.is_(True), or_(own, shared))
+
+
+def _contains(column, pattern: str):
+    """Case-insensitive LIKE. SQLite's LIKE already ignores ASCII case, and its ILIKE (lower() on
+    both sides) costs four times as much on a 10,000-row search; PostgreSQL needs ILIKE."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def owners_with_resources(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the units that have a resource the user may see, for the owner filter."""
+    visible = visible_resources(user).where(Resource.owner_unit_id == Unit.id).with_only_columns(Resource.id)
+    return [
+        tuple(row)
+        for row in db.session.execute(select(Unit.id, Unit.name).where(visible.exists()).order_by(Unit.name))
+    ]
+
+
+def catalogue_query(user: User, f: CatalogueFilters) -> Select[tuple[Resource]]:
+    """Visible resources matching the catalogue filters, newest first, with their owners joined."""
+    stmt = visible_resources(user, include_inactive=f.inactive).options(
+        joinedload(Resource.owner_unit), joinedload(Resource.owner_community), joinedload(Resource.community)
+    )
+    q = f.q.strip()
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        owners = select(Unit.id).where(
+            or_(_contains(Unit.name, pattern), _contains(Unit.short_name, pattern))
+        )
+        stmt = stmt.where(
+            or_(
+                _contains(Resource.title, pattern),
+                _contains(Resource.description, pattern),
+                Resource.owner_unit_id.in_(owners),
+            )
+        )
+    if f.kind:
+        stmt = stmt.where(Resource.kind == f.kind)
+    if f.community_id:
+        stmt = stmt.where(Resource.community_id == f.community_id)
+    if f.owner_unit_id:
+        stmt = stmt.where(Resource.owner_unit_id == f.owner_unit_id)
+    if f.bookable:
+        stmt = stmt.where(Resource.bookable.is_(True))
+    return stmt.order_by(Resource.id.desc())
+
+
+def unit_resources(user: User, unit: Unit, limit: int = 20) -> tuple[list[Resource], int]:
+    """The unit's resources the viewer may see (inactive ones too for its editors), and how many."""
+    editor = user.is_authenticated and (
+        user.role == Role.ADMIN
+        or (user.role == Role.SECRETARY and user.community_id == unit.community_id)
+        or (user.role == Role.LIAISON and user.unit_id == unit.id)
+    )
+    stmt = visible_resources(user, include_inactive=editor).where(Resource.owner_unit_id == unit.id)
+    items = list(
+        db.session.scalars(
+            stmt.options(joinedload(Resource.community))
+            .order_by(Resource.active.desc(), Resource.id.desc())
+            .limit(limit)
+        )
+    )
+    total = len(items)
+    if total == limit:
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return items, total
+
+
+def owner_choices(user: User) -> list[tuple[str, str]]:
+    """Who a user may publish a resource for, as form choices: 'u:<id>' units, 'c:<id>' communities."""
+    if user.role == Role.LIAISON:
+        unit = user.unit
+        return [(f"u:{unit.id}", unit.name)] if unit else []
+    communities = select(Community).order_by(Community.street_id, Community.position, Community.id)
+    units = select(Unit).order_by(Unit.community_id, Unit.name)
+    if user.role == Role.SECRETARY:
+        communities = communities.where(Community.id == user.community_id)
+        units = units.where(Unit.community_id == user.community_id)
+    elif user.role != Role.ADMIN:
+        return []
+    choices = [(f"c:{c.id}", f"{c.name}（社区）") for c in db.session.scalars(communities)]
+    choices += [(f"u:{u.id}", u.name) for u in db.session.scalars(units)]
+    return choices
+
+
+def owner_key(resource: Resource) -> str:
+    return f"u:{resource.owner_unit_id}" if resource.owner_unit_id else f"c:{resource.owner_community_id}"
+
+
+RESOURCE_FIELDS = (
+    "kind",
+    "title",
+    "description",
+    "capacity",
+    "quantity",
+    "availability",
+    "available_from",
+    "available_until",
+    "conditions",
+    "contact_name",
+    "contact_phone",
+    "visibility",
+    "bookable",
+)
+
+
+def save_resource(resource: Resource | None, owner: str, data: dict[str, Any], by: User) -> Resource:
+    """Create or update a resource owned by 'u:<unit id>' or 'c:<community id>'."""
+    kind_, _, raw_id = owner.partition(":")
+    if kind_ == "u":
+        unit = db.session.get(Unit, int(raw_id))
+        street_id, community_id = unit.street_id, unit.community_id
+        owner_unit_id, owner_community_id = unit.id, None
+    else:
+        community = db.session.get(Community, int(raw_id))
+        street_id, community_id = community.street_id, community.id
+        owner_unit_id, owner_community_id = None, community.id
+    if data.get("bookable") and data.get("kind") not in BOOKABLE_KINDS:
+        raise BookingError("只有场地和设施设备可以开放预约。")
+    if resource is None:
+        resource = Resource()
+        db.session.add(resource)
+    else:
+        resource.version += 1
+    resource.street_id = street_id
+    resource.community_id = community_id
+    resource.owner_unit_id = owner_unit_id
+    resource.owner_community_id = owner_community_id
+    for key in RESOURCE_FIELDS:
+        if key in data:
+            setattr(resource, key, data[key])
+    db.session.flush()
+    return resource
+
+
+def set_active(resource: Resource, active: bool, by: User) -> int:
+    """Deactivate (declining its pending requests) or reactivate a resource; returns requests declined."""
+    resource.active = active
+    resource.version += 1
+    declined = 0
+    if not active:
+        now = utcnow()
+        pending = db.session.scalars(
+            select(Booking).where(Booking.resource_id == resource.id, Booking.status == BookingStatus.PENDING)
+        )
+        for booking in pending:
+            booking.status = BookingStatus.DECLINED
+            booking.decline_reason = "资源已停用，申请自动退回。"
+            booking.decided_by_id = by.id
+            booking.decided_at = now
+            declined += 1
+    db.session.flush()
+    return declined
+
+
+# --- bookings ------------------------------------------------------------------------------
+
+
+def booking_options():
+    """Everything a booking row shows, in a fixed number of queries."""
+    return (
+        joinedload(Booking.resource).joinedload(Resource.owner_unit),
+        joinedload(Booking.resource).joinedload(Resource.owner_community),
+        joinedload(Booking.room).joinedload(Room.community),
+        joinedload(Booking.room).joinedload(Room.unit),
+        joinedload(Booking.requester_unit),
+        joinedload(Booking.requester_community),
+        joinedload(Booking.requested_by),
+    )
+
+
+def load_booking(booking_id: int) -> Booking | None:
+    return db.session.scalar(select(Booking).where(Booking.id == booking_id).options(*booking_options()))
+
+
+def _owned_targets(user: User):
+    """A condition on Booking: the resource or room it targets is owned by the user's unit or community."""
+    if user.role == Role.ADMIN:
+        return Booking.id.is_not(None)
+    if user.role == Role.LIAISON and user.unit_id:
+        resources = select(Resource.id).where(Resource.owner_unit_id == user.unit_id)
+        rooms_ = select(Room.id).where(Room.unit_id == user.unit_id)
+    elif user.role == Role.SECRETARY and user.community_id:
+        resources = select(Resource.id).where(Resource.owner_community_id == user.community_id)
+        rooms_ = select(Room.id).where(Room.community_id == user.community_id)
+    else:
+        return false()
+    return or_(Booking.resource_id.in_(resources), Booking.room_id.in_(rooms_))
+
+
+def _requested_by_me(user: User):
+    if user.role == Role.LIAISON and user.unit_id:
+        return Booking.requester_unit_id == user.unit_id
+    if user.role == Role.SECRETARY and user.community_id:
+        return Booking.requester_community_id == user.community_id
+    return false()
+
+
+def awaiting_decision(user: User) -> Select[tuple[Booking]]:
+    """Pending requests the user may approve or decline, soonest first."""
+    return (
+        select(Booking)
+        .where(Booking.status == BookingStatus.PENDING, _owned_targets(user))
+        .options(*booking_options())
+        .order_by(Booking.start_at, Booking.id)
+    )
+
+
+def my_requests(user: User) -> Select[tuple[Booking]]:
+    """Requests made by the user's unit or community, newest first."""
+    return (
+        select(Booking)
+        .where(_requested_by_me(user))
+        .options(*booking_options())
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+    )
+
+
+def received(user: User) -> Select[tuple[Booking]]:
+    """Every booking of the user's resources and rooms, latest start first."""
+    return (
+        select(Booking)
+        .where(_owned_targets(user) if user.role != Role.ADMIN else false())
+        .options(*booking_options())
+        .order_by(Booking.start_at.desc(), Booking.id.desc())
+    )
+
+
+def all_bookings() -> Select[tuple[Booking]]:
+    return select(Booking).options(*booking_options()).order_by(Booking.start_at.desc(), Booking.id.desc())
+
+
+def clashing_pending(bookings: list[Booking]) -> set[int]:
+    """Ids of the given pending bookings that an approved booking (or a meeting, for rooms) already blocks.
+
+    One query per kind of target, whatever the number of bookings.
+    """
+    pending = [b for b in bookings if b.status == BookingStatus.PENDING]
+    if not pending:
+        return set()
+    lo, hi = min(b.start_at for b in pending), max(b.end_at for b in pending)
+    resource_ids = {b.resource_id for b in pending if b.resource_id}
+    room_ids = {b.room_id for b in pending if b.room_id}
+    cond = []
+    if resource_ids:
+        cond.append(Booking.resource_id.in_(resource_ids))
+    if room_ids:
+        cond.append(Booking.room_id.in_(room_ids))
+    busy: dict[tuple[str, int], list[tuple[datetime, datetime]]] = {}
+    for resource_id, room_id, s, e in db.session.execute(
+        select(Booking.resource_id, Booking.room_id, Booking.start_at, Booking.end_at).where(
+            Booking.status == BookingStatus.APPROVED, Booking.start_at < hi, Booking.end_at > lo, or_(*cond)
+        )
+    ):
+        key = ("resource", resource_id) if resource_id else ("room", room_id)
+        busy.setdefault(key, []).append((s, e))
+    if room_ids:
+        from models import Meeting
+
+        for room_id, s, e in db.session.execute(
+            select(Meeting.room_id, Meeting.start_at, Meeting.end_at).where(
+                Meeting.room_id.in_(room_ids),
+                Meeting.status.in_(rooms.BLOCKING),
+                Meeting.start_at < hi,
+                Meeting.end_at > lo,
+            )
+        ):
+            busy.setdefault(("room", room_id), []).append((s, e))
+    out = set()
+    for b in pending:
+        key = ("resource", b.resource_id) if b.resource_id else ("room", b.room_id)
+        if any(s < b.end_at and e > b.start_at for s, e in busy.get(key, ())):
+            out.add(b.id)
+    return out
+
+
+def lock_resource(resource_id: int) -> None:
+    """Serialise writers on one resource (PostgreSQL row lock; SQLite already holds the write lock)."""
+    db.session.execute(select(Resource.id).where(Resource.id == resource_id).with_for_update())
+
+
+def resource_clash(
+    resource_id: int, start: datetime, end: datetime, exclude_id: int | None = None
+) -> Booking | None:
+    """The first approved booking of the resource overlapping [start, end), if any."""
+    stmt = (
+        select(Booking)
+        .where(
+            Booking.resource_id == resource_id,
+            Booking.status == BookingStatus.APPROVED,
+            Booking.start_at < end,
+            Booking.end_at > start,
+        )
+        .options(joinedload(Booking.requester_unit), joinedload(Booking.requester_community))
+    )
+    if exclude_id:
+        stmt = stmt.where(Booking.id != exclude_id)
+    return db.session.scalar(stmt.order_by(Booking.start_at).limit(1))
+
+
+def resource_next_free(resource_id: int, start: datetime, duration: timedelta) -> datetime:
+    """The earliest start from `start` on when the resource is free for `duration`."""
+    busy = db.session.execute(
+        select(Booking.start_at, Booking.end_at)
+        .where(
+            Booking.resource_id == resource_id,
+            Booking.status == BookingStatus.APPROVED,
+            Booking.end_at > start,
+            Booking.start_at < start + timedelta(days=90) + duration,
+        )
+        .order_by(Booking.start_at)
+    ).all()
+    return rooms.first_gap([(s, e) for s, e in busy], start, duration)
+
+
+def check_slot(resource: Resource | None, room: Room | None, start: datetime, end: datetime) -> None:
+    """Refuse a slot the resource or room is already taken in, naming the clash and the next free slot."""
+    if resource is not None:
+        clash = resource_clash(resource.id, start, end)
+        if clash is not None:
+            suggestion = resource_next_free(resource.id, start, end - start)
+            raise BookingError(
+                f"“{resource.title}”在该时段已预约给{clash.requester_name}"
+                f"（{fmt_range(clash.start_at, clash.end_at)}）。"
+                f"最近的空闲时段从 {fmt(suggestion)} 开始。"
+            )
+        return
+    hold = rooms.find_clash(room.id, start, end)
+    if hold is not None:
+        suggestion = rooms.next_free_slot(room.id, start, end - start)
+        what = "会议" if not isinstance(hold, rooms.RoomHold) else "预约"
+        raise BookingError(
+            f"“{room.name}”在该时段已被{what}“{hold.title}”（{fmt_range(hold.start_at, hold.end_at)}）占用。"
+            f"最近的空闲时段从 {fmt(suggestion)} 开始。"
+        )
+
+
+def check_times(resource: Resource | None, start: datetime, end: datetime, now: datetime) -> None:
+    if end <= start:
+        raise BookingError("结束时间必须晚于开始时间。")
+    if start < now:
+        raise BookingError("开始时间已过，请选择将来的时段。")
+    if end - start > MAX_BOOKING:
+        raise BookingError("一次预约最长 31 天，请分段预约。")
+    if start > now + MAX_AHEAD:
+        raise BookingError("只能预约一年以内的时段。")
+    if resource is not None:
+        local_start = start.astimezone(SHANGHAI).date()
+        local_end = (end - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        if resource.available_from and local_start < resource.available_from:
+            raise BookingError(f"“{resource.title}”从 {_day(resource.available_from)} 起开放预约。")
+        if resource.available_until and local_end > resource.available_until:
+            raise BookingError(f"“{resource.title}”只开放到 {_day(resource.available_until)}。")
+
+
+def _day(d: date) -> str:
+    return f"{d.year}年{d.month:02d}月{d.day:02d}日"
+
+
+def is_own(user: User, resource: Resource | None = None, room: Room | None = None) -> bool:
+    """Whether the resource or room belongs to the user's own unit (a liaison) or community (a secretary)."""
+    if resource is not None:
+        unit_id, community_id = resource.owner_unit_id, resource.owner_community_id
+    else:
+        unit_id, community_id = room.unit_id, room.community_id
+    if user.role == Role.LIAISON:
+        return unit_id is not None and unit_id == user.unit_id
+    if user.role == Role.SECRETARY:
+        return community_id is not None and community_id == user.community_id
+    return False
+
+
+def request_booking(
+    by: User,
+    start: datetime,
+    end: datetime,
+    purpose: str,
+    resource: Resource | None = None,
+    room: Room | None = None,
+) -> Booking:
+    """Ask for a bookable resource or a room; refused at once if the slot is already taken."""
+    if (resource is None) == (room is None):
+        raise ValueError("book either a resource or a room")
+    if resource is not None:
+        if not resource.active:
+            raise BookingError("该资源已停用，不能预约。")
+        if not resource.bookable:
+            raise BookingError("该资源不接受预约，请直接联系提供单位。")
+    elif not room.bookable:
+        raise BookingError("该会议室暂不开放预约。")
+    if is_own(by, resource, room):
+        raise BookingError("这是本单位（本社区）自己的场地或资源，无需申请预约。")
+    purpose = purpose.strip()
+    if not purpose:
+        raise BookingError("请填写用途。")
+    check_times(resource, start, end, utcnow())
+    if resource is not None:
+        lock_resource(resource.id)
+    else:
+        rooms.lock_room(room.id)
+    check_slot(resource, room, start, end)
+    booking = Booking(
+        resource_id=resource.id if resource is not None else None,
+        room_id=room.id if room is not None else None,
+        requester_unit_id=by.unit_id if by.role == Role.LIAISON else None,
+        requester_community_id=by.community_id if by.role == Role.SECRETARY else None,
+        requested_by_id=by.id,
+        start_at=start,
+        end_at=end,
+        purpose=purpose,
+        status=BookingStatus.PENDING,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    return booking
+
+
+def _lock_and_refresh(booking: Booking) -> None:
+    """Take the target's lock, then re-read the booking: another decision may have landed meanwhile."""
+    if booking.resource_id:
+        lock_resource(booking.resource_id)
+    else:
+        rooms.lock_room(booking.room_id)
+    db.session.refresh(booking, ["status", "decided_at", "decline_reason"])
+
+
+def approve(booking: Booking, by: User) -> None:
+    """Approve a pending request, unless an approved booking (or a meeting) took the slot meanwhile."""
+    _lock_and_refresh(booking)
+    if booking.status != BookingStatus.PENDING:
+        raise BookingError(f"该申请当前为“{booking.status.label}”，不能再同意。")
+    if booking.resource_id and not booking.resource.active:
+        raise BookingError("该资源已停用，不能同意预约。")
+    if booking.end_at <= utcnow():
+        raise BookingError("该申请的时段已过，不能再同意。")
+    check_slot(booking.resource, booking.room, booking.start_at, booking.end_at)
+    booking.status = BookingStatus.APPROVED
+    booking.decided_by_id = by.id
+    booking.decided_at = utcnow()
+    booking.decline_reason = ""
+    db.session.flush()
+
+
+def decline(booking: Booking, reason: str, by: User) -> None:
+    """Decline a pending request with a reason."""
+    reason = reason.strip()
+    if not reason:
+        raise BookingError("请填写拒绝的原因。")
+    _lock_and_refresh(booking)
+    if booking.status != BookingStatus.PENDING:
+        raise BookingError(f"该申请当前为“{booking.status.label}”，不能再拒绝。")
+    booking.status = BookingStatus.DECLINED
+    booking.decided_by_id = by.id
+    booking.decided_at = utcnow()
+    booking.decline_reason = reason
+    db.session.flush()
+
+
+def cancel(booking: Booking, by: User) -> None:
+    """Withdraw a pending request, or give up an approved booking that has not ended."""
+    _lock_and_refresh(booking)
+    if booking.status not in (BookingStatus.PENDING, BookingStatus.APPROVED):
+        raise BookingError(f"该申请当前为“{booking.status.label}”，不能取消。")
+    if booking.end_at <= utcnow():
+        raise BookingError("该预约的时段已过，不能取消。")
+    booking.status = BookingStatus.CANCELLED
+    db.session.flush()
+
+
+def upcoming_for(
+    resource: Resource | None = None, room: Room | None = None, limit: int = 20
+) -> list[Booking]:
+    """Approved and pending bookings of a resource or room that have not ended, soonest first."""
+    stmt = select(Booking).where(
+        Booking.status.in_((BookingStatus.APPROVED, BookingStatus.PENDING)), Booking.end_at > utcnow()
+    )
+    stmt = (
+        stmt.where(Booking.resource_id == resource.id) if resource else stmt.where(Booking.room_id == room.id)
+    )
+    stmt = stmt.options(joinedload(Booking.requester_unit), joinedload(Booking.requester_community))
+    return list(db.session.scalars(stmt.order_by(Booking.start_at).limit(limit)))
+
+
+def room_meetings(room: Room, limit: int = 20):
+    """The room's coming meetings (not cancelled), soonest first."""
+    from models import Meeting
+
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(Meeting.room_id == room.id, Meeting.status.in_(rooms.BLOCKING), Meeting.end_at > utcnow())
+            .order_by(Meeting.start_at)
+            .limit(limit)
+        )
+    )
+
+
+def bookable_rooms() -> Select[tuple[Room]]:
+    return (
+        select(Room)
+        .where(Room.bookable.is_(True))
+        .options(joinedload(Room.community), joinedload(Room.unit))
+        .order_by(Room.community_id.is_(None), Room.community_id, Room.id)
+    )
