@@ -263,16 +263,17 @@ def export(fmt: str):
     """Download the register (with the current filters) as xlsx or CSV."""
     if not perm.can_export_units(current_user):
         abort(403)
-    begin_write(db.session)
     units = db.session.scalars(units_query(**_filters())).all()
-    audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位")
-    db.session.commit()
+    # Build the file before the audit commit, which would expire every loaded unit.
     if fmt == "xlsx":
         body = units_to_xlsx(units)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body = units_to_csv(units)
         mimetype = "text/csv; charset=utf-8"
+    begin_write(db.session)
+    audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位")
+    db.session.commit()
     return download_response(body, mimetype, f"驻区单位名册.{fmt}")
 
 
