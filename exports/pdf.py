@@ -21,6 +21,7 @@ import mimetypes
 import os
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,11 +29,30 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import pydyf
 from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from exports import fonts
+
+
+class _Level6Zlib:
+    """zlib as pydyf sees it, with Flate at level 6 instead of 9.
+
+    pydyf compresses every PDF stream at level 9; on our minutes level 6 gives the same
+    size (+0.3 %) and saves about a tenth of the render time (measured in bench/pdf.py).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+    @staticmethod
+    def compressobj(level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        return zlib.compressobj(6, *args, **kwargs)
+
+
+pydyf.zlib = _Level6Zlib()
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
