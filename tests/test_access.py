@@ -7,8 +7,11 @@ logged-in user, leave a "forbidden" audit event. A new route without a row here 
 The world is conftest's plus ``_build_extras``: community 1's meetings in each state
 ({draft}, {scheduled} with a {topic}, {started}, {held} with submitted minutes, {recorded}
 with draft minutes, {archived} with approved minutes), an {action} with an {attachment},
-a failed outbox {message} and a community feed {token}. In a URL, {me} is the persona's
-own user id.
+a failed outbox {message} and a community feed {token}; unit A's {resource} (shared with
+all), {local_resource} (community 1 only) and {inactive_resource}, pending bookings
+({booking}, {room_booking}, {other_booking}), community 1's needs ({need} open,
+{claimed_need}, {active_need} with a {photo}) and matches ({unit_c_match},
+{community_match}, {accepted_match}). In a URL, {me} is the persona's own user id.
 """
 
 from __future__ import annotations
@@ -36,24 +39,35 @@ from models import (
     Attachment,
     Attendance,
     AuditEvent,
+    Booking,
+    BookingStatus,
     CalendarFeed,
     Confirmation,
     Invitation,
     MailStatus,
+    Match,
+    MatchStatus,
     Meeting,
     MeetingKind,
     MeetingStatus,
     Minutes,
     MinutesRevision,
     MinutesStatus,
+    Need,
+    NeedStatus,
+    NeedUpdate,
     OutboxMessage,
+    PointRule,
     Reply,
+    Resource,
+    ResourceKind,
     Room,
     Topic,
     Unit,
     UnitImport,
     UnitStatusChange,
     User,
+    Visibility,
     db,
 )
 from models.base import today, utcnow
@@ -271,6 +285,100 @@ def done_form(world) -> dict:
 
 def no_data(world) -> dict:
     return {}
+
+
+def _local_slot(days: int, start: int, end: int) -> tuple[datetime, datetime]:
+    day = (datetime.now(SHANGHAI) + timedelta(days=days)).date()
+    return (
+        datetime(day.year, day.month, day.day, start, tzinfo=SHANGHAI),
+        datetime(day.year, day.month, day.day, end, tzinfo=SHANGHAI),
+    )
+
+
+def resource_form(world) -> dict:
+    """Unit A's venue: a new one, or (with a version) the edited `resource`."""
+    return {
+        "owner": f"u:{world.unit_a}",
+        "kind": "venue",
+        "title": "矩阵测试报告厅",
+        "description": "报告厅一间，投影、音响齐全。",
+        "capacity": "80",
+        "quantity": "",
+        "availability": "工作日 9:00—17:00",
+        "available_from": "",
+        "available_until": "",
+        "conditions": "",
+        "contact_name": "王老师",
+        "contact_phone": "010-6512 3456",
+        "visibility": "all",
+        "bookable": "y",
+    }
+
+
+def resource_edit_form(world) -> dict:
+    return {**resource_form(world), "title": "改过名的报告厅", "version": "1", "original": ""}
+
+
+def booking_form(world) -> dict:
+    """A morning two weeks ahead: nothing approved then, no meeting in the room."""
+    start, end = _local_slot(14, 9, 11)
+    return {
+        "start_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "end_at": end.strftime("%Y-%m-%dT%H:%M"),
+        "purpose": "矩阵测试：开展党员冬训，约 40 人",
+    }
+
+
+def need_form(world) -> dict:
+    """A community need; the admin chooses community 1, a secretary posts in their own."""
+    return {
+        "community_id": str(world.community1),
+        "is_wish": "0",
+        "kind": "venue",
+        "title": "矩阵测试需求",
+        "description": "",
+        "people_served": "",
+        "wanted_by": "",
+        "resident_name": "",
+        "resident_phone": "",
+    }
+
+
+def need_edit_form(world) -> dict:
+    data = need_form(world)
+    del data["community_id"]
+    data.update(title="改过的需求", version="1")
+    return data
+
+
+def need_progress_form(world) -> dict:
+    return {"progress-on": today().isoformat(), "progress-text": "矩阵测试进展"}
+
+
+def need_fulfil_form(world) -> dict:
+    return {"fulfil-on": today().isoformat(), "fulfil-note": "矩阵测试完成情况"}
+
+
+def release_form(world) -> dict:
+    return {"release-reason": "单位人手不足"}
+
+
+def withdraw_form(world) -> dict:
+    return {"withdraw-reason": "居民已不需要"}
+
+
+def propose_form(world) -> dict:
+    return {"resource_id": str(world.resource)}
+
+
+def match_action_form(world) -> dict:
+    return {"meeting_id": str(world.scheduled)}
+
+
+def point_rules_form(world) -> dict:
+    from blueprints.stats.services import RULES
+
+    return {r.key: str(r.default + 1) for r in RULES}
 
 
 LOGGED_IN = frozenset(p for p in PERSONAS if p != "anonymous")
@@ -631,6 +739,277 @@ MATRIX: list[Row] = [
     ),
     Row("actions.export", "GET", "/actions/export.xlsx", grid(**STAFF_READ)),
     Row("actions.export", "GET", "/actions/export.csv?status=in_progress", grid(**STAFF_READ)),
+    # resources: the catalogue ({resource} is unit A's, shared with all; {local_resource} only
+    # with community 1; {inactive_resource} is unit A's, switched off)
+    Row("resources.index", "GET", "/resources", grid(**EVERYONE)),
+    Row(
+        "resources.index",
+        "GET",
+        "/resources?q=%25&kind=venue&community={community1}&owner={unit_a}&bookable=1&inactive=1&page=2",
+        grid(**EVERYONE),
+    ),
+    Row("resources.detail", "GET", "/resources/{resource}", grid(**EVERYONE)),
+    Row("resources.detail", "GET", "/resources/{local_resource}", grid(**{**EVERYONE, "liaison_c": 403})),
+    Row("resources.detail", "GET", "/resources/999999", grid(default=404)),
+    Row("resources.create", "GET", "/resources/new", grid(**{**EVERYONE, "archivist": 403})),
+    Row(
+        "resources.create",
+        "POST",
+        "/resources/new",
+        # secretary2 and liaison_c may publish, but not for unit A: the form refuses the owner.
+        grid(admin=302, secretary1=302, liaison_a=302, secretary2=400, liaison_c=400),
+        data=resource_form,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row("resources.edit", "GET", "/resources/{resource}/edit", grid(**UNIT_A_EDITORS)),
+    Row("resources.edit", "GET", "/resources/999999/edit", grid(default=404)),
+    Row(
+        "resources.edit",
+        "POST",
+        "/resources/{resource}/edit",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=resource_edit_form,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row(
+        "resources.deactivate",
+        "POST",
+        "/resources/{resource}/deactivate",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=no_data,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row(
+        "resources.activate",
+        "POST",
+        "/resources/{inactive_resource}/activate",
+        grid(admin=302, secretary1=302, liaison_a=302),
+        data=no_data,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    Row("resources.activate", "POST", "/resources/999999/activate", grid(default=404), data=no_data),
+    # bookings: any unit or community but the owner asks; staff who speak for nobody cannot
+    Row(
+        "resources.book",
+        "POST",
+        "/resources/{resource}/book",
+        grid(secretary1=302, secretary2=302, liaison_c=302, liaison_a=400),  # unit A's own
+        data=booking_form,
+        success=frozenset({"secretary1", "secretary2", "liaison_c"}),
+    ),
+    Row("resources.rooms", "GET", "/rooms", grid(**EVERYONE)),
+    Row("resources.room", "GET", "/rooms/{room1}", grid(**EVERYONE)),
+    Row("resources.room", "GET", "/rooms/999999", grid(default=404)),
+    Row(
+        "resources.book_room",
+        "POST",
+        "/rooms/{room1}/book",
+        grid(secretary2=302, liaison_a=302, liaison_c=302, secretary1=400),  # community 1's own
+        data=booking_form,
+        success=frozenset({"secretary2", "liaison_a", "liaison_c"}),
+    ),
+    # {booking}: unit C asks for unit A's {resource}; {room_booking}: unit C asks for community
+    # 1's room; {other_booking}: community 2 asks for unit B's equipment. All pending.
+    Row("resources.bookings", "GET", "/bookings", grid(**EVERYONE)),
+    Row("resources.bookings", "GET", "/bookings?tab=all&status=pending&page=2", grid(**EVERYONE)),
+    Row("resources.booking", "GET", "/bookings/{booking}", grid(**EVERYONE)),
+    Row("resources.booking", "GET", "/bookings/{other_booking}", grid(**STAFF_READ)),
+    Row("resources.booking", "GET", "/bookings/999999", grid(default=404)),
+    Row(
+        "resources.approve",
+        "POST",
+        "/bookings/{booking}/approve",
+        grid(admin=302, liaison_a=302),
+        data=no_data,
+        success=frozenset({"admin", "liaison_a"}),
+    ),
+    Row(
+        "resources.decline",
+        "POST",
+        "/bookings/{booking}/decline",
+        grid(admin=302, liaison_a=302),
+        data=reason_form,
+        success=frozenset({"admin", "liaison_a"}),
+    ),
+    Row(
+        "resources.approve",
+        "POST",
+        "/bookings/{room_booking}/approve",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "resources.decline",
+        "POST",
+        "/bookings/{room_booking}/decline",
+        grid(**C1_MANAGERS_POST),
+        data=reason_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row("resources.approve", "POST", "/bookings/999999/approve", grid(default=404), data=no_data),
+    Row(
+        "resources.cancel",
+        "POST",
+        "/bookings/{booking}/cancel",
+        grid(admin=302, liaison_c=302),
+        data=no_data,
+        success=frozenset({"admin", "liaison_c"}),
+    ),
+    # needs: community 1's {need} (open), {claimed_need} (claimed by unit A, to confirm) and
+    # {active_need} (under way with unit A, with a progress {photo})
+    Row("needs.index", "GET", "/needs", grid(**EVERYONE)),
+    Row(
+        "needs.index",
+        "GET",
+        "/needs?community={community1}&kind=venue&status=open&type=wish&q=%25&mine=1&stale=1&page=2",
+        grid(**EVERYONE),
+    ),
+    Row("needs.detail", "GET", "/needs/{need}", grid(**EVERYONE)),
+    Row("needs.detail", "GET", "/needs/{active_need}", grid(**EVERYONE)),
+    Row("needs.detail", "GET", "/needs/999999", grid(default=404)),
+    Row("needs.photo", "GET", "/needs/photos/{photo}", grid(**EVERYONE)),
+    Row("needs.photo", "GET", "/needs/photos/{attachment}", grid(default=404)),  # an action's file
+    Row("needs.create", "GET", "/needs/new", grid(**UNIT_MANAGERS)),
+    Row(
+        "needs.create",
+        "POST",
+        "/needs/new",
+        grid(admin=302, secretary1=302, secretary2=302),
+        data=need_form,
+        success=frozenset(UNIT_MANAGERS),
+    ),
+    Row("needs.edit", "GET", "/needs/{need}/edit", grid(**C1_MANAGERS)),
+    Row("needs.edit", "GET", "/needs/{claimed_need}/edit", grid(**C1_MANAGERS)),
+    Row("needs.edit", "GET", "/needs/999999/edit", grid(default=404)),
+    Row(
+        "needs.edit",
+        "POST",
+        "/needs/{need}/edit",
+        grid(**C1_MANAGERS_POST),
+        data=need_edit_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "needs.claim",
+        "POST",
+        "/needs/{need}/claim",
+        grid(liaison_a=302, liaison_c=302),
+        data=no_data,
+        success=frozenset({"liaison_a", "liaison_c"}),
+    ),
+    Row("needs.claim", "POST", "/needs/999999/claim", grid(default=404), data=no_data),
+    Row(
+        "needs.confirm",
+        "POST",
+        "/needs/{claimed_need}/confirm",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "needs.release",
+        "POST",
+        "/needs/{claimed_need}/release",
+        grid(**C1_MANAGERS_POST),
+        data=release_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "needs.withdraw",
+        "POST",
+        "/needs/{need}/withdraw",
+        grid(**C1_MANAGERS_POST),
+        data=withdraw_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "needs.progress",
+        "POST",
+        "/needs/{active_need}/progress",
+        grid(liaison_a=302),
+        data=need_progress_form,
+        success=frozenset({"liaison_a"}),
+    ),
+    Row(
+        "needs.fulfil",
+        "POST",
+        "/needs/{active_need}/fulfil",
+        grid(liaison_a=302),
+        data=need_fulfil_form,
+        success=frozenset({"liaison_a"}),
+    ),
+    # matching: {unit_c_match} proposes unit C's resource, {community_match} community 1's own,
+    # for the open need; {accepted_match} (unit A's resource, accepted) may become an action
+    Row(
+        "needs.propose",
+        "POST",
+        "/needs/{need}/matches",
+        grid(**C1_MANAGERS_POST),
+        data=propose_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "needs.decide",
+        "POST",
+        "/needs/matches/{unit_c_match}/accept",
+        grid(admin=302, liaison_c=302),
+        data=no_data,
+        success=frozenset({"admin", "liaison_c"}),
+    ),
+    Row(
+        "needs.decide",
+        "POST",
+        "/needs/matches/{unit_c_match}/decline",
+        grid(admin=302, liaison_c=302),
+        data=reason_form,
+        success=frozenset({"admin", "liaison_c"}),
+    ),
+    Row(
+        "needs.decide",
+        "POST",
+        "/needs/matches/{community_match}/accept",
+        grid(**C1_MANAGERS_POST),
+        data=no_data,
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "needs.decide",
+        "POST",
+        "/needs/matches/{community_match}/decline",
+        grid(**C1_MANAGERS_POST),
+        data=reason_form,
+        success=C1_MANAGER_SET,
+    ),
+    Row("needs.decide", "POST", "/needs/matches/999999/accept", grid(default=404), data=no_data),
+    Row(
+        "needs.to_action",
+        "POST",
+        "/needs/matches/{accepted_match}/action",
+        grid(**C1_MANAGERS_POST),
+        data=match_action_form,
+        success=C1_MANAGER_SET,
+    ),
+    # stats: the street dashboard and annual report for staff; points for everyone, a unit's
+    # detail for staff and the unit itself; the rules for admins
+    Row("stats.index", "GET", "/stats", grid(**STAFF_READ)),
+    Row("stats.index", "GET", "/stats?from={year}-01-01&to={year}-06-30&street={street}", grid(**STAFF_READ)),
+    # The report renders a PDF (slow): one row.
+    Row("stats.report", "GET", "/stats/report.pdf?year={year}", grid(**STAFF_READ)),
+    Row("stats.ranking", "GET", "/stats/points", grid(**EVERYONE)),
+    Row("stats.ranking", "GET", "/stats/points?year={year}&community={community2}", grid(**EVERYONE)),
+    Row("stats.ranking_export", "GET", "/stats/points.xlsx", grid(**STAFF_READ)),
+    Row("stats.unit_points", "GET", "/stats/points/units/{unit_a}", grid(**STAFF_READ, liaison_a=200)),
+    Row("stats.unit_points", "GET", "/stats/points/units/999999", grid(default=404)),
+    Row("stats.rules", "GET", "/stats/points/rules", grid(admin=200)),
+    Row(
+        "stats.rules",
+        "POST",
+        "/stats/points/rules",
+        grid(admin=302),
+        data=point_rules_form,
+        success=frozenset({"admin"}),
+    ),
 ]
 
 
@@ -702,6 +1081,12 @@ def _snapshot() -> dict:
         "actions": rows(Action.id, Action.status, progress, order=Action.id),
         "feeds": rows(CalendarFeed.id, CalendarFeed.token, order=CalendarFeed.id),
         "outbox": rows(OutboxMessage.id, OutboxMessage.status, order=OutboxMessage.id),
+        "resources": rows(Resource.id, Resource.active, Resource.version, order=Resource.id),
+        "bookings": rows(Booking.id, Booking.status, order=Booking.id),
+        "needs": rows(Need.id, Need.status, Need.claimed_unit_id, Need.version, order=Need.id),
+        "need_updates": rows(NeedUpdate.id, NeedUpdate.need_id, order=NeedUpdate.id),
+        "matches": rows(Match.id, Match.status, Match.action_id, order=Match.id),
+        "point_rules": rows(PointRule.key, PointRule.points, order=PointRule.key),
     }
 
 
@@ -803,6 +1188,20 @@ class MatrixWorld(conftest.World):
     attachment: int  # a file on the action's progress report
     message: int  # a failed outbox message
     token: str  # community 1's calendar feed
+    year: int  # this year (Beijing time), for the stats pages
+    resource: int  # unit A's bookable venue, shared with all units
+    local_resource: int  # unit A's bookable equipment, shared with community 1 only
+    inactive_resource: int  # unit A's venue, switched off
+    booking: int  # unit C asks for `resource` (pending)
+    room_booking: int  # unit C asks for community 1's room (pending)
+    other_booking: int  # community 2 asks for unit B's equipment (pending)
+    need: int  # community 1, open
+    claimed_need: int  # community 1, claimed by unit A, waiting for confirmation
+    active_need: int  # community 1, under way with unit A, one progress report with a photo
+    photo: int  # the photo on `active_need`'s progress report
+    unit_c_match: int  # unit C's resource proposed for `need`
+    community_match: int  # community 1's own resource proposed for `need`
+    accepted_match: int  # unit A's `resource` accepted for `active_need`, no action yet
 
 
 def _build_extras(app, world: conftest.World) -> MatrixWorld:
@@ -935,6 +1334,100 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
         )
         feed = CalendarFeed(token="matrix-feed-token-community-1", community_id=world.community1)
         db.session.add_all([message, feed])
+
+        # Resources and bookings.
+        def resource(title, kind=ResourceKind.VENUE, unit=world.unit_a, community=world.community1, **fields):
+            r = Resource(
+                street_id=world.street,
+                owner_unit_id=unit,
+                owner_community_id=None if unit else community,
+                community_id=community,
+                kind=kind,
+                title=title,
+                **fields,
+            )
+            db.session.add(r)
+            return r
+
+        hall = resource("第一小学报告厅", bookable=True)
+        projector = resource(
+            "第一小学投影仪", ResourceKind.EQUIPMENT, bookable=True, visibility=Visibility.COMMUNITY
+        )
+        closed = resource("第一小学旧礼堂", active=False)
+        ultrasound = resource("医院便携B超", ResourceKind.EQUIPMENT, unit=world.unit_b, bookable=True)
+        patrol = resource(
+            "派出所防诈骗宣讲", ResourceKind.VENUE, unit=world.unit_c, community=world.community2
+        )
+        community_hall = resource("青年路社区活动室", unit=None)
+        db.session.flush()
+
+        def booking(target, start, end, **requester):
+            b = Booking(start_at=start, end_at=end, purpose="矩阵测试预约", **target, **requester)
+            db.session.add(b)
+            return b
+
+        by_unit_c = {"requester_unit_id": world.unit_c, "requested_by_id": world.liaison_c}
+        booking_ = booking({"resource_id": hall.id}, *_local_slot(12, 10, 12), **by_unit_c)
+        room_booking = booking({"room_id": room1}, *_local_slot(20, 9, 11), **by_unit_c)
+        other_booking = booking(
+            {"resource_id": ultrasound.id},
+            *_local_slot(12, 10, 12),
+            requester_community_id=world.community2,
+            requested_by_id=world.secretary2,
+        )
+
+        # Needs, a progress photo and matches.
+        def need(title, status=NeedStatus.OPEN, **fields):
+            n = Need(
+                street_id=world.street,
+                community_id=world.community1,
+                kind=ResourceKind.VENUE,
+                title=title,
+                status=status,
+                posted_by_id=world.secretary1,
+                **fields,
+            )
+            db.session.add(n)
+            return n
+
+        claim = {"claimed_unit_id": world.unit_a, "claimed_by_id": world.liaison_a, "claimed_at": now}
+        open_need = need("暑期托管班需要活动场地")
+        claimed_need = need("老年活动室需要场地", NeedStatus.CLAIMED, **claim)
+        active_need = need("青少年科普讲座需要场地", NeedStatus.IN_PROGRESS, claim_confirmed_at=now, **claim)
+        png = (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+            b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00"
+            b"\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+        )
+        storage = secrets.token_hex(16)
+        (upload_folder() / storage).write_bytes(png)
+        photo = Attachment(
+            storage_name=storage,
+            filename="现场.png",
+            content_type="image/png",
+            size=len(png),
+            sha256=hashlib.sha256(png).hexdigest(),
+            uploaded_by_id=world.liaison_a,
+        )
+        active_need.updates.append(
+            NeedUpdate(
+                author_id=world.liaison_a, unit_id=world.unit_a, on=today(), text="已联系", photos=[photo]
+            )
+        )
+        db.session.flush()
+        unit_c_match = Match(need_id=open_need.id, resource_id=patrol.id, proposed_by_id=world.secretary1)
+        community_match = Match(
+            need_id=open_need.id, resource_id=community_hall.id, proposed_by_id=world.secretary1
+        )
+        accepted_match = Match(
+            need_id=active_need.id,
+            resource_id=hall.id,
+            proposed_by_id=world.secretary1,
+            status=MatchStatus.ACCEPTED,
+            decided_by_id=world.liaison_a,
+            decided_at=now,
+        )
+        db.session.add_all([unit_c_match, community_match, accepted_match])
         db.session.commit()
         return MatrixWorld(
             **vars(world),
@@ -952,6 +1445,20 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
             attachment=attachment.id,
             message=message.id,
             token=feed.token,
+            year=year,
+            resource=hall.id,
+            local_resource=projector.id,
+            inactive_resource=closed.id,
+            booking=booking_.id,
+            room_booking=room_booking.id,
+            other_booking=other_booking.id,
+            need=open_need.id,
+            claimed_need=claimed_need.id,
+            active_need=active_need.id,
+            photo=photo.id,
+            unit_c_match=unit_c_match.id,
+            community_match=community_match.id,
+            accepted_match=accepted_match.id,
         )
 
 
@@ -1130,3 +1637,23 @@ def test_liaisons_see_only_their_units_meetings_and_actions(app, client, world, 
     assert shown("已发布的联席会议") == [False, False]
     assert shown("筹备中的联席会议") == [False, False]
     assert "共建矩阵议定事项" not in client.get("/actions").get_data(as_text=True)
+
+
+def test_allowed_resource_and_need_cells_really_happened(app, client, world, login_as):
+    """Spot-check that the new features' success cells did what the user asked."""
+    login_as("liaison_a")
+    client.post(f"/bookings/{world.booking}/approve", data={})
+    client.post(f"/needs/{world.active_need}/fulfil", data=need_fulfil_form(world))
+    login_as("liaison_c")
+    client.post(f"/needs/{world.need}/claim", data={})
+    login_as("secretary1")
+    resp = client.post(f"/needs/matches/{world.accepted_match}/action", data=match_action_form(world))
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/actions/")
+    with app.app_context():
+        assert db.session.get(Booking, world.booking).status == BookingStatus.APPROVED
+        assert db.session.get(Need, world.active_need).status == NeedStatus.FULFILLED
+        claimed = db.session.get(Need, world.need)
+        assert (claimed.status, claimed.claimed_unit_id) == (NeedStatus.CLAIMED, world.unit_c)
+        action_id = db.session.get(Match, world.accepted_match).action_id
+        action = db.session.get(Action, action_id)
+        assert (action.meeting_id, action.lead_unit_id) == (world.scheduled, world.unit_a)
