@@ -319,7 +319,7 @@ def can_view_street_stats(user: User) -> bool:
 
 
 def can_view_points_ranking(user: User) -> bool:
-    """The annual ranking (names and totals only) is open to every signed-in user."""
+    """The annual ranking is open to every signed-in user (the per-rule counts only to staff)."""
     return user.is_authenticated
 
 
@@ -338,3 +338,13 @@ def can_view_unit_points(user: User, unit: Unit) -> bool:
 
 def can_edit_point_rules(user: User) -> bool:
     return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_see_need_photos(user, need) -> bool:
+    """Photos of a resident's 微心愿 may show them or their home: as private as their contact
+    (plus the archivist, who reads everything); photos of community needs: every user."""
+    if not user.is_authenticated:
+        return False
+    if not need.is_wish:
+        return True
+    return can_see_resident(user, need) or user.role == Role.ARCHIVIST

@@ -307,10 +307,16 @@ def test_claim_confirm_progress_and_fulfil_with_photos(app, client, world, login
     assert [p.filename for p in progress.photos] == ["配件.png", "发票.PNG"]
     assert done.is_fulfilment and [p.content_type for p in done.photos] == ["image/png"]
 
-    # Everyone logged in sees the photos; a photo is an image and only an image.
+    # A 微心愿's photos may show the resident: other units see that there are photos, not them.
     login_as(world.liaison_c)
     body = client.get(f"/needs/{need}").get_data(as_text=True)
-    assert "水龙头已更换" in body and f"/needs/photos/{done.photos[0].id}" in body
+    assert "水龙头已更换" in body and f"/needs/photos/{done.photos[0].id}" not in body
+    assert "仅社区和认领单位可见" in body
+    assert client.get(f"/needs/photos/{done.photos[0].id}").status_code == 403
+    # The community sees them; a photo is an image and only an image.
+    login_as(world.secretary1)
+    body = client.get(f"/needs/{need}").get_data(as_text=True)
+    assert f"/needs/photos/{done.photos[0].id}" in body
     photo = client.get(f"/needs/photos/{done.photos[0].id}")
     assert photo.status_code == 200 and photo.data == PNG and photo.mimetype == "image/png"
     assert "sandbox" in photo.headers["Content-Security-Policy"]

@@ -469,3 +469,16 @@ def test_utc_helper_sanity():
     p = svc.year_period(YEAR)
     assert p.start_utc == datetime(YEAR - 1, 12, 31, 16, tzinfo=UTC)
     assert p.end_utc == datetime(YEAR, 12, 31, 16, tzinfo=UTC)
+
+
+def test_liaisons_see_totals_not_other_units_breakdown(app, client, world, login_as):
+    """Other units' counts (unexcused absences among them) are for staff, like the export."""
+
+    def ranking_table(persona):
+        login_as(persona)
+        page = client.get(f"/stats/points?community={world.community1}").get_data(as_text=True)
+        return page[page.index('id="ranking"') : page.index("</table>", page.index('id="ranking"'))]
+
+    assert "无故缺席" in ranking_table("secretary1")
+    table = ranking_table("liaison_a")
+    assert "无故缺席" not in table and "东大街第一小学" in table

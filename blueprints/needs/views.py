@@ -17,6 +17,7 @@ from models import (
     Meeting,
     Need,
     NeedStatus,
+    NeedUpdate,
     Resource,
     ResourceKind,
     Role,
@@ -315,6 +316,11 @@ def photo(attachment_id: int):
     )
     if linked is None or not att.content_type.startswith("image/"):
         abort(404)
+    need = db.session.scalar(
+        select(Need).join(NeedUpdate, NeedUpdate.need_id == Need.id).where(NeedUpdate.id == linked)
+    )
+    if not perm.can_see_need_photos(current_user, need):
+        abort(403)
     path = upload_folder() / att.storage_name
     if not path.is_file():
         abort(404)
