@@ -266,6 +266,22 @@ def activate(resource_id: int):
     return redirect(url_for("resources.detail", resource_id=resource.id))
 
 
+def _submit_booking(form: BookingForm, message: str, **target) -> Booking | None:
+    """File a booking request from the form; a clash or a rule comes back as the form's error."""
+    if not form.validate_on_submit():
+        return None
+    start, end = _range(form)
+    try:
+        booking = svc.request_booking(current_user, start, end, form.purpose.data, **target)
+    except svc.BookingError as exc:
+        db.session.rollback()
+        form.start_at.errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(message.replace("{range}", svc.fmt_range(start, end)), "success")
+    return booking
+
+
 @bp.route("/resources/<int:resource_id>/book", methods=["POST"])
 @login_required
 def book(resource_id: int):
@@ -274,21 +290,11 @@ def book(resource_id: int):
     if not perm.can_request_booking(current_user):
         abort(403)
     form = BookingForm()
-    if form.validate_on_submit():
-        start, end = _range(form)
-        try:
-            booking = svc.request_booking(current_user, start, end, form.purpose.data, resource=resource)
-        except svc.BookingError as exc:
-            db.session.rollback()
-            form.start_at.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(
-                f"已提交预约申请（{svc.fmt_range(start, end)}），请等待{resource.owner_name}审批。", "success"
-            )
-            return redirect(url_for("resources.booking", booking_id=booking.id))
-        resource = _load_resource(resource_id)
-    return _detail_page(resource, form, 400)
+    message = "已提交预约申请（{range}），请等待" + resource.owner_name + "审批。"
+    booking = _submit_booking(form, message, resource=resource)
+    if booking is not None:
+        return redirect(url_for("resources.booking", booking_id=booking.id))
+    return _detail_page(_load_resource(resource_id), form, 400)
 
 
 # --- rooms ------------------------------------------------------------------------------------
@@ -333,19 +339,10 @@ def book_room(room_id: int):
     if not perm.can_request_booking(current_user):
         abort(403)
     form = BookingForm()
-    if form.validate_on_submit():
-        start, end = _range(form)
-        try:
-            booking = svc.request_booking(current_user, start, end, form.purpose.data, room=room)
-        except svc.BookingError as exc:
-            db.session.rollback()
-            form.start_at.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"已提交会议室预约申请（{svc.fmt_range(start, end)}），请等待审批。", "success")
-            return redirect(url_for("resources.booking", booking_id=booking.id))
-        room = _load_room(room_id)
-    return _room_page(room, form, 400)
+    booking = _submit_booking(form, "已提交会议室预约申请（{range}），请等待审批。", room=room)
+    if booking is not None:
+        return redirect(url_for("resources.booking", booking_id=booking.id))
+    return _room_page(_load_room(room_id), form, 400)
 
 
 # --- bookings ---------------------------------------------------------------------------------
