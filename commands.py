@@ -472,6 +472,12 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
         starts,
         secretary2,
     )
+    # The invitations of the street-level meeting wait in the outbox (the demo has no
+    # mail server), as they would on an intranet before SMTP is configured.
+    import mailer
+
+    db.session.flush()
+    mailer.queue_meeting_mail(zone, zone.invitations, "publish")
 
 
 def register(app: Flask) -> None:
