@@ -244,25 +244,47 @@ def seed_minutes(street: Street) -> None:
             lead = present[(n + k) % len(present)] if present else meeting.invitations[0].unit
             co = [u.id for u in present if u.id != lead.id][:2]
             due = meeting.start_at.date() + timedelta(days=30 + 45 * k)
-            rows.append(msvc.ActionRow(None, title, f"由{lead.name}牵头落实。", lead.id, co, due, [Principle(t) for t in tags]))
-        msvc.save_draft(revision, secretary.display_name, "<p>会议由社区党委书记主持，驻区单位代表参加。</p>", discussion, rows, secretary)
+            rows.append(
+                msvc.ActionRow(
+                    None, title, f"由{lead.name}牵头落实。", lead.id, co, due, [Principle(t) for t in tags]
+                )
+            )
+        msvc.save_draft(
+            revision,
+            secretary.display_name,
+            "<p>会议由社区党委书记主持，驻区单位代表参加。</p>",
+            discussion,
+            rows,
+            secretary,
+        )
         msvc.submit(revision, secretary, 3)
         for confirmation in revision.confirmations:
             msvc.respond(revision, confirmation.unit_id, secretary, True, "")
         msvc.approve(revision, secretary)
         db.session.flush()
-        actions = db.session.scalars(select(Action).where(Action.meeting_id == meeting.id).order_by(Action.position)).all()
+        actions = db.session.scalars(
+            select(Action).where(Action.meeting_id == meeting.id).order_by(Action.position)
+        ).all()
         age = (today() - meeting.start_at.date()).days
         for k, action in enumerate(actions):
             # Oldest meetings: done; middle: in progress; recent: open (some overdue by date).
             if age > 200 or (age > 120 and k == 0):
-                action.progress.append(ActionProgress(on=action.due_on - timedelta(days=10), text="已完成前期对接，方案报社区备案。"))
+                action.progress.append(
+                    ActionProgress(
+                        on=action.due_on - timedelta(days=10), text="已完成前期对接，方案报社区备案。"
+                    )
+                )
                 action.status = ActionStatus.DONE
                 action.result = "已按期完成，居民反映良好。"
                 action.done_on = action.due_on - timedelta(days=2)
                 action.done_at = meeting.start_at + timedelta(days=40)
             elif age > 120 or k == 0:
-                action.progress.append(ActionProgress(on=min(today(), action.due_on) - timedelta(days=5), text="正在推进，已完成约一半工作量。"))
+                action.progress.append(
+                    ActionProgress(
+                        on=min(today(), action.due_on) - timedelta(days=5),
+                        text="正在推进，已完成约一半工作量。",
+                    )
+                )
                 action.status = ActionStatus.IN_PROGRESS
 
 
@@ -514,7 +536,9 @@ def register(app: Flask) -> None:
         import mailer
 
         sent, failed = mailer.deliver_due()
-        click.echo(f"已生成 {queued} 封提醒邮件；本次发送成功 {sent} 封，失败 {failed} 封（失败的会自动重试）。")
+        click.echo(
+            f"已生成 {queued} 封提醒邮件；本次发送成功 {sent} 封，失败 {failed} 封（失败的会自动重试）。"
+        )
 
     @app.cli.command("verify-archive")
     def verify_archive_command():

@@ -63,7 +63,9 @@ def _clear(app) -> None:
                 conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
             else:
                 # The archive triggers refuse deleting approved minutes: lift them while emptying.
-                triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+                triggers = conn.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                ).all()
                 for name, _ in triggers:
                     conn.execute(text(f'DROP TRIGGER "{name}"'))
                 for t in tables:
