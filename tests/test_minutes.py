@@ -390,3 +390,25 @@ def test_verify_archive_reports_tampering(app, client, runner, world, login_as, 
         db.session.commit()
     result = runner.invoke(args=["verify-archive"])
     assert result.exit_code == 1 and "校验不符" in result.output
+
+
+def test_actions_naming_units_from_elsewhere_survive_a_draft_save(app, client, world, login_as, held_meeting):
+    """An action added from a matched need may be led by a unit of another community."""
+    mid = held_meeting()
+    login_as("secretary1")
+    _start(client, mid)
+    with app.app_context():
+        m = db.session.get(Meeting, mid)
+        db.session.add(
+            Action(
+                meeting_id=mid,
+                street_id=m.street_id,
+                community_id=m.community_id,
+                title="邻近社区单位提供的场地",
+                lead_unit_id=world.unit_c,  # 和平里社区, not invited
+                due_on=date.today() + timedelta(days=30),
+            )
+        )
+        db.session.commit()
+    form = client.get(f"/meetings/{mid}/minutes").get_data(as_text=True)
+    assert f'<option selected value="{world.unit_c}">' in form or f'value="{world.unit_c}" selected' in form

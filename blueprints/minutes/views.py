@@ -65,11 +65,17 @@ def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
 
 
 def _units_for(meeting: Meeting) -> list[Unit]:
+    """Units an action may name: the invited ones first, then the host community's, and any
+    unit an existing action already names (e.g. a neighbouring owner from a matched need)."""
+    from blueprints.actions.services import involves
+
     invited = [inv.unit for inv in meeting.invitations]
+    in_scope = Unit.community_id == meeting.community_id if meeting.community_id else Unit.id > 0
+    named = select(Action.id).where(Action.meeting_id == meeting.id, involves(Unit.id))
     others = db.session.scalars(
         select(Unit)
-        .where(Unit.status != UnitStatus.WITHDRAWN, Unit.id.not_in([u.id for u in invited] or [0]))
-        .where(Unit.community_id == meeting.community_id if meeting.community_id else Unit.id > 0)
+        .where(Unit.id.not_in([u.id for u in invited] or [0]))
+        .where(((Unit.status != UnitStatus.WITHDRAWN) & in_scope) | named.exists())
         .order_by(Unit.name)
     ).all()
     return sorted(invited, key=lambda u: u.name) + list(others)
