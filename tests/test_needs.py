@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -192,13 +193,24 @@ def test_edit_needs_the_current_version(app, client, world, login_as, need):
     login_as(world.secretary1)
     page = client.get(f"/needs/{need}/edit").get_data(as_text=True)
     version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
-    form = {"is_wish": "1", "kind": "volunteer", "title": "换水龙头（已备好配件）", "version": version}
+    original = html.unescape(re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1))
+    form = {
+        "is_wish": "1",
+        "kind": "volunteer",
+        "title": "换水龙头（已备好配件）",
+        "version": version,
+        "original": original,
+    }
     with app.app_context():
         n = db.session.get(Need, need)
-        n.version += 1  # someone else saved in between
+        n.description = "老人行动不便，请上门"  # someone else saved in between
+        n.version += 1
         db.session.commit()
     resp = client.post(f"/needs/{need}/edit", data=form)
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/edit")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 409
+    assert "其他人修改了这条需求" in page and "老人行动不便，请上门" in page  # what they changed
+    assert "换水龙头（已备好配件）" in page  # what this user typed is kept
     assert get_need(app, need).title == "独居老人家里换一个水龙头"
     form["version"] = str(int(version) + 1)
     assert client.post(f"/needs/{need}/edit", data=form).status_code == 302

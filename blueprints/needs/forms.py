@@ -70,6 +70,7 @@ class NeedForm(Form):
         description="仅本社区书记、街道管理员和认领单位联络员可见。",
     )
     version = HiddenField()
+    original = HiddenField()
     submit = SubmitField("保存")
 
     def __init__(self, *args, communities=(), **kwargs):

@@ -10,6 +10,7 @@ from werkzeug.routing import BuildError
 
 import panels
 import permissions as perm
+from concurrency import changed_since, snapshot
 from models import (
     Community,
     Match,
@@ -130,14 +131,19 @@ def edit(need_id: int):
         flash("已完成或已撤回的需求不能修改。", "error")
         return redirect(url_for("needs.detail", need_id=need.id))
     form = NeedForm(obj=need)
+    conflict = None
     if request.method == "GET":
         form.is_wish.data = "1" if need.is_wish else "0"
         form.kind.data = need.kind.value
         form.version.data = str(need.version)
+        form.original.data = snapshot(need, NEED_FIELDS)
+    elif form.validate_on_submit() and form.version.data != str(need.version):
+        # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
+        changed = changed_since(form.original.data, need, NEED_FIELDS)
+        conflict = [(NEED_FIELDS[f], v) for f, v in changed.items()]
+        form.version.data = str(need.version)
+        form.original.data = snapshot(need, NEED_FIELDS)
     elif form.validate_on_submit():
-        if form.version.data != str(need.version):
-            flash("保存失败：这条需求刚被他人修改或认领，请核对最新内容后重新修改。", "error")
-            return redirect(url_for("needs.edit", need_id=need.id))
         try:
             svc.edit_need(need, form.data_for_service())
             db.session.commit()
@@ -147,7 +153,22 @@ def edit(need_id: int):
         else:
             flash("需求已保存。", "success")
             return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need), (400 if form.errors else 200)
+    status = 409 if conflict is not None else (400 if form.errors else 200)
+    return render_template("needs/form.html", form=form, need=need, conflict=conflict), status
+
+
+# The fields of the edit form, with their labels for the lost-update message.
+NEED_FIELDS = {
+    "title": "标题",
+    "kind": "类别",
+    "is_wish": "类型",
+    "description": "说明",
+    "people_served": "受益人数",
+    "wanted_by": "期望完成日期",
+    "resident_name": "居民姓名",
+    "resident_phone": "居民电话",
+    "status": "状态",
+}
 
 
 def _detail(need: Need, status: int = 200, **forms):
