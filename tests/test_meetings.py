@@ -516,3 +516,18 @@ def test_dashboard_shows_next_meetings_and_owed_replies(app, client, world, logi
     page = client.get("/").get_data(as_text=True)
     assert "下周的联席会议" in page and "1 个单位未回复" in page
     assert "别的社区会议" not in page
+
+
+def test_refused_reply_or_topic_keeps_what_was_typed(app, client, world, login_as, make_meeting):
+    mid = make_meeting(days=10, status=MeetingStatus.SCHEDULED)
+    login_as("liaison_a")
+    resp = client.post(f"/meetings/{mid}/reply", data={"reply": "delegate", "delegate_name": "王五"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "委派代表时请填写代表的姓名和职务" in page and 'value="王五"' in page
+    long_detail = "详细说明" * 600  # over the 2,000-character limit
+    resp = client.post(f"/meetings/{mid}/topics", data={"title": "社区图书角共建", "detail": long_detail})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "说明不能超过 2000 个字" in page
+    assert 'value="社区图书角共建"' in page and long_detail in page
+    with app.app_context():
+        assert count(Topic) == 0

@@ -261,20 +261,25 @@ def calendar():
 @login_required
 def detail(meeting_id: int):
     """Show a meeting: agenda, invitations and replies, attendance, topics and downloads."""
-    meeting = _load(meeting_id)
+    return _detail_page(_load(meeting_id))
+
+
+def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, status: int = 200):
+    """The meeting page; a form given (after a refused POST) keeps what the user typed."""
     now = utcnow()
     invitation = perm.invitation_for(current_user, meeting)
-    reply_form = None
-    if perm.can_reply(current_user, meeting):
+    if reply_form is None and perm.can_reply(current_user, meeting):
         reply_form = ReplyForm(
+            formdata=None,
             data={
                 "reply": invitation.reply.value if invitation.reply != Reply.PENDING else None,
                 "reason": invitation.reply_reason,
                 "delegate_name": invitation.delegate_name,
                 "delegate_post": invitation.delegate_post,
-            }
+            },
         )
-    topic_form = TopicForm() if perm.can_submit_topic(current_user, meeting, now) else None
+    if topic_form is None and perm.can_submit_topic(current_user, meeting, now):
+        topic_form = TopicForm(formdata=None)
     manager = perm.can_manage_meeting(current_user, meeting)
     rates = svc.attendance_rates(inv.unit_id for inv in meeting.invitations) if manager else {}
     return render_template(
@@ -288,11 +293,11 @@ def detail(meeting_id: int):
         replies=svc.summarise_replies(meeting),
         Attendance=Attendance,
         Reply=Reply,
-        reason_form=ReasonForm(),
-        action_form=Form(),
+        reason_form=ReasonForm(formdata=None),
+        action_form=Form(formdata=None),
         rates=rates,
         my_topics=[t for t in meeting.topics if invitation and t.unit_id == invitation.unit_id],
-    )
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -433,8 +438,9 @@ def reply(meeting_id: int):
             db.session.commit()
             flash("回复已提交。", "success")
             return redirect(url_for("meetings.detail", meeting_id=meeting_id))
-    flash("回复未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
-    return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+    # Refused: the page again, with the answer as typed and the reasons beside the fields.
+    flash("回复未提交，请按提示修改。", "error")
+    return _detail_page(_load(meeting_id), reply_form=form, status=400)
 
 
 @bp.route("/<int:meeting_id>/attendance", methods=["POST"])
@@ -481,9 +487,10 @@ def submit_topic(meeting_id: int):
             ),
             "议题已提交，社区审核后会在这里显示结果。",
         )
-    else:
-        flash("议题未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
-    return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
+        return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
+    # Refused: the page again with the topic as typed, nothing lost.
+    flash("议题未提交，请按提示修改。", "error")
+    return _detail_page(_load(meeting_id), topic_form=form, status=400)
 
 
 def _topic(meeting: Meeting, topic_id: int) -> Topic:
