@@ -165,8 +165,12 @@ def test_confirmation_and_approval_flow(app, client, world, login_as, held_meeti
     # A liaison cannot approve.
     login_as("liaison_a")
     assert client.post(f"/meetings/{mid}/minutes/approve").status_code == 403
-    client.post(f"/meetings/{mid}/minutes/confirm", data={"decision": "comment", "comment": ""})
+    resp = client.post(f"/meetings/{mid}/minutes/confirm", data={"decision": "comment", "comment": ""})
+    assert resp.status_code == 400 and "提出意见时请填写具体内容" in resp.get_data(as_text=True)
     assert _revision(app, mid).confirmations[0].status == ConfirmationStatus.PENDING
+    too_long = "意见" * 1001
+    resp = client.post(f"/meetings/{mid}/minutes/confirm", data={"decision": "comment", "comment": too_long})
+    assert resp.status_code == 400 and too_long in resp.get_data(as_text=True)  # nothing typed is lost
     client.post(
         f"/meetings/{mid}/minutes/confirm", data={"decision": "comment", "comment": "第二项请写明时间"}
     )
@@ -231,7 +235,8 @@ def test_approved_minutes_are_never_edited_and_corrections_are_revisions(
             db.session.flush()
         db.session.rollback()
     # A correction needs a reason and becomes revision 2, the first kept.
-    client.post(f"/meetings/{mid}/minutes/correct", data={"reason": ""})
+    resp = client.post(f"/meetings/{mid}/minutes/correct", data={"reason": ""})
+    assert resp.status_code == 400 and "请填写更正原因" in resp.get_data(as_text=True)
     assert _revision(app, mid).number == 1
     client.post(f"/meetings/{mid}/minutes/correct", data={"reason": "第二项时间记录有误"})
     second = _revision(app, mid)

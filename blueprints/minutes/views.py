@@ -221,13 +221,21 @@ def edit(meeting_id: int):
     )
 
 
-def _view(meeting: Meeting, minutes: Minutes, revision: MinutesRevision | None, manager: bool):
-    confirm_form = None
+def _view(
+    meeting: Meeting,
+    minutes: Minutes,
+    revision: MinutesRevision | None,
+    manager: bool,
+    confirm_form: ConfirmForm | None = None,
+    correction_form: CorrectionForm | None = None,
+    status: int = 200,
+):
+    """The minutes page; a form given (after a refused POST) keeps what the user typed."""
     my_confirmation = None
     if revision is not None and current_user.role == Role.LIAISON:
         my_confirmation = next((c for c in revision.confirmations if c.unit_id == current_user.unit_id), None)
-        if my_confirmation is not None and revision.status == MinutesStatus.SUBMITTED:
-            confirm_form = ConfirmForm()
+        if confirm_form is None and my_confirmation is not None and revision.status == MinutesStatus.SUBMITTED:
+            confirm_form = ConfirmForm(formdata=None)
     return render_template(
         "minutes/view.html",
         meeting=meeting,
@@ -239,11 +247,11 @@ def _view(meeting: Meeting, minutes: Minutes, revision: MinutesRevision | None, 
         action_form=Form(),
         confirm_form=confirm_form,
         my_confirmation=my_confirmation,
-        correction_form=CorrectionForm(),
+        correction_form=correction_form or CorrectionForm(formdata=None),
         actions=svc.snapshot_actions(meeting)
         if revision is None or not revision.locked
         else revision.actions_snapshot,
-    )
+    ), status
 
 
 @bp.route("/minutes/start", methods=["POST"])
@@ -334,12 +342,13 @@ def confirm(meeting_id: int):
             db.session.commit()
         except MinutesError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            form.decision.errors.append(str(exc))
         else:
             flash("会签意见已提交。", "success")
-    else:
-        flash("会签未提交：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
-    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+            return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    # Refused: the page again with the comment as typed.
+    minutes = _minutes(_meeting(meeting_id))
+    return _view(minutes.meeting, minutes, minutes.current, False, confirm_form=form, status=400)
 
 
 @bp.route("/minutes/correct", methods=["POST"])
@@ -354,12 +363,13 @@ def correct(meeting_id: int):
             db.session.commit()
         except MinutesError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            form.reason.errors.append(str(exc))
         else:
             flash(f"已创建第 {revision.number} 版草稿，原签发版本保留不变。", "success")
-    else:
-        flash("请填写更正原因。", "error")
-    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+            return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    # Refused: the page again with the reason as typed.
+    meeting, minutes = _manage(meeting_id)
+    return _view(meeting, minutes, minutes.current, True, correction_form=form, status=400)
 
 
 @bp.route("/minutes/revisions/<int:number>")
