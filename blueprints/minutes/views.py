@@ -234,7 +234,11 @@ def _view(
     my_confirmation = None
     if revision is not None and current_user.role == Role.LIAISON:
         my_confirmation = next((c for c in revision.confirmations if c.unit_id == current_user.unit_id), None)
-        if confirm_form is None and my_confirmation is not None and revision.status == MinutesStatus.SUBMITTED:
+        if (
+            confirm_form is None
+            and my_confirmation is not None
+            and revision.status == MinutesStatus.SUBMITTED
+        ):
             confirm_form = ConfirmForm(formdata=None)
     return render_template(
         "minutes/view.html",
