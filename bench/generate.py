@@ -212,6 +212,40 @@ def fresh_schema(app: Flask) -> None:
         upgrade(directory=str(ROOT / "migrations"))
 
 
+# Statements that are transaction control, not queries a page asks for.
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def record_statements(app: Flask) -> list[str]:
+    """Collect every SQL statement the app's engine runs from now on (the benchmarks clear it)."""
+    from sqlalchemy import event
+
+    from models import db
+
+    statements: list[str] = []
+    with app.app_context():
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+    return statements
+
+
+def count_queries(statements: list[str]) -> int:
+    """The recorded statements that are queries (transaction control left out)."""
+    return sum(1 for s in statements if not s.lstrip().upper().startswith(TRANSACTION_CONTROL))
+
+
+def refuse_to_reset_unasked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A benchmark drops the schema of DATABASE_URL: refuse unless --reset (or a child run)."""
+    if not database_url().startswith("sqlite") and not (args.reset or getattr(args, "child", None)):
+        parser.error(
+            "DATABASE_URL is set: the benchmark drops that database's public schema. "
+            "Pass --reset to confirm, or unset DATABASE_URL to use SQLite under bench/out/."
+        )
+
+
 def generate(units: int = 2000, seed: int = 2026) -> dict[str, int]:
     """Fill the (empty, migrated) database of the current app; return row counts."""
     from commands import COMMUNITIES, SECRETARY_NAMES, STREET

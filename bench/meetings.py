@@ -36,12 +36,22 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import OUT, PASSWORD, ROOT, database_url, fresh_schema, generate, make_app  # noqa: E402
+from generate import (  # noqa: E402
+    OUT,
+    PASSWORD,
+    ROOT,
+    count_queries,
+    database_url,
+    fresh_schema,
+    generate,
+    make_app,
+    record_statements,
+    refuse_to_reset_unasked,
+)
 
 SIZES = {"50": 50, "2000": 2000}  # meetings; the small size shows whether query counts grow
 UNITS = 500  # units in the register (100 per community), ten invited to each meeting
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 TARGETS_MS = {"cold": 200.0, "cached": 20.0, "304": 5.0}  # feed p95 targets (issue 3, point 11)
 
 # --- meeting material -------------------------------------------------------------
@@ -377,7 +387,7 @@ def pages(app) -> list[tuple[str, str]]:
 
 def measure(size: str, requests: int, warmup: int, cold_requests: int) -> dict[str, Any]:
     """Build the database for one size, then time the pages as secretary1 and admin, and two feeds."""
-    from sqlalchemy import event, select, text
+    from sqlalchemy import select, text
 
     from blueprints.meetings import services as svc
     from models import Invitation, Meeting, User, db
@@ -387,15 +397,10 @@ def measure(size: str, requests: int, warmup: int, cold_requests: int) -> dict[s
     app, counts = build(size, url)
     build_s = time.perf_counter() - started
 
-    statements: list[str] = []
-    with app.app_context():
-
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+    statements = record_statements(app)
 
     def sql() -> int:
-        return sum(1 for s in statements if not s.lstrip().upper().startswith(TRANSACTION_CONTROL))
+        return count_queries(statements)
 
     def timed(client, path: str, n: int, expect: int = 200, before=None, **kw) -> dict[str, Any]:
         times, queries, size_ = [], set(), 0
@@ -597,11 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", choices=list(SIZES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not database_url().startswith("sqlite") and not (args.reset or args.child):
-        parser.error(
-            "DATABASE_URL is set: the benchmark drops that database's public schema. "
-            "Pass --reset to confirm, or unset DATABASE_URL to use SQLite under bench/out/."
-        )
+    refuse_to_reset_unasked(parser, args)
 
     if args.child:
         print(

@@ -48,10 +48,20 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import OUT, PASSWORD, ROOT, database_url, fresh_schema, generate, make_app  # noqa: E402
+from generate import (  # noqa: E402
+    OUT,
+    PASSWORD,
+    ROOT,
+    count_queries,
+    database_url,
+    fresh_schema,
+    generate,
+    make_app,
+    record_statements,
+    refuse_to_reset_unasked,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 TARGETS = {"render_warm_median_ms": 300.0, "size_kb": 300.0, "stored_pdf_ms": 20.0}
 PDF_UNITS = 200  # units in the register for the minutes (30 of them invited)
 LEDGER_UNITS = {"small": 200, "large": 2000}
@@ -408,25 +418,6 @@ def _rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
-def _statement_counter(app) -> list[str]:
-    from sqlalchemy import event
-
-    from models import db
-
-    statements: list[str] = []
-    with app.app_context():
-
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-    return statements
-
-
-def _counted(statements: list[str]) -> int:
-    return sum(1 for s in statements if not s.lstrip().upper().startswith(TRANSACTION_CONTROL))
-
-
 def _login(app, username: str):
     client = app.test_client()
     resp = client.post("/login", data={"username": username, "password": PASSWORD})
@@ -448,7 +439,7 @@ def _get(client, path: str, statements: list[str], requests: int, warmup: int) -
         if resp.status_code != 200:
             raise SystemExit(f"GET {path}: {resp.status_code}")
         times.append(elapsed * 1000)
-        counts.add(_counted(statements))
+        counts.add(count_queries(statements))
     return {
         "path": path,
         "requests": requests,
@@ -527,7 +518,7 @@ def measure_pdf(part: str, renders: int, requests: int, warmup: int) -> dict[str
     )
 
     if archival:
-        statements = _statement_counter(app)
+        statements = record_statements(app)
         client = _login(app, "secretary1")
         path = f"/meetings/{meeting_id}/minutes.pdf"
         served = _get(client, path, statements, requests, warmup)
@@ -581,7 +572,7 @@ def measure_ledger(size: str, n_actions: int, requests: int, warmup: int) -> dic
         db.session.remove()
     build_s = time.perf_counter() - started
 
-    statements = _statement_counter(app)
+    statements = record_statements(app)
     pages, liaison = ledger_pages(app)
     rows = []
     for username in ("secretary1", "admin", liaison):
@@ -604,7 +595,7 @@ def measure_ledger(size: str, n_actions: int, requests: int, warmup: int) -> dic
         "pages": rows,
         "export_xlsx": {
             "ms": round(export_ms, 1),
-            "queries": _counted(statements),
+            "queries": count_queries(statements),
             "kb": round(len(resp.data) / 1024, 1),
         },
         "peak_rss_mib": _rss_mib(),
@@ -727,11 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
-    if not database_url().startswith("sqlite") and not (args.reset or args.child):
-        parser.error(
-            "DATABASE_URL is set: the benchmark drops that database's public schema. "
-            "Pass --reset to confirm, or unset DATABASE_URL to use SQLite under bench/out/."
-        )
+    refuse_to_reset_unasked(parser, args)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.child and args.child not in ("small", "large"):
         result = measure_pdf(args.child, args.renders, args.requests, args.warmup)

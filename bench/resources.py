@@ -30,11 +30,19 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import OUT, PASSWORD, database_url, fresh_schema, generate, make_app  # noqa: E402
+from generate import (  # noqa: E402
+    OUT,
+    PASSWORD,
+    count_queries,
+    database_url,
+    fresh_schema,
+    generate,
+    make_app,
+    record_statements,
+)
 
 SIZES = {"100": 100, "10000": 10_000}
 UNITS = 500
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 TARGET_P95_MS = 50.0
 
 TITLES = {
@@ -175,7 +183,6 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 
 
 def measure(size: str, requests: int, warmup: int) -> dict[str, Any]:
-    from sqlalchemy import event
 
     from models import db
 
@@ -189,12 +196,7 @@ def measure(size: str, requests: int, warmup: int) -> dict[str, Any]:
         db.session.remove()
     build_s = time.perf_counter() - started
 
-    statements: list[str] = []
-    with app.app_context():
-
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+    statements = record_statements(app)
 
     def timed(client, path: str, n: int) -> dict[str, Any]:
         times, queries = [], set()
@@ -205,7 +207,7 @@ def measure(size: str, requests: int, warmup: int) -> dict[str, Any]:
             times.append((time.perf_counter() - t0) * 1000)
             if resp.status_code != 200:
                 raise SystemExit(f"GET {path}: {resp.status_code}")
-            queries.add(sum(1 for s in statements if not s.lstrip().upper().startswith(TRANSACTION_CONTROL)))
+            queries.add(count_queries(statements))
         return {**_percentiles(times), "queries": max(queries), "queries_varied": len(queries) > 1}
 
     pages = [

@@ -31,13 +31,22 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import OUT, PASSWORD, ROOT, database_url, fresh_schema, generate, make_app  # noqa: E402
+from generate import (  # noqa: E402
+    OUT,
+    PASSWORD,
+    ROOT,
+    count_queries,
+    database_url,
+    fresh_schema,
+    generate,
+    make_app,
+    refuse_to_reset_unasked,
+)
 
 # Both sizes come from the same generator, so the query counts compare like with like
 # (the seed-demo data also has meetings, resources and needs, whose panels add queries).
 SIZES = {"demo": 31, "2000": 2000}
 TARGET_P95_MS = 50.0
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 def build(size: str, url: str) -> Any:
@@ -118,9 +127,7 @@ def measure(size: str, requests: int, warmup: int) -> dict[str, Any]:
                 if resp.status_code != 200:
                     raise SystemExit(f"{username} GET {path}: {resp.status_code}")
                 times.append(elapsed * 1000)
-                counts.add(
-                    sum(1 for s in statements if not s.lstrip().upper().startswith(TRANSACTION_CONTROL))
-                )
+                counts.add(count_queries(statements))
             times.sort()
             results.append(
                 {
@@ -223,11 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", choices=list(SIZES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not database_url().startswith("sqlite") and not (args.reset or args.child):
-        parser.error(
-            "DATABASE_URL is set: the benchmark drops that database's public schema. "
-            "Pass --reset to confirm, or unset DATABASE_URL to use SQLite under bench/out/."
-        )
+    refuse_to_reset_unasked(parser, args)
 
     if args.child:
         print(json.dumps(measure(args.child, args.requests, args.warmup), ensure_ascii=False))

@@ -33,7 +33,16 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import OUT, PASSWORD, database_url, fresh_schema, generate, make_app  # noqa: E402
+from generate import (  # noqa: E402
+    OUT,
+    PASSWORD,
+    count_queries,
+    database_url,
+    fresh_schema,
+    generate,
+    make_app,
+    record_statements,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNITS = 500
@@ -41,7 +50,6 @@ NEEDS = 10_000
 RESOURCES = 2_000
 BOOKINGS = 20_000
 TARGET_MS = 200.0
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 def generate_work(seed: int = 2026) -> dict[str, int]:
@@ -231,17 +239,12 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 
 
 def measure(app, requests: int, warmup: int, pdf_requests: int) -> list[dict[str, Any]]:
-    from sqlalchemy import event, func, select
+    from sqlalchemy import func, select
 
     from models import Invitation, User, db
 
-    statements: list[str] = []
+    statements = record_statements(app)
     with app.app_context():
-
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
         secretary = db.session.scalar(select(User).where(User.username == "secretary1"))
         busiest = db.session.scalar(
             select(Invitation.unit_id).group_by(Invitation.unit_id).order_by(func.count().desc()).limit(1)
@@ -279,9 +282,7 @@ def measure(app, requests: int, warmup: int, pdf_requests: int) -> list[dict[str
                 times.append((time.perf_counter() - t0) * 1000)
                 if resp.status_code != 200:
                     raise SystemExit(f"GET {path} as {username}: {resp.status_code}")
-                queries.add(
-                    sum(1 for s in statements if not s.lstrip().upper().startswith(TRANSACTION_CONTROL))
-                )
+                queries.add(count_queries(statements))
             results.append(
                 {
                     "page": label,
