@@ -88,4 +88,6 @@
   }
 
   document.querySelectorAll("textarea[data-rich]").forEach(enhance);
+  const hint = document.getElementById("rich-nojs-hint");
+  if (hint) hint.remove();
 })();

@@ -78,6 +78,7 @@ def test_rich_editor_save_refusal_and_lost_update(page, live_server, world, app,
     editor = page.get_by_label("（一）冬季供暖保障")
     expect(editor).to_have_attribute("contenteditable", "true")
     expect(page.locator("textarea[data-rich]").first).to_be_hidden()
+    expect(page.locator("#rich-nojs-hint")).to_have_count(0)  # the no-script hint is for no-script only
     toolbar = page.locator(".rich-editor", has=editor).get_by_role("toolbar", name="文字格式")
     for name in ("加粗（Ctrl+B）", "项目符号列表", "编号列表"):
         expect(toolbar.get_by_role("button", name=name)).to_be_visible()
@@ -244,3 +245,41 @@ def test_confirmation_reaches_the_liaison_and_the_record(
 
             Path(os.environ["BROWSER_SCREENSHOTS"], "approved-minutes.pdf").write_bytes(pdf)
     assert page.console.problems(expected_status=(400,)) == []
+
+
+def test_without_javascript_the_editor_is_a_textarea_that_keeps_the_formatting(
+    browser, live_server, world, app, make_meeting
+):
+    """No script: the textarea is the editor; saving it again keeps bold and lists."""
+    base = live_server
+    mid = _held_meeting(app, world, make_meeting)
+    context = browser.new_context(
+        java_script_enabled=False, locale="zh-CN", viewport={"width": 390, "height": 900}
+    )
+    context.set_default_timeout(5000)
+    page = context.new_page()
+    try:
+        log_in(page, base, "secretary1")
+        page.goto(f"{base}/meetings/{mid}/minutes")
+        page.get_by_role("button", name="开始记录会议纪要").click()
+        with app.app_context():
+            minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == mid))
+            entry = dict(minutes.current.discussion[0])
+            entry["html"] = (
+                "<p><strong>锅炉检修</strong>已完成。</p><ul><li>供暖管网巡查</li><li>错峰用气</li></ul>"
+            )
+            minutes.current.discussion = [entry]
+            db.session.commit()
+        page.reload()
+        area = page.get_by_label("（一）冬季供暖保障")
+        expect(area).to_have_value(entry["html"])
+        expect(page.get_by_text("浏览器未启用脚本")).to_be_visible()
+        page.get_by_label("会议概况").fill("会议由社区书记主持。\n各单位代表参加。")
+        screenshot(page, "390-editor-nojs")
+        page.get_by_role("button", name="保存草稿").click()
+        expect(page.get_by_role("alert").first).to_contain_text("纪要草稿已保存")
+        revision = _stored(app, mid)
+        assert revision.discussion[0]["html"] == entry["html"]
+        assert revision.summary == "<p>会议由社区书记主持。</p><p>各单位代表参加。</p>"
+    finally:
+        context.close()
