@@ -8,13 +8,15 @@ dashboard, 签发 names the unit that has not confirmed, and the record shows wh
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesRevision, MinutesStatus, db
-from tests.browser.helpers import log_in, screenshot
+from tests.browser.helpers import SCREENSHOTS, log_in, screenshot
+from tests.test_pdf import pdftotext, squeezed
 
 pytestmark = pytest.mark.browser
 
@@ -234,16 +236,10 @@ def test_confirmation_reaches_the_liaison_and_the_record(
     if width == WIDTHS[0]:
         with app.app_context():
             pdf = db.session.scalar(select(MinutesRevision.pdf).where(MinutesRevision.id == revision.id))
-        from tests.test_pdf import pdftotext, squeezed
-
         text = squeezed(pdftotext(tmp_path, pdf))
         assert "东大街第一小学已确认liaison_a" in text and "市第三人民医院未回复" in text
-        import os
-
-        if os.environ.get("BROWSER_SCREENSHOTS"):
-            from pathlib import Path
-
-            Path(os.environ["BROWSER_SCREENSHOTS"], "approved-minutes.pdf").write_bytes(pdf)
+        if SCREENSHOTS:  # kept beside the screenshots, to be rendered and looked at
+            Path(SCREENSHOTS, "approved-minutes.pdf").write_bytes(pdf)
     assert page.console.problems(expected_status=(400,)) == []
 
 
