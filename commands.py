@@ -203,6 +203,12 @@ ACTION_IDEAS = [
 ]
 
 
+CONFIRMATION_REMARKS = ["", "同意。", "", "无修改意见，本单位将按时落实。", ""]
+# Recent special meetings: minutes awaiting the units' 会签, and minutes still being drafted.
+DEMO_AWAITING_CONFIRMATION = "老旧小区加装电梯协调专题会"
+DEMO_DRAFTING = "垃圾分类宣传进校园专题会"
+
+
 def seed_minutes(street: Street) -> None:
     """Approved minutes for past meetings, with actions open, in progress, done and overdue."""
     from blueprints.minutes import services as msvc
@@ -257,10 +263,23 @@ def seed_minutes(street: Street) -> None:
             rows,
             secretary,
         )
+        if meeting.title == DEMO_DRAFTING:
+            continue  # minutes still a draft: the editor lists the actions carried over
         msvc.submit(revision, secretary, 3)
-        for confirmation in revision.confirmations:
-            msvc.respond(revision, confirmation.unit_id, secretary, True, "")
-        msvc.approve(revision, secretary)
+        recent = meeting.title == DEMO_AWAITING_CONFIRMATION
+        for k, confirmation in enumerate(revision.confirmations):
+            liaison = db.session.scalar(
+                select(User).where(User.role == Role.LIAISON, User.unit_id == confirmation.unit_id)
+            )
+            # Most units confirm (a few with a remark); one in five never answers. The recent
+            # special meeting's minutes wait for most of their confirmations.
+            if liaison is None or (k + n) % 5 == 4 or (recent and k > 0):
+                continue
+            remark = CONFIRMATION_REMARKS[(k + n) % len(CONFIRMATION_REMARKS)]
+            msvc.respond(revision, confirmation.unit_id, liaison, True, remark)
+        if recent:
+            continue  # awaiting 会签: the liaisons see it on their dashboard
+        msvc.approve(revision, secretary, unconfirmed_ok=True)
         db.session.flush()
         actions = db.session.scalars(
             select(Action).where(Action.meeting_id == meeting.id).order_by(Action.position)
@@ -432,6 +451,23 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
                     decline_reason="已列入下次专题会讨论",
                 )
             )
+    # Two recent special meetings: one whose minutes await the units' 会签, one whose minutes
+    # are still being drafted (its editor lists the actions carried over).
+    for ci, title, days_ago, topics in (
+        (0, DEMO_AWAITING_CONFIRMATION, 3, AGENDA_TOPICS[2:3] + AGENDA_TOPICS[0:1]),
+        (1, DEMO_DRAFTING, 1, AGENDA_TOPICS[7:8]),
+    ):
+        community = communities[ci]
+        members = [u for u in units if u.community_id == community.id and u.status != UnitStatus.WITHDRAWN]
+        start = at(-days_ago, 9, 30)
+        special = meeting(
+            community, title, start, 1.5, MeetingStatus.HELD, MeetingKind.SPECIAL, members[:4], topics
+        )
+        special.published_at = start - timedelta(days=7)
+        special.held_at = start + timedelta(hours=1, minutes=30)
+        for inv in special.invitations:
+            inv.reply, inv.attendance = Reply.ACCEPT, Attendance.PRESENT
+            inv.replied_at, inv.attendance_at = start - timedelta(days=2), start
     first = communities[0]
     members = [u for u in units if u.community_id == first.id and u.status != UnitStatus.WITHDRAWN]
     meeting(

@@ -12,6 +12,24 @@ from models import Attendance, MinutesRevision, MinutesStatus
 ATTENDANCE_LABELS = {a.value: a.label for a in Attendance}
 
 
+CONFIRMATION_LABELS = {"pending": "未回复", "confirmed": "已确认", "commented": "有修改意见"}
+
+
+def confirmation_rows(revision: MinutesRevision) -> list[dict]:
+    """Who was asked to confirm (会签), who did, when and with what comment, who did not answer."""
+    return [
+        {
+            "unit": c.unit.name,
+            "status": c.status.value,
+            "label": CONFIRMATION_LABELS[c.status.value],
+            "by": c.responded_by.display_name if c.responded_by else "",
+            "at": c.responded_at,
+            "comment": c.comment,
+        }
+        for c in revision.confirmations
+    ]
+
+
 def minutes_context(revision: MinutesRevision) -> dict:
     """Everything the minutes document shows, from snapshots once approved."""
     from blueprints.minutes.services import snapshot_actions, snapshot_attendance
@@ -36,6 +54,7 @@ def minutes_context(revision: MinutesRevision) -> dict:
         "not_signed": groups[Attendance.UNKNOWN.value],
         "delegates": [row for row in attendance if row.get("delegate")],
         "actions": actions,
+        "confirmations": confirmation_rows(revision),
         "history": [r for r in minutes.revisions if r.number <= revision.number],
         "watermark": None if approved else "草稿",
         "attendance_labels": ATTENDANCE_LABELS,
@@ -67,6 +86,10 @@ def minutes_json(revision: MinutesRevision) -> bytes:
         "discussion": revision.discussion,
         "attendance": ctx["attendance"],
         "actions": ctx["actions"],
+        "confirm_due": revision.confirm_due.isoformat() if revision.confirm_due else None,
+        "confirmations": [
+            {**row, "at": row["at"].isoformat() if row["at"] else None} for row in ctx["confirmations"]
+        ],
     }
     return json.dumps(data, ensure_ascii=False, indent=2).encode()
 

@@ -126,6 +126,7 @@ class Confirmation(Base):
 
     revision: Mapped[MinutesRevision] = relationship(back_populates="confirmations")
     unit: Mapped[Unit] = relationship()
+    responded_by: Mapped[User | None] = relationship(foreign_keys=[responded_by_id])
 
     @property
     def name(self) -> str:

@@ -287,6 +287,11 @@ def no_data(world) -> dict:
     return {}
 
 
+def approve_form(world) -> dict:
+    """签发 having seen the units that have not confirmed."""
+    return {"unconfirmed_ok": "y"}
+
+
 def _local_slot(days: int, start: int, end: int) -> tuple[datetime, datetime]:
     day = (datetime.now(SHANGHAI) + timedelta(days=days)).date()
     return (
@@ -688,7 +693,7 @@ MATRIX: list[Row] = [
         "POST",
         "/meetings/{held}/minutes/approve",
         grid(**C1_MANAGERS_POST),
-        data=no_data,
+        data=approve_form,
         success=C1_MANAGER_SET,
     ),
     Row(

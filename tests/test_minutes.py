@@ -210,7 +210,7 @@ def _approve(app, client, world, mid):
     _start(client, mid)
     _draft(app, client, world, mid)
     client.post(f"/meetings/{mid}/minutes/submit", data={})
-    assert client.post(f"/meetings/{mid}/minutes/approve").status_code == 302
+    assert client.post(f"/meetings/{mid}/minutes/approve", data={"unconfirmed_ok": "y"}).status_code == 302
 
 
 def test_approved_minutes_are_never_edited_and_corrections_are_revisions(
@@ -255,7 +255,7 @@ def test_approved_minutes_are_never_edited_and_corrections_are_revisions(
         **{f"disc-{_items(app, mid)[1]}": "暑期托管定于7月10日开始。"},
     )
     client.post(f"/meetings/{mid}/minutes/submit", data={})
-    client.post(f"/meetings/{mid}/minutes/approve")
+    client.post(f"/meetings/{mid}/minutes/approve", data={"unconfirmed_ok": "y"})
     second = _revision(app, mid)
     assert second.status == MinutesStatus.APPROVED
     assert second.minutes.archive_no == first.minutes.archive_no  # the number belongs to the minutes
@@ -417,3 +417,160 @@ def test_actions_naming_units_from_elsewhere_survive_a_draft_save(app, client, w
         db.session.commit()
     form = client.get(f"/meetings/{mid}/minutes").get_data(as_text=True)
     assert f'<option selected value="{world.unit_c}">' in form or f'value="{world.unit_c}" selected' in form
+
+
+# --- action rows: units of the meeting only, co-units without Ctrl-click, carried-over actions ---
+
+
+def test_action_units_must_be_the_meetings(app, client, world, login_as, held_meeting, make_unit):
+    """Lead and co-units come from the invited units and the host community's; anything else
+    (another community's unit, an unknown id, junk) is refused on the form and saves nothing."""
+    mid = held_meeting()
+    neighbour = make_unit(name="青年路社区卫生服务站")  # host community, not invited: allowed
+    login_as("secretary1")
+    _start(client, mid)
+    for lead, message in (
+        (str(world.unit_c), "牵头单位须是本次会议的参会单位或召集方的驻区单位"),  # 和平里社区
+        ("999999", "牵头单位须是本次会议的参会单位或召集方的驻区单位"),
+        ("abc", "牵头单位须是本次会议的参会单位或召集方的驻区单位"),
+    ):
+        resp = _draft(app, client, world, mid, **{"actions-0-lead_unit_id": lead})
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and message in page, lead
+        assert "各单位同意联合开展暑期托管" in page  # nothing typed is lost
+    resp = _draft(
+        app, client, world, mid, **{"actions-0-co_unit_ids": [str(world.unit_b), str(world.unit_c)]}
+    )
+    assert "协同单位须是本次会议的参会单位或召集方的驻区单位" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert count(Action) == 0
+    assert _revision(app, mid).recorder != "刘芳"  # the draft itself was not saved either
+
+    resp = _draft(app, client, world, mid, **{"actions-1-lead_unit_id": str(neighbour)})
+    assert resp.status_code == 302
+    with app.app_context():
+        leads = db.session.scalars(select(Action.lead_unit_id).order_by(Action.position)).all()
+    assert leads == [world.unit_a, neighbour]
+
+
+def test_forged_unit_never_moves_an_existing_action(app, client, world, login_as, held_meeting):
+    mid = held_meeting()
+    login_as("secretary1")
+    _start(client, mid)
+    _draft(app, client, world, mid)
+    with app.app_context():
+        action = db.session.scalar(select(Action).where(Action.title == "开放学校操场"))
+        action_id = action.id
+    resp = _draft(
+        app,
+        client,
+        world,
+        mid,
+        version=str(_revision(app, mid).version),
+        **{"actions-0-action_id": str(action_id), "actions-0-lead_unit_id": str(world.unit_c)},
+    )
+    assert resp.status_code == 200 and "牵头单位须是本次会议" in resp.get_data(as_text=True)
+    with app.app_context():
+        action = db.session.get(Action, action_id)
+        assert action.lead_unit_id == world.unit_a
+        assert [u.id for u in action.co_units] == [world.unit_b]
+
+
+def test_existing_outside_lead_is_kept_until_changed(app, client, world, login_as, held_meeting):
+    """An action led by another community's unit (from a matched need) saves unchanged, but an
+    action cannot be moved to such a unit, nor a new one given it."""
+    mid = held_meeting()
+    login_as("secretary1")
+    _start(client, mid)
+    with app.app_context():
+        m = db.session.get(Meeting, mid)
+        outside = Action(
+            meeting_id=mid,
+            street_id=m.street_id,
+            community_id=m.community_id,
+            title="邻近社区单位提供的场地",
+            lead_unit_id=world.unit_c,
+            due_on=date.today() + timedelta(days=30),
+        )
+        db.session.add(outside)
+        db.session.commit()
+        outside_id = outside.id
+    rev = _revision(app, mid)
+    data = {
+        "recorder": "刘芳",
+        "version": str(rev.version),
+        "actions-0-action_id": str(outside_id),
+        "actions-0-title": "邻近社区单位提供的场地",
+        "actions-0-lead_unit_id": str(world.unit_c),
+        "actions-0-co_unit_ids": [str(world.unit_a)],
+        "actions-0-due_on": (date.today() + timedelta(days=30)).isoformat(),
+        "save": "保存草稿",
+    }
+    assert client.post(f"/meetings/{mid}/minutes", data=data).status_code == 302
+    with app.app_context():
+        kept = db.session.get(Action, outside_id)
+        assert kept.lead_unit_id == world.unit_c and [u.id for u in kept.co_units] == [world.unit_a]
+    page = client.get(f"/meetings/{mid}/minutes").get_data(as_text=True)
+    assert "原定单位（不属于本次会议）" in page
+    # The new (second) row may not name it.
+    data.update(
+        {
+            "version": str(_revision(app, mid).version),
+            "actions-1-title": "新事项",
+            "actions-1-lead_unit_id": str(world.unit_c),
+            "actions-1-due_on": (date.today() + timedelta(days=30)).isoformat(),
+        }
+    )
+    resp = client.post(f"/meetings/{mid}/minutes", data=data)
+    assert resp.status_code == 200 and "议定事项 2“新事项”：牵头单位须是本次会议" in resp.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert count(Action) == 1
+
+
+def test_street_meeting_offers_the_streets_units(app, client, world, login_as, held_meeting):
+    mid = held_meeting(community_id=None, units=[world.unit_a])
+    login_as("admin")
+    _start(client, mid)
+    page = client.get(f"/meetings/{mid}/minutes").get_data(as_text=True)
+    lead = page.split('id="actions-0-lead_unit_id"')[1].split("</select>")[0]
+    street_group = lead.split('<optgroup label="本街道其他单位">')[1]
+    assert "和平里派出所" in street_group and "市第三人民医院" in street_group
+    resp = _draft(app, client, world, mid, **{"actions-0-co_unit_ids": [str(world.unit_c)]})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-1500:]
+
+
+def test_co_units_are_checkboxes_grouped_by_role(app, client, world, login_as, held_meeting, make_unit):
+    mid = held_meeting()
+    make_unit(name="青年路社区卫生服务站")
+    login_as("secretary1")
+    _start(client, mid)
+    page = client.get(f"/meetings/{mid}/minutes").get_data(as_text=True)
+    assert f'name="actions-0-co_unit_ids" type="checkbox" value="{world.unit_b}"' in page
+    assert "Ctrl" not in page and "multiple" not in page
+    lead = page.split('id="actions-0-lead_unit_id"')[1].split("</select>")[0]
+    invited, host = lead.split('<optgroup label="本社区其他单位">')
+    assert "东大街第一小学" in invited and "市第三人民医院" in invited
+    assert "青年路社区卫生服务站" in host and "和平里派出所" not in lead  # another community's unit
+
+
+def test_open_actions_from_earlier_meetings_are_labelled_carried_over(
+    app, client, world, login_as, held_meeting
+):
+    first = held_meeting(title="九月联席会议", at=time(9, 0), hours=1)
+    login_as("secretary1")
+    _approve(app, client, world, first)
+    with app.app_context():
+        done = db.session.scalar(select(Action).where(Action.title == "组织暑期托管志愿者"))
+        done.status = ActionStatus.DONE
+        db.session.commit()
+    second = held_meeting(title="十月联席会议", at=time(15, 0), hours=1)
+    _start(client, second)
+    page = client.get(f"/meetings/{second}/minutes").get_data(as_text=True)
+    carried = page.split('id="carried-over"')[1].split("本次会议议定事项")[0]
+    assert "上次会议遗留" in carried and "开放学校操场" in carried and "九月联席会议" in carried
+    assert "组织暑期托管志愿者" not in carried  # done: not carried over
+    # The earlier meeting's own editor lists nothing carried over.
+    login_as("admin")
+    assert 'id="carried-over"' not in client.get(f"/meetings/{first}/minutes").get_data(as_text=True)

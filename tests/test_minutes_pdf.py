@@ -94,7 +94,7 @@ def test_hostile_minutes_fetch_and_embed_nothing(app, client, world, login_as, h
         rev = db.session.scalar(select(MinutesRevision))
         assert "<link" not in rev.summary and "<img" not in rev.summary and "<style" not in rev.summary
     client.post(f"/meetings/{mid}/minutes/submit", data={})
-    client.post(f"/meetings/{mid}/minutes/approve")
+    client.post(f"/meetings/{mid}/minutes/approve", data={"unconfirmed_ok": "y"})
     with app.app_context():
         pdf = db.session.scalar(select(MinutesRevision.pdf))
     everything = all_decoded_bytes(pdf)

@@ -34,6 +34,7 @@ from models import (
     Reply,
     Role,
     Unit,
+    UnitStatus,
     User,
     db,
 )
@@ -141,8 +142,52 @@ def save_draft(
     _save_actions(meeting, actions)
 
 
+def meeting_units(meeting: Meeting) -> tuple[list[Unit], list[Unit]]:
+    """Units an agreed action may name: the invited units, and the host's other units.
+
+    The host's units are the host community's (the street's, for a street meeting) that
+    have not withdrawn; both lists are sorted by name.
+    """
+    invited = sorted((inv.unit for inv in meeting.invitations), key=lambda u: u.name)
+    host = (
+        Unit.community_id == meeting.community_id
+        if meeting.community_id
+        else Unit.street_id == meeting.street_id
+    )
+    others = db.session.scalars(
+        select(Unit)
+        .where(host, Unit.status != UnitStatus.WITHDRAWN, Unit.id.not_in([u.id for u in invited] or [0]))
+        .order_by(Unit.name)
+    ).all()
+    return invited, list(others)
+
+
+def unit_problems(row: ActionRow, allowed: set[int], action: Action | None) -> tuple[str | None, str | None]:
+    """Why a row's lead or co-units may not be saved: (lead problem, co-unit problem).
+
+    Units must be the meeting's; an existing action keeps the units it already names (an
+    action from a matched need may be led by a neighbouring community's unit) until changed.
+    """
+    lead_ok = allowed | ({action.lead_unit_id} if action else set())
+    co_ok = allowed | ({u.id for u in action.co_units} if action else set())
+    lead = (
+        None
+        if row.lead_unit_id in lead_ok
+        else "牵头单位须是本次会议的参会单位或召集方的驻区单位，请重新选择。"
+    )
+    co = None
+    if any(u not in co_ok for u in row.co_unit_ids):
+        co = "协同单位须是本次会议的参会单位或召集方的驻区单位，请重新选择。"
+    return lead, co
+
+
 def _save_actions(meeting: Meeting, rows: list[ActionRow]) -> None:
     existing = {a.id: a for a in db.session.scalars(select(Action).where(Action.meeting_id == meeting.id))}
+    invited, others = meeting_units(meeting)
+    allowed = {u.id for u in invited + others}
+    for n, row in enumerate(rows, start=1):
+        if any(unit_problems(row, allowed, existing.get(row.id) if row.id else None)):
+            raise MinutesError(f"议定事项 {n}“{row.title}”的牵头单位或协同单位不属于本次会议，未保存。")
     kept = set()
     for position, row in enumerate(rows, start=1):
         action = existing.get(row.id) if row.id else None
@@ -232,6 +277,43 @@ def respond(revision: MinutesRevision, unit_id: int, by: User, confirmed: bool, 
     return confirmation
 
 
+def unconfirmed(revision: MinutesRevision) -> tuple[list[Confirmation], list[Confirmation]]:
+    """The units asked to confirm that have not: (no answer yet, answered with comments)."""
+    pending = [c for c in revision.confirmations if c.status == ConfirmationStatus.PENDING]
+    commented = [c for c in revision.confirmations if c.status == ConfirmationStatus.COMMENTED]
+    return pending, commented
+
+
+def unconfirmed_message(revision: MinutesRevision) -> str:
+    """The 签发 warning naming the units whose confirmation is missing, or "" when none is."""
+    pending, commented = unconfirmed(revision)
+    parts = []
+    if pending:
+        parts.append(f"尚未会签的单位：{'、'.join(c.unit.name for c in pending)}")
+    if commented:
+        parts.append(f"提出修改意见的单位：{'、'.join(c.unit.name for c in commented)}")
+    return "；".join(parts)
+
+
+def pending_confirmations(unit_id: int):
+    """Confirmations a unit still owes on submitted minutes, soonest due first."""
+    return (
+        select(Confirmation)
+        .join(MinutesRevision, MinutesRevision.id == Confirmation.revision_id)
+        .join(Minutes, Minutes.id == MinutesRevision.minutes_id)
+        .join(Meeting, Meeting.id == Minutes.meeting_id)
+        .where(
+            Confirmation.unit_id == unit_id,
+            Confirmation.status == ConfirmationStatus.PENDING,
+            MinutesRevision.status == MinutesStatus.SUBMITTED,
+        )
+        .options(
+            joinedload(Confirmation.revision).joinedload(MinutesRevision.minutes).joinedload(Minutes.meeting)
+        )
+        .order_by(MinutesRevision.confirm_due, Meeting.start_at)
+    )
+
+
 def archive_scope(meeting: Meeting) -> str:
     return f"community:{meeting.community_id}" if meeting.community_id else f"street:{meeting.street_id}"
 
@@ -304,12 +386,19 @@ def digests(data: bytes) -> tuple[str, str]:
     return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
 
 
-def approve(revision: MinutesRevision, by: User) -> None:
-    """签发: number the minutes, freeze what they record, and store the archival PDF."""
+def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -> None:
+    """签发: number the minutes, freeze what they record, and store the archival PDF.
+
+    While units asked to confirm have not (no answer, or comments), approval needs
+    `unconfirmed_ok`: the approver has seen them named and approves all the same.
+    """
     from exports.minutes import render_minutes_pdf
 
     if revision.status != MinutesStatus.SUBMITTED:
         raise MinutesError("只有已提交的纪要可以签发。")
+    missing = unconfirmed_message(revision)
+    if missing and not unconfirmed_ok:
+        raise MinutesError(f"{missing}。请确认后勾选“仍然签发”，或等待会签。")
     minutes = revision.minutes
     meeting = minutes.meeting
     now = utcnow()
@@ -378,6 +467,18 @@ def open_actions(community_id: int | None, street_id: int):
     else:
         stmt = stmt.where(Action.community_id.is_(None))
     return stmt
+
+
+def carried_over(meeting: Meeting) -> list[Action]:
+    """Open actions of the host's earlier meetings: still to be followed up at this one."""
+    stmt = (
+        open_actions(meeting.community_id, meeting.street_id)
+        .join(Meeting, Meeting.id == Action.meeting_id)
+        .where(Meeting.start_at < meeting.start_at, Meeting.id != meeting.id)
+        .options(joinedload(Action.meeting), joinedload(Action.lead_unit))
+        .order_by(Meeting.start_at, Action.position, Action.id)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def add_followup_item(meeting: Meeting) -> bool:

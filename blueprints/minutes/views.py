@@ -4,8 +4,9 @@ import json
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
+import panels
 import permissions as perm
 from blueprints.meetings.services import load_meeting
 from downloads import download_response
@@ -13,6 +14,7 @@ from flow import attempt
 from formbase import Form
 from models import (
     Action,
+    Confirmation,
     Meeting,
     Minutes,
     MinutesError,
@@ -21,13 +23,13 @@ from models import (
     Principle,
     Role,
     Unit,
-    UnitStatus,
     db,
 )
+from models.base import today
 
 from . import bp
 from . import services as svc
-from .forms import ConfirmForm, CorrectionForm, MinutesForm, SubmitMinutesForm
+from .forms import ApproveForm, ConfirmForm, CorrectionForm, MinutesForm, SubmitMinutesForm
 
 
 def _meeting(meeting_id: int, for_update: bool = False) -> Meeting:
@@ -43,7 +45,11 @@ def _minutes(meeting: Meeting) -> Minutes:
     minutes = db.session.scalar(
         select(Minutes)
         .where(Minutes.meeting_id == meeting.id)
-        .options(selectinload(Minutes.revisions).selectinload(MinutesRevision.confirmations))
+        .options(
+            selectinload(Minutes.revisions)
+            .selectinload(MinutesRevision.confirmations)
+            .options(joinedload(Confirmation.unit), joinedload(Confirmation.responded_by))
+        )
     )
     if minutes is None:
         abort(404)
@@ -64,30 +70,43 @@ def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
     return next((r for r in reversed(minutes.revisions) if r.status != MinutesStatus.DRAFT), None)
 
 
-def _units_for(meeting: Meeting) -> list[Unit]:
-    """Units an action may name: the invited ones first, then the host community's, and any
-    unit an existing action already names (e.g. a neighbouring owner from a matched need)."""
-    from blueprints.actions.services import involves
-
-    invited = [inv.unit for inv in meeting.invitations]
-    in_scope = Unit.community_id == meeting.community_id if meeting.community_id else Unit.id > 0
-    named = select(Action.id).where(Action.meeting_id == meeting.id, involves(Unit.id))
-    others = db.session.scalars(
-        select(Unit)
-        .where(Unit.id.not_in([u.id for u in invited] or [0]))
-        .where(((Unit.status != UnitStatus.WITHDRAWN) & in_scope) | named.exists())
-        .order_by(Unit.name)
-    ).all()
-    return sorted(invited, key=lambda u: u.name) + list(others)
+def _unit_groups(meeting: Meeting) -> tuple[list[tuple[str, list[Unit]]], set[int]]:
+    """The units an action may name, grouped for the pickers, and their ids."""
+    invited, others = svc.meeting_units(meeting)
+    host = "本社区其他单位" if meeting.community_id else "本街道其他单位"
+    return [("参会单位", invited), (host, others)], {u.id for u in invited + others}
 
 
-def _action_rows(meeting: Meeting) -> list[dict]:
-    actions = db.session.scalars(
-        select(Action)
-        .where(Action.meeting_id == meeting.id)
-        .options(selectinload(Action.co_units), selectinload(Action.tags))
-        .order_by(Action.position, Action.id)
-    ).all()
+def _set_row_choices(form: MinutesForm, existing: dict[int, Action], allowed: set[int]) -> None:
+    """Rows of existing actions also offer the units those actions already name."""
+    for row in form.actions:
+        action = existing.get(_action_id(row))
+        if action is None:
+            continue
+        named = [action.lead_unit, *action.co_units]
+        extra = {u.id: u for u in named if u.id not in allowed}
+        if extra:
+            form.set_unit_choices(row, sorted(extra.values(), key=lambda u: u.name))
+
+
+def _action_id(row) -> int | None:
+    value = row.action_id.data
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+def _existing_actions(meeting: Meeting) -> dict[int, Action]:
+    return {
+        a.id: a
+        for a in db.session.scalars(
+            select(Action)
+            .where(Action.meeting_id == meeting.id)
+            .options(joinedload(Action.lead_unit), selectinload(Action.co_units), selectinload(Action.tags))
+            .order_by(Action.position, Action.id)
+        )
+    }
+
+
+def _action_rows(existing: dict[int, Action]) -> list[dict]:
     return [
         {
             "action_id": str(a.id),
@@ -98,44 +117,54 @@ def _action_rows(meeting: Meeting) -> list[dict]:
             "due_on": a.due_on,
             "principles": [p.value for p in a.principles],
         }
-        for a in actions
+        for a in existing.values()
     ]
 
 
-def _snapshot(revision: MinutesRevision, meeting: Meeting) -> dict[str, str]:
+def _snapshot(revision: MinutesRevision, existing: dict[int, Action]) -> dict[str, str]:
     """The draft as labelled text, to tell an editor what someone else changed."""
     out = {"记录人": revision.recorder, "会议概况": revision.summary}
     for entry in revision.discussion:
         out[f"议题“{entry['title']}”"] = entry.get("html", "")
-    out["议定事项"] = "；".join(r["title"] for r in _action_rows(meeting))
+    out["议定事项"] = "；".join(a.title for a in existing.values())
     return out
 
 
-def _parse_actions(form: MinutesForm) -> tuple[list[svc.ActionRow], list[str]]:
+def _parse_actions(
+    form: MinutesForm, existing: dict[int, Action], allowed: set[int]
+) -> tuple[list[svc.ActionRow], list[str]]:
     rows, errors = [], []
     for n, entry in enumerate(form.actions, start=1):
         title = (entry.title.data or "").strip()
         if not title:
             continue
-        if not entry.lead_unit_id.data:
-            errors.append(f"议定事项 {n}“{title}”请选择牵头单位。")
-        if not entry.due_on.data:
-            errors.append(f"议定事项 {n}“{title}”请填写有效的完成时限。")
-        if errors:
-            continue
-        rows.append(
-            svc.ActionRow(
-                id=int(entry.action_id.data) if (entry.action_id.data or "").isdigit() else None,
-                title=title,
-                detail=entry.detail.data or "",
-                lead_unit_id=entry.lead_unit_id.data,
-                co_unit_ids=list(entry.co_unit_ids.data or []),
-                due_on=entry.due_on.data,
-                principles=[
-                    Principle(p) for p in entry.principles.data or [] if p in Principle._value2member_map_
-                ],
-            )
+        row = svc.ActionRow(
+            id=_action_id(entry),
+            title=title,
+            detail=entry.detail.data or "",
+            lead_unit_id=entry.lead_unit_id.data or 0,
+            co_unit_ids=list(dict.fromkeys(entry.co_unit_ids.data or [])),
+            due_on=entry.due_on.data,
+            principles=[
+                Principle(p) for p in entry.principles.data or [] if p in Principle._value2member_map_
+            ],
         )
+        row_errors = []
+        if not row.lead_unit_id:
+            row_errors.append(f"议定事项 {n}“{title}”请选择牵头单位。")
+            entry.lead_unit_id.errors = ["请选择牵头单位。"]
+        if not row.due_on:
+            row_errors.append(f"议定事项 {n}“{title}”请填写有效的完成时限。")
+        lead_problem, co_problem = svc.unit_problems(row, allowed, existing.get(row.id) if row.id else None)
+        if row.lead_unit_id and lead_problem:
+            row_errors.append(f"议定事项 {n}“{title}”：{lead_problem}")
+            entry.lead_unit_id.errors = [lead_problem]
+        if co_problem:
+            row_errors.append(f"议定事项 {n}“{title}”：{co_problem}")
+            entry.co_unit_ids.errors = [co_problem]
+        errors += row_errors
+        if not row_errors:
+            rows.append(row)
     return rows, errors
 
 
@@ -165,35 +194,38 @@ def edit(meeting_id: int):
             abort(403 if not manager else 409)
         return _view(meeting, minutes, _visible_revision(minutes), manager)
 
-    units = _units_for(meeting)
+    unit_groups, allowed = _unit_groups(meeting)
+    existing = _existing_actions(meeting)
     if request.method == "GET":
         data = {
             "recorder": revision.recorder,
             "summary": revision.summary,
-            "actions": _action_rows(meeting) + [{"lead_unit_id": 0}] * 2,
+            "actions": _action_rows(existing) + [{"lead_unit_id": 0}] * 2,
             "version": revision.version,
         }
-        form = MinutesForm(data=data, units=units)
+        form = MinutesForm(data=data, unit_groups=unit_groups)
     else:
-        form = MinutesForm(units=units)
+        form = MinutesForm(unit_groups=unit_groups)
+    if request.method == "POST" and form.add_row.data:
+        form.actions.append_entry({"lead_unit_id": 0})
+        form.set_unit_choices(form.actions[-1])
+    _set_row_choices(form, existing, allowed)
     discussion = {
         e["item_id"]: request.form.get(f"disc-{e['item_id']}", e.get("html", "")) for e in revision.discussion
     }
     conflict = None
     if request.method == "POST" and form.add_row.data:
-        form.actions.append_entry({"lead_unit_id": 0})
-        form.actions[-1].lead_unit_id.choices = form.actions[0].lead_unit_id.choices
-        form.actions[-1].co_unit_ids.choices = form.actions[0].co_unit_ids.choices
+        pass  # the page again with one more empty row, nothing saved
     elif form.validate_on_submit():
         if str(revision.version) != (form.version.data or ""):
             before = {}
             with contextlib.suppress(ValueError):
                 before = json.loads(request.form.get("original", "{}"))
-            now = _snapshot(revision, meeting)
+            now = _snapshot(revision, existing)
             conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
             form.version.data = revision.version
         else:
-            rows, errors = _parse_actions(form)
+            rows, errors = _parse_actions(form, existing, allowed)
             if errors:
                 form.form_errors.extend(errors)
             else:
@@ -216,8 +248,10 @@ def edit(meeting_id: int):
         form=form,
         discussion=discussion,
         conflict=conflict,
-        original=json.dumps(_snapshot(revision, meeting), ensure_ascii=False),
-        submit_form=SubmitMinutesForm(),
+        original=json.dumps(_snapshot(revision, existing), ensure_ascii=False),
+        submit_form=SubmitMinutesForm(formdata=None),
+        carried_over=svc.carried_over(meeting),
+        today=today(),
     )
 
 
@@ -228,6 +262,7 @@ def _view(
     manager: bool,
     confirm_form: ConfirmForm | None = None,
     correction_form: CorrectionForm | None = None,
+    approve_form: ApproveForm | None = None,
     status: int = 200,
 ):
     """The minutes page; a form given (after a refused POST) keeps what the user typed."""
@@ -252,6 +287,8 @@ def _view(
         confirm_form=confirm_form,
         my_confirmation=my_confirmation,
         correction_form=correction_form or CorrectionForm(formdata=None),
+        approve_form=approve_form or ApproveForm(formdata=None),
+        unconfirmed=svc.unconfirmed(revision) if revision is not None else ([], []),
         actions=svc.snapshot_actions(meeting)
         if revision is None or not revision.locked
         else revision.actions_snapshot,
@@ -310,17 +347,21 @@ def approve(meeting_id: int):
     meeting, minutes = _manage(meeting_id)
     if not svc.may_approve(current_user, meeting):
         abort(403)
-    if not Form().validate_on_submit():
+    form = ApproveForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
-        svc.approve(minutes.current, current_user)
+        svc.approve(minutes.current, current_user, unconfirmed_ok=form.unconfirmed_ok.data)
         db.session.commit()
     except MinutesError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        form.unconfirmed_ok.errors = [str(exc)]
     else:
         flash(f"纪要已签发，编号 {minutes.archive_no}。", "success")
-    return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+        return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    # Refused: the page again, naming the units whose confirmation is missing.
+    meeting, minutes = _manage(meeting_id)
+    return _view(meeting, minutes, minutes.current, True, approve_form=form, status=400)
 
 
 @bp.route("/minutes/confirm", methods=["POST"])
@@ -426,3 +467,14 @@ def revision_pdf(meeting_id: int, number: int):
     if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
         abort(403)
     return _revision_pdf(meeting, minutes, rev)
+
+
+@panels.dashboard_panel
+def dashboard_panel(user):
+    """A liaison's pending 会签: minutes their unit is asked to confirm, with the due date."""
+    if user.role != Role.LIAISON or not user.unit_id:
+        return None
+    pending = db.session.scalars(svc.pending_confirmations(user.unit_id)).all()
+    if not pending:
+        return None
+    return "minutes/_dashboard_panel.html", {"pending": pending, "today": today()}

@@ -32,6 +32,7 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     page.goto(f"{base}/meetings/{mid}")
     page.get_by_role("link", name="会议纪要").click()
     page.get_by_role("button", name="开始记录会议纪要").click()
+    expect(page.get_by_role("textbox", name="（一）冬季供暖保障")).to_be_visible()  # the editor is ready
     page.get_by_label("（一）冬季供暖保障").fill("一小介绍了锅炉检修情况。\n各单位同意错峰用气。")
     page.get_by_label("事项", exact=True).nth(0).fill("锅炉房安全检查")
     page.get_by_label("牵头单位").nth(0).select_option(label="东大街第一小学")
@@ -56,8 +57,10 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
 
     log_in(page, base, "secretary1")
     page.goto(f"{base}/meetings/{mid}/minutes")
+    expect(page.locator("#unconfirmed-warning")).to_contain_text("市第三人民医院")  # did not confirm
+    page.get_by_label("已知悉上述单位未完成会签，仍然签发").check()
     page.once("dialog", lambda d: d.accept())
-    page.get_by_role("button", name="签发").click()
+    page.get_by_role("button", name="签发", exact=True).click()
     expect(page.locator("#minutes-status")).to_have_text("已签发")
     expect(page.locator("#archive-no")).to_contain_text("青年路社区联席〔")
     with page.expect_download() as info:
