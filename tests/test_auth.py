@@ -376,8 +376,8 @@ def test_production_hash_parameters_meet_owasp_asvs(app):
 # --- cookies and headers ----------------------------------------------------------------
 
 
-def _session_cookie_header(resp) -> str:
-    cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+def _session_cookie_header(resp, name: str = "session") -> str:
+    cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith(name + "=")]
     assert cookies, resp.headers
     return cookies[-1]
 
@@ -397,9 +397,33 @@ def test_session_cookie_is_secure_when_configured_for_https(app, world):
             "/login", data={"username": "admin", "password": PASSWORD}, base_url="https://localhost"
         )
         assert resp.status_code == 302
-        header = _session_cookie_header(resp)
+        # The __Host- prefix: browsers accept it only Secure, on Path=/ and without Domain, so
+        # no sibling subdomain or plain-HTTP page can plant or overwrite the session.
+        assert not [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+        header = _session_cookie_header(resp, "__Host-session")
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
+        assert "Path=/;" in header + ";" and "Domain=" not in header
         assert "Strict-Transport-Security" in resp.headers
+        assert client.get("/", base_url="https://localhost").status_code == 200  # the cookie works
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_remember_cookie_uses_the_host_prefix_with_https(app, world):
+    from flask_login import login_user
+
+    other = create_app(_same_config(app, HTTPS=True))
+
+    def remember_me():
+        login_user(db.session.get(User, world.admin), remember=True)
+        return "ok"
+
+    other.add_url_rule("/_remember-me", view_func=remember_me)
+    try:
+        resp = other.test_client().get("/_remember-me", base_url="https://localhost")
+        header = _session_cookie_header(resp, "__Host-remember_token")
+        assert "Secure" in header and "Path=/" in header and "Domain=" not in header
     finally:
         with other.app_context():
             db.engine.dispose()
