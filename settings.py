@@ -28,7 +28,11 @@ class Defaults:
     PASSWORD_TIME_COST = 3
     PASSWORD_MEMORY_COST = 64 * 1024
     PASSWORD_PARALLELISM = 2
+    # Failed logins within LOGIN_WINDOW_MINUTES: an address that reaches LOGIN_MAX_FAILURES
+    # waits; an account that does only refuses addresses that have themselves failed
+    # LOGIN_ACCOUNT_ADDRESS_FAILURES times for it (see blueprints/auth/services.login_wait).
     LOGIN_MAX_FAILURES = 10
+    LOGIN_ACCOUNT_ADDRESS_FAILURES = 3
     LOGIN_WINDOW_MINUTES = 15
     UNITS_PER_PAGE = 20
     AUDIT_PER_PAGE = 50
