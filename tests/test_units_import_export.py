@@ -324,3 +324,15 @@ def test_changed_row_of_a_registered_unit_names_the_differing_columns(app, clien
     assert re.search(r'id="unchanged-count">2<', preview)
     with app.app_context():
         assert db.session.get(Unit, world.unit_a).liaison_phone == ""
+
+
+def test_registered_data_that_predates_todays_checks_still_counts_as_unchanged(
+    app, client, world, login_as, make_unit
+):
+    # Stored before the e-mail check was as strict as it is now (the demo's .local addresses).
+    make_unit(name="青年路老年活动中心", liaison_email="laonian@demo.gongjian.local")
+    login_as("admin")
+    resp = _upload(client, client.get("/units/export.csv").data, "名册.csv")
+    preview = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'id="rejected-count">0<', preview)
+    assert re.search(r'id="unchanged-count">4<', preview)

@@ -279,7 +279,8 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
 
         if registered is not None:
             differing = differences(registered, record)
-            if not differing and not problems:
+            if not differing:
+                # The register's own data, even where it predates today's checks.
                 unchanged.append({"row": row_no, "name": name})
                 continue
             problems.insert(
