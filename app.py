@@ -29,7 +29,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Load defaults, then the environment, then instance/config.py, then the test dict."""
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the database, the secret key and the uploads: owner only.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.config.from_object("settings.Defaults")
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "gongjian.db")
     env = os.environ
@@ -46,10 +47,11 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
 
-    from settings import normalise_database_url
+    from settings import create_sqlite_file, normalise_database_url
 
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        create_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     else:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
@@ -60,6 +62,14 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = secure
     if secure:
         app.config["PREFERRED_URL_SCHEME"] = "https"
+        # A __Host- cookie is accepted only with Secure, Path=/ and no Domain, so no other
+        # subdomain and no plain-HTTP page can set or overwrite it (RFC 6265bis).
+        for cookie, default in (("SESSION", "session"), ("REMEMBER", "remember_token")):
+            name = app.config.get(f"{cookie}_COOKIE_NAME") or default
+            if not name.startswith("__Host-"):
+                app.config[f"{cookie}_COOKIE_NAME"] = "__Host-" + name
+            app.config[f"{cookie}_COOKIE_PATH"] = "/"
+            app.config[f"{cookie}_COOKIE_DOMAIN"] = None
 
 
 def _instance_secret(app: Flask) -> str:

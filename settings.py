@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -25,7 +28,11 @@ class Defaults:
     PASSWORD_TIME_COST = 3
     PASSWORD_MEMORY_COST = 64 * 1024
     PASSWORD_PARALLELISM = 2
+    # Failed logins within LOGIN_WINDOW_MINUTES: an address that reaches LOGIN_MAX_FAILURES
+    # waits; an account that does only refuses addresses that have themselves failed
+    # LOGIN_ACCOUNT_ADDRESS_FAILURES times for it (see blueprints/auth/services.login_wait).
     LOGIN_MAX_FAILURES = 10
+    LOGIN_ACCOUNT_ADDRESS_FAILURES = 3
     LOGIN_WINDOW_MINUTES = 15
     UNITS_PER_PAGE = 20
     AUDIT_PER_PAGE = 50
@@ -91,6 +98,26 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def create_sqlite_file(url: str, instance_path: str) -> None:
+    """Create the SQLite database file readable by the app's user only (0600), if it is new.
+
+    SQLite creates its -wal and -shm files with the database file's permissions, so they
+    follow. The process umask is left alone: it would change every other file the process
+    creates, in every thread.
+    """
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # Flask-SQLAlchemy reads a relative SQLite path as relative to the instance folder.
+    path = os.path.join(instance_path, database)
+    if not os.path.isdir(os.path.dirname(path)):
+        return  # SQLite will say so when it connects
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -128,6 +128,8 @@ class UnitImport(Base):
     filename: Mapped[str] = mapped_column(String(200))
     valid_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Rows naming a registered unit with exactly its data: nothing to import (a re-imported export).
+    unchanged_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     confirmed_at: Mapped[datetime | None] = mapped_column()
     created_count: Mapped[int] = mapped_column(default=0)
 

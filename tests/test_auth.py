@@ -112,18 +112,81 @@ def test_logged_in_user_visiting_login_goes_to_dashboard(client, world, login_as
 # --- throttling -------------------------------------------------------------------------
 
 
-def test_ten_failures_for_one_account_lock_it_even_with_the_right_password(app, client, world):
-    # Each failure from a different address: only the per-account counter can trip.
-    for i in range(10):
-        resp = _post_login(client, "secretary1", "错误的口令第几次", ip=f"10.0.0.{i + 1}")
-        assert SAME_LOGIN_ERROR in resp.get_data(as_text=True)
-    resp = _post_login(client, "secretary1", PASSWORD, ip="10.0.1.1")
-    assert resp.status_code == 200
-    assert THROTTLED in resp.get_data(as_text=True)
+def _assert_throttled(resp, minutes: int | None = None):
+    """Refused for too many failures: 429, a Retry-After in seconds, the Chinese message on the form."""
+    assert resp.status_code == 429
+    wait = int(resp.headers["Retry-After"])
+    assert 0 < wait <= 15 * 60
+    page = resp.get_data(as_text=True)
+    assert THROTTLED in page
+    assert f"请 {minutes if minutes is not None else -(-wait // 60)} 分钟后再试" in page
+    assert 'name="username"' in page  # still the login form, ready for the next try
+    return wait
+
+
+def test_an_attacker_failing_many_times_does_not_lock_the_owner_out(app, client, world):
+    for _ in range(10):
+        resp = _post_login(client, "secretary1", "错误的口令第几次", ip="203.0.113.66")
+        assert resp.status_code == 200 and SAME_LOGIN_ERROR in resp.get_data(as_text=True)
+    # The attacking address is throttled, even when it guesses right.
+    _assert_throttled(_post_login(client, "secretary1", PASSWORD, ip="203.0.113.66"), minutes=15)
     assert not _logged_in(client)
     assert _events(app, "login_throttled")
-    # Other accounts from a fresh address are not affected.
-    assert _post_login(client, "secretary2", PASSWORD, ip="10.0.2.1").status_code == 302
+    # The owner, from an address that has not been failing, gets in.
+    assert _post_login(client, "secretary1", PASSWORD, ip="198.51.100.7").status_code == 302
+    assert _logged_in(client)
+
+
+def test_distributed_guessing_is_throttled_per_address_for_that_account(client, world):
+    # Four addresses, three failures each: the account has twelve, no address ten.
+    attackers = [f"203.0.113.{i}" for i in range(1, 5)]
+    for ip in attackers:
+        for _ in range(3):
+            _post_login(client, "secretary1", "错误的口令第几次", ip=ip)
+    for ip in attackers:
+        _assert_throttled(_post_login(client, "secretary1", PASSWORD, ip=ip))
+    # The same addresses may still log in to other accounts (three failures are not ten) ...
+    assert _post_login(client, "secretary2", PASSWORD, ip=attackers[0]).status_code == 302
+    # ... and the owner still gets in from anywhere else.
+    assert _post_login(client, "secretary1", PASSWORD, ip="198.51.100.7").status_code == 302
+
+
+def test_below_the_account_limit_a_few_typos_never_block(client, world):
+    for _ in range(5):
+        _post_login(client, "secretary1", "错误的口令第几次", ip="10.0.0.1")
+    assert _post_login(client, "secretary1", PASSWORD, ip="10.0.0.1").status_code == 302
+
+
+def test_retry_after_counts_down_from_the_stored_failures(app, client, world):
+    for _ in range(10):
+        _post_login(client, "guess", "错误的口令第几次", ip="192.0.2.9")
+    from datetime import timedelta
+
+    from models.base import utcnow
+
+    with app.app_context():
+        for attempt in db.session.scalars(select(LoginAttempt)):
+            attempt.at = utcnow() - timedelta(minutes=10)
+        db.session.commit()
+    wait = _assert_throttled(_post_login(client, "admin", PASSWORD, ip="192.0.2.9"), minutes=5)
+    assert 4 * 60 < wait <= 5 * 60
+
+
+def test_wrong_current_password_is_throttled_with_429(app, client, world, login_as):
+    login_as("liaison_a")
+    before = _user(app, "liaison_a").password_hash
+    data = {
+        "current_password": "不是这个密码啊",
+        "new_password": "新的共建口令2027",
+        "confirm": "新的共建口令2027",
+    }
+    for _ in range(10):
+        resp = client.post("/account", data=data)
+        assert resp.status_code == 200 and "当前密码不正确" in resp.get_data(as_text=True)
+    resp = client.post("/account", data={**data, "current_password": PASSWORD})
+    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
+    assert "密码错误次数过多" in resp.get_data(as_text=True)
+    assert _user(app, "liaison_a").password_hash == before
 
 
 def test_nine_failures_do_not_lock(client, world):
@@ -135,9 +198,7 @@ def test_nine_failures_do_not_lock(client, world):
 def test_ten_failures_from_one_address_lock_that_address_across_usernames(client, world):
     for i in range(10):
         _post_login(client, f"guess{i}", "错误的口令第几次", ip="192.0.2.7")
-    resp = _post_login(client, "admin", PASSWORD, ip="192.0.2.7")
-    assert resp.status_code == 200
-    assert THROTTLED in resp.get_data(as_text=True)
+    _assert_throttled(_post_login(client, "admin", PASSWORD, ip="192.0.2.7"))
     assert not _logged_in(client)
     # The account itself is fine from another address.
     assert _post_login(client, "admin", PASSWORD, ip="192.0.2.8").status_code == 302
@@ -160,16 +221,15 @@ def test_lock_lifts_once_the_failures_are_older_than_the_window(app, client, wor
 
 
 def test_throttle_counter_is_shared_by_another_app_instance(app, client, world):
-    for i in range(10):
-        _post_login(client, "secretary1", "错误的口令第几次", ip=f"10.0.0.{i + 1}")
+    for i in range(12):
+        _post_login(client, "secretary1", "错误的口令第几次", ip=f"10.0.0.{i % 4 + 1}")
     # A second worker process: its own app, engine and memory, the same database.
     other = create_app(_same_config(app))
     try:
         with other.app_context():
-            assert count(LoginAttempt, LoginAttempt.success.is_(False)) == 10
-        resp = _post_login(other.test_client(), "secretary1", PASSWORD, ip="10.9.9.9")
-        assert resp.status_code == 200
-        assert THROTTLED in resp.get_data(as_text=True)
+            assert count(LoginAttempt, LoginAttempt.success.is_(False)) == 12
+        _assert_throttled(_post_login(other.test_client(), "secretary1", PASSWORD, ip="10.0.0.2"))
+        assert _post_login(other.test_client(), "secretary1", PASSWORD, ip="10.9.9.9").status_code == 302
     finally:
         with other.app_context():
             db.engine.dispose()
@@ -376,8 +436,8 @@ def test_production_hash_parameters_meet_owasp_asvs(app):
 # --- cookies and headers ----------------------------------------------------------------
 
 
-def _session_cookie_header(resp) -> str:
-    cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+def _session_cookie_header(resp, name: str = "session") -> str:
+    cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith(name + "=")]
     assert cookies, resp.headers
     return cookies[-1]
 
@@ -397,9 +457,33 @@ def test_session_cookie_is_secure_when_configured_for_https(app, world):
             "/login", data={"username": "admin", "password": PASSWORD}, base_url="https://localhost"
         )
         assert resp.status_code == 302
-        header = _session_cookie_header(resp)
+        # The __Host- prefix: browsers accept it only Secure, on Path=/ and without Domain, so
+        # no sibling subdomain or plain-HTTP page can plant or overwrite the session.
+        assert not [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+        header = _session_cookie_header(resp, "__Host-session")
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
+        assert "Path=/;" in header + ";" and "Domain=" not in header
         assert "Strict-Transport-Security" in resp.headers
+        assert client.get("/", base_url="https://localhost").status_code == 200  # the cookie works
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_remember_cookie_uses_the_host_prefix_with_https(app, world):
+    from flask_login import login_user
+
+    other = create_app(_same_config(app, HTTPS=True))
+
+    def remember_me():
+        login_user(db.session.get(User, world.admin), remember=True)
+        return "ok"
+
+    other.add_url_rule("/_remember-me", view_func=remember_me)
+    try:
+        resp = other.test_client().get("/_remember-me", base_url="https://localhost")
+        header = _session_cookie_header(resp, "__Host-remember_token")
+        assert "Secure" in header and "Path=/" in header and "Domain=" not in header
     finally:
         with other.app_context():
             db.engine.dispose()

@@ -3,11 +3,14 @@
 import csv
 import io
 import re
+import zipfile
+from datetime import date
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from models import AuditEvent, Unit, UnitImport, UnitStatus, db
+from models import AuditEvent, Unit, UnitCategory, UnitImport, UnitStatus, db
 from tests.conftest import count
 
 HEADERS = [
@@ -199,22 +202,137 @@ def test_export_xlsx_and_csv_keep_chinese_and_follow_filters(app, client, world,
 def test_export_neutralises_formulas(app, client, world, login_as, make_unit):
     make_unit(name='=HYPERLINK("http://evil","点我")', liaison_name="+86 138")
     login_as("admin")
-    ws = load_workbook(io.BytesIO(client.get("/units/export.xlsx").data)).active
-    cells = [c for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
-    assert '\'=HYPERLINK("http://evil","点我")' in cells
-    assert not any(c.startswith("=") for c in cells)
+    data = client.get("/units/export.xlsx").data
+    # xlsx: text cells, never formulas, and no apostrophe added to what the user typed.
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        sheet_xml = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    ws = load_workbook(io.BytesIO(data)).active
+    cells = {c.value: c.data_type for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert cells['=HYPERLINK("http://evil","点我")'] == "s"
+    assert cells["+86 138"] == "s"
+    assert not any(v.startswith("'") for v in cells)
+    # CSV: the apostrophe OWASP recommends, since a CSV cell has no type.
     text = client.get("/units/export.csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "'+86 138" in text
 
 
-def test_exported_register_imports_back(app, client, world, login_as):
-    """An export opened and saved again can be imported into another street's register."""
+def test_csv_exports_declare_one_charset(app, client, world, login_as):
     login_as("admin")
-    data = client.get("/units/export.xlsx").data
-    resp = _upload(client, data, "back.xlsx")
+    for url in ("/units/export.csv", "/actions/export.csv"):
+        content_type = client.get(url).headers["Content-Type"]
+        assert content_type == "text/csv; charset=utf-8", (url, content_type)
+
+
+TRICKY_UNITS = [
+    {
+        "name": "=SUM(A1:A9)社区服务站",
+        "short_name": "@服务站",
+        "address": "东大街 8 号院，3 号楼",
+        "party_org_name": "",
+        "party_member_count": 0,
+        "liaison_name": "-王建国",
+        "liaison_phone": "01088886666",
+        "liaison_email": "wang@example.cn",
+        "registered_on": date(2025, 12, 31),
+        "agreement_date": None,
+    },
+    {
+        "name": "-东大街志愿服务队",
+        "short_name": "'志愿队",
+        "address": '青年路"乙"3 号',
+        "party_org_name": "东大街志愿服务队党支部",
+        "party_member_count": 37,
+        "liaison_name": "欧阳·娜娜",
+        "liaison_phone": "+86 010 6666 0001",
+        "liaison_email": "",
+        "registered_on": date(2024, 2, 29),
+        "agreement_date": date(2024, 3, 1),
+    },
+    {
+        "name": "'=1+2 书画社",
+        "short_name": "",
+        "address": "",
+        "party_org_name": "",
+        "party_member_count": 5,
+        "liaison_name": "",
+        "liaison_phone": "0571-8888 0000",
+        "liaison_email": "",
+        "registered_on": date(2026, 1, 5),
+        "agreement_date": None,
+    },
+]
+COMPARED = ["name", "category", "community_id", *TRICKY_UNITS[0]]
+
+
+def _snapshot(app, names) -> dict:
     with app.app_context():
-        batch = db.session.scalar(select(UnitImport))
-    # Every unit exists already, so each row is rejected as a duplicate, none as unreadable.
-    assert {r["column"] for r in batch.rejected_rows} == {"单位名称"}
-    assert len(batch.rejected_rows) == 3
+        units = db.session.scalars(select(Unit).where(Unit.name.in_(names))).all()
+        return {u.name: {f: getattr(u, f) for f in COMPARED} for u in units}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_exported_register_imports_back_unchanged(app, client, world, login_as, make_unit, fmt):
+    """Export the register, import the file: nothing to do, nothing duplicated, nothing rejected."""
+    for fields in TRICKY_UNITS:
+        make_unit(category=UnitCategory.SOCIAL_ORG, **fields)
+    names = [u["name"] for u in TRICKY_UNITS]
+    before = _snapshot(app, names)
+    login_as("admin")
+    data = client.get(f"/units/export.{fmt}").data
+    with app.app_context():
+        total = count(Unit)
+
+    resp = _upload(client, data, f"名册.{fmt}")
     assert resp.status_code == 302
+    preview = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'id="valid-count">0<', preview)
+    assert re.search(r'id="rejected-count">0<', preview)
+    assert re.search(rf'id="unchanged-count">{total}<', preview)
+    assert "内容完全一致，无需导入" in preview
+    assert "确认导入" not in preview
+    with app.app_context():
+        assert count(Unit) == total
+
+    # Remove the tricky units and import the same file: they come back exactly as they were.
+    with app.app_context():
+        for unit in db.session.scalars(select(Unit).where(Unit.name.in_(names))):
+            db.session.delete(unit)
+        db.session.commit()
+    resp = _upload(client, data, f"名册.{fmt}")
+    with app.app_context():
+        batch = db.session.scalars(select(UnitImport).order_by(UnitImport.id.desc())).first()
+        assert batch.rejected_rows == []
+        assert sorted(r["name"] for r in batch.valid_rows) == sorted(names)
+    client.post(f"/units/import/{batch.id}/confirm")
+    after = _snapshot(app, names)
+    for name in names:
+        assert {k: v for k, v in after[name].items()} == before[name], name
+
+
+def test_changed_row_of_a_registered_unit_names_the_differing_columns(app, client, world, login_as):
+    login_as("admin")
+    ws = load_workbook(io.BytesIO(client.get("/units/export.xlsx").data)).active
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    phone = rows[0].index("联系电话")
+    changed = next(r for r in rows[1:] if r[0] == "东大街第一小学")
+    changed[phone] = "010-12345678"
+    resp = _upload(client, _xlsx(rows[1:], headers=rows[0]), "改过的名册.xlsx")
+    preview = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "本街道已有同名单位“东大街第一小学”，且联系电话与名册不同" in preview
+    assert re.search(r'id="rejected-count">1<', preview)
+    assert re.search(r'id="unchanged-count">2<', preview)
+    with app.app_context():
+        assert db.session.get(Unit, world.unit_a).liaison_phone == ""
+
+
+def test_registered_data_that_predates_todays_checks_still_counts_as_unchanged(
+    app, client, world, login_as, make_unit
+):
+    # Stored before the e-mail check was as strict as it is now (the demo's .local addresses).
+    make_unit(name="青年路老年活动中心", liaison_email="laonian@demo.gongjian.local")
+    login_as("admin")
+    resp = _upload(client, client.get("/units/export.csv").data, "名册.csv")
+    preview = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'id="rejected-count">0<', preview)
+    assert re.search(r'id="unchanged-count">4<', preview)

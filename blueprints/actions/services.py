@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
-from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, event, exists, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import (
     Action,
@@ -136,10 +137,56 @@ def may_close(user: User, action: Action) -> bool:
 
 
 def upload_folder() -> Path:
+    """The folder attachments are kept in, created readable by the app's user only."""
     folder = current_app.config.get("UPLOAD_FOLDER") or str(Path(current_app.instance_path) / "uploads")
     path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+# Uploaded files reach the disk with the commit that records them, and leave it again if
+# that transaction is rolled back instead: a refused or failed upload leaves no file behind.
+_PENDING = "gongjian.pending_files"  # (path, bytes) waiting for the commit
+_WRITTEN = "gongjian.written_files"  # paths written by the commit under way
+
+
+def _write_on_commit(path: Path, data: bytes) -> None:
+    db.session.info.setdefault(_PENDING, []).append((path, data))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_files(session: Session) -> None:
+    written = session.info.setdefault(_WRITTEN, [])
+    while session.info.get(_PENDING):
+        path, data = session.info[_PENDING].pop(0)
+        # Owner-only from the start (0600), whatever the process umask; never overwrite.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        written.append(path)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written_files(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+def _discard_files(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    for path in session.info.pop(_WRITTEN, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_on_rollback(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        _discard_files(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_unless_committed(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the commit kept its files; anything else ends here
+        _discard_files(session)
 
 
 def detect_type(filename: str, data: bytes) -> str:
@@ -168,14 +215,14 @@ def detect_type(filename: str, data: bytes) -> str:
 
 
 def store_attachment(filename: str, data: bytes, by: User) -> Attachment:
-    """Keep an upload outside static/ under a random name."""
+    """Keep an upload outside static/ under a random name; the file is written on commit."""
     if not data:
         raise ActionError("上传的文件是空的。")
     if len(data) > MAX_ATTACHMENT:
         raise ActionError("附件不能超过 10 MB。")
     content_type = detect_type(filename, data)
     storage_name = secrets.token_hex(16)
-    (upload_folder() / storage_name).write_bytes(data)
+    _write_on_commit(upload_folder() / storage_name, data)
     attachment = Attachment(
         storage_name=storage_name,
         filename=Path(filename).name[:200] or "附件",

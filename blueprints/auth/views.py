@@ -28,14 +28,17 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
-    error = None
+    result = None
     if form.validate_on_submit():
-        user, error = authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        result = authenticate(form.username.data, form.password.data, request.remote_addr or "")
         db.session.commit()
-        if user is not None:
-            login_user(user)
+        if result.user is not None:
+            login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form, error=error)
+    page = render_template("auth/login.html", form=form, error=result and result.error)
+    if result and result.retry_after:
+        return page, 429, {"Retry-After": str(result.retry_after)}
+    return page
 
 
 @bp.route("/logout", methods=["POST"])
@@ -57,11 +60,14 @@ def account():
     """Show my account and change my password."""
     user = current_user._get_current_object()
     form = PasswordForm(user.username)
+    status, headers = 200, {}
     if form.validate_on_submit():
-        problem = check_current_password(user, form.current_password.data, request.remote_addr or "")
-        if problem:
+        checked = check_current_password(user, form.current_password.data, request.remote_addr or "")
+        if checked.error:
             db.session.commit()  # the failed try counts towards throttling
-            form.current_password.errors.append(problem)
+            form.current_password.errors.append(checked.error)
+            if checked.retry_after:
+                status, headers = 429, {"Retry-After": str(checked.retry_after)}
         else:
             set_password(user, form.new_password.data)
             audit.record("password", user)
@@ -72,6 +78,10 @@ def account():
             return redirect(url_for("auth.account"))
     from blueprints.meetings.feeds import feed_targets
 
-    return render_template(
-        "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()
+    return (
+        render_template(
+            "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()
+        ),
+        status,
+        headers,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, datetime
 from typing import Any
@@ -12,11 +10,19 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from exports.sheets import UNIT_COLUMNS
+from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
 from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, User, db
 from models.base import today
 
 MAX_IMPORT_ROWS = 5000
+# Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
+# xlsx and 3 MB unpacked): reading stays within a few tens of MB whatever the file says.
+IMPORT_LIMITS = SheetLimits(
+    rows=MAX_IMPORT_ROWS + 100,
+    columns=50,
+    file_bytes=5 * 1024 * 1024,
+    unpacked_bytes=20 * 1024 * 1024,
+)
 PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
 
 
@@ -114,27 +120,10 @@ class ImportFileError(ValueError):
 
 
 def _read_rows(filename: str, content: bytes) -> list[list[Any]]:
-    if filename.lower().endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = content.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。")
-        return [row for row in csv.reader(io.StringIO(text))]
     try:
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise ImportFileError("无法读取这个 Excel 文件，请确认是 .xlsx 格式且未加密。") from exc
-    try:
-        ws = wb.worksheets[0]
-        return [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+        return read_table(filename, content, IMPORT_LIMITS)
+    except SheetError as exc:
+        raise ImportFileError(str(exc)) from exc
 
 
 def _text(value: Any) -> str:
@@ -181,8 +170,12 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
     for c in db.session.scalars(select(Community)):
         all_communities.setdefault(c.name, []).append(c)
     existing = {
-        (street_id, name) for street_id, name in db.session.execute(select(Unit.street_id, Unit.name))
+        (unit.street_id, unit.name): unit
+        for unit in db.session.scalars(
+            select(Unit).where(Unit.street_id.in_({c.street_id for c in allowed.values()}))
+        )
     }
+    unchanged: list[dict[str, Any]] = []
 
     valid: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -194,6 +187,7 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
             continue
         problems: list[tuple[str, str]] = []
         record: dict[str, Any] = {}
+        registered: Unit | None = None  # the unit of this street already called so
 
         name = _text(cells.get("单位名称"))
         if not name:
@@ -232,7 +226,7 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
         if community is not None and name:
             key = (community.street_id, name)
             if key in existing:
-                problems.append(("单位名称", f"本街道已有同名单位“{name}”"))
+                registered = existing[key]
             elif key in seen:
                 problems.append(("单位名称", f"与第 {seen[key]} 行重名"))
             else:
@@ -283,6 +277,21 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
                     continue
                 record[field] = parsed.isoformat()
 
+        if registered is not None:
+            differing = differences(registered, record)
+            if not differing:
+                # The register's own data, even where it predates today's checks.
+                unchanged.append({"row": row_no, "name": name})
+                continue
+            problems.insert(
+                0,
+                (
+                    "单位名称",
+                    f"本街道已有同名单位“{name}”"
+                    + (f"，且{'、'.join(differing)}与名册不同" if differing else "")
+                    + "；导入只新建单位，修改已登记的单位请到单位页面编辑",
+                ),
+            )
         if problems:
             for column, reason in problems:
                 rejected.append({"row": row_no, "name": name, "column": column, "reason": reason})
@@ -290,10 +299,42 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
             record["row"] = row_no
             valid.append(record)
 
-    batch = UnitImport(created_by=user, filename=filename[:200], valid_rows=valid, rejected_rows=rejected)
+    batch = UnitImport(
+        created_by=user,
+        filename=filename[:200],
+        valid_rows=valid,
+        rejected_rows=rejected,
+        unchanged_rows=unchanged,
+    )
     db.session.add(batch)
     db.session.flush()
     return batch
+
+
+_FIELD_HEADERS = {f: h for h, f in IMPORT_FIELDS.items()} | {"community_id": "所属社区"}
+
+
+def differences(unit: Unit, record: dict[str, Any]) -> list[str]:
+    """The headers of the columns where a checked import row differs from a registered unit."""
+
+    def registered(field: str) -> Any:
+        value = getattr(unit, field)
+        if field == "category":
+            return value.value
+        if isinstance(value, date):
+            return value.isoformat()
+        if field == "party_member_count":
+            return value or 0
+        return "" if value is None else value
+
+    out = []
+    for field, header in _FIELD_HEADERS.items():
+        if field == "community":
+            continue
+        theirs = record.get(field, "" if field not in ("registered_on", "agreement_date") else None)
+        if theirs != registered(field) and not (theirs in ("", None) and registered(field) in ("", None)):
+            out.append(header)
+    return out
 
 
 def confirm_import(batch: UnitImport, user: User) -> list[Unit]:
