@@ -160,7 +160,7 @@ def test_trusted_hosts_refuse_a_forged_host(app, client, linked, make_meeting):
     _login(client, "secretary1")
     assert client.get(f"/meetings/{mid}/invite.ics", headers=FORGED_HEADERS).status_code == 400
     assert client.get("/login", headers=FORGED_HEADERS).status_code == 400
-    assert "请求有误" in client.get("/login", headers=FORGED_HEADERS).get_data(as_text=True)
+    assert "访问地址有误" in client.get("/login", headers=FORGED_HEADERS).get_data(as_text=True)
     assert client.get(f"/meetings/{mid}/invite.ics").status_code == 200
     trusted = {"Host": "gongjian.dongdajie.example.gov.cn"}
     _login(client, "secretary1", trusted)
