@@ -14,6 +14,7 @@ so a mail server that never answers cannot lock SQLite for everyone else.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import smtplib
@@ -145,8 +146,6 @@ def encoded_words(text: str, first_max: int = EW_MAX) -> list[str]:
 
     Words end only between characters, as RFC 2047 requires.
     """
-    import base64
-
     words: list[str] = []
     chunk = b""
     limit = min(first_max, EW_MAX)
