@@ -47,8 +47,9 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
 
-    from settings import create_sqlite_file, normalise_database_url
+    from settings import check_base_url, create_sqlite_file, normalise_database_url
 
+    check_base_url(app.config, app.logger)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         create_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)

@@ -61,6 +61,12 @@ UNITS = [
 ONLY_REGISTERED = {6, 17, 23, 31}
 WITHDRAWN = {30}
 SECRETARY_NAMES = ["刘芳", "陈卫东", "杨秀兰", "黄志明", "周丽娟"]
+# Demo addresses pass the app's own e-mail validation, so a demo liaison can save their
+# unit's profile (email-validator refuses special-use names such as .local).
+DEMO_STREET_DOMAIN = "dongdajie.example.gov.cn"
+DEMO_UNIT_DOMAIN = "danwei.example.gov.cn"
+# Earlier demo databases used this one; seed-demo moves them to the two above.
+LEGACY_DEMO_DOMAIN = "demo.gongjian.local"
 
 
 def _demo_password(explicit: str | None) -> str:
@@ -88,6 +94,16 @@ def _ensure_user(username: str, password: str, **fields) -> tuple[User, bool]:
     elif not check_password(user, password):
         set_password(user, password)
     return user, created
+
+
+def _replace_legacy_demo_addresses() -> None:
+    """Give demo units and logins seeded with the old invalid domain a valid address."""
+    legacy = "@" + LEGACY_DEMO_DOMAIN
+    for unit in db.session.scalars(select(Unit).where(Unit.liaison_email.endswith(legacy))):
+        unit.liaison_email = unit.liaison_email.removesuffix(legacy) + "@" + DEMO_UNIT_DOMAIN
+    for user in db.session.scalars(select(User).where(User.email.endswith(legacy))):
+        domain = DEMO_UNIT_DOMAIN if user.role == Role.LIAISON else DEMO_STREET_DOMAIN
+        user.email = user.email.removesuffix(legacy) + "@" + domain
 
 
 def seed_demo(password: str) -> list[tuple[str, str, str]]:
@@ -138,7 +154,7 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
                     "party_member_count": members,
                     "liaison_name": liaison,
                     "liaison_phone": f"138{k:04d}{(k * 7919) % 10000:04d}",
-                    "liaison_email": f"liaison{k}@demo.gongjian.local",
+                    "liaison_email": f"liaison{k}@{DEMO_UNIT_DOMAIN}",
                     "introduction": f"{name}积极参与{communities[c_index - 1].name}共驻共建。",
                     "registered_on": registered,
                     "agreement_date": registered + timedelta(days=14) if k not in ONLY_REGISTERED else None,
@@ -156,7 +172,11 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
 
     logins = []
     _ensure_user(
-        "admin", password, display_name="街道党工委管理员", role=Role.ADMIN, email="admin@demo.gongjian.local"
+        "admin",
+        password,
+        display_name="街道党工委管理员",
+        role=Role.ADMIN,
+        email=f"admin@{DEMO_STREET_DOMAIN}",
     )
     logins.append(("admin", Role.ADMIN.label, STREET[0]))
     _ensure_user("archivist", password, display_name="档案室 郭敏", role=Role.ARCHIVIST)
@@ -168,7 +188,7 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
             display_name=SECRETARY_NAMES[n - 1],
             role=Role.SECRETARY,
             community_id=community.id,
-            email=f"secretary{n}@demo.gongjian.local",
+            email=f"secretary{n}@{DEMO_STREET_DOMAIN}",
         )
         logins.append((f"secretary{n}", Role.SECRETARY.label, community.name))
     for k, unit in enumerate(units, start=1):
@@ -181,6 +201,7 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
             email=unit.liaison_email,
         )
         logins.append((f"liaison{k}", Role.LIAISON.label, unit.name))
+    _replace_legacy_demo_addresses()
     seed_meetings(street, communities, units)
     seed_minutes(street)
     from blueprints.needs import demo as needs_demo
@@ -566,7 +587,9 @@ def register(app: Flask) -> None:
         from blueprints.actions.services import queue_reminders
 
         when = day.date() if day else today()
-        base = app.config.get("BASE_URL") or "http://127.0.0.1:5000"
+        from settings import base_url
+
+        base = base_url()
         queued = queue_reminders(when, base)
         db.session.commit()
         import mailer

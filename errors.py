@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
@@ -27,6 +28,12 @@ MESSAGES = {
 
 def _page(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    if request_ctx.url_adapter is None:
+        # A Host outside TRUSTED_HOSTS: no URL can be built, so no page with navigation.
+        title, message = "访问地址有误", "请使用系统管理员告知的网址访问共建联席会议系统。"
+        head = '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+        head += '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        return f"{head}<title>{title}</title><h1>{title}</h1><p>{message}</p></html>", code
     return render_template("errors/error.html", code=code, title=title, message=detail or message), code
 
 

@@ -5,18 +5,29 @@ so a rolled-back change sends nothing and a committed one is never lost. After
 commit the request wakes its app's sender thread (or, with
 ``MAIL_DELIVERY = "inline"``, sends before the response); failures are retried
 with exponential backoff. Without ``MAIL_SERVER`` messages simply wait.
+
+The sender never holds a database transaction while it talks SMTP: it claims one message
+in a short transaction (status SENDING, claimed_at as its lease), reads it, ends the
+transaction, sends with a timeout, and records the outcome in another short transaction,
+so a mail server that never answers cannot lock SQLite for everyone else.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import math
 import smtplib
 import ssl
 import threading
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.policy import EmailPolicy
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import or_, select, update
@@ -28,7 +39,10 @@ from models.enums import MailStatus
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A claim older than this is taken to be a sender that died; far above MAIL_TIMEOUT.
 STALE_CLAIM = timedelta(minutes=10)
+SENDER_NAME = "共建联席会议"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SUBJECTS = {
     "publish": "【会议通知】",
@@ -81,15 +95,16 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
         method = "CANCEL"
     else:
         method = "CANCEL" if kind == "cancel" else "REQUEST"
-        shared = ics.invite_ics(meeting, cached_vevent(meeting)).decode()
+        shared = cached_vevent(meeting)
     start = ics.local(meeting.start_at)
     for inv in invitations:
         unit = inv.unit
+        # Each liaison's copy lists only their own unit: no other unit's address leaks.
         body_ics = (
-            ics.removal_cancel_ics(meeting, inv, url, organizer_email(meeting)).decode()
+            ics.removal_cancel_ics(meeting, inv, url, organizer_email(meeting))
             if kind == "removed"
-            else shared
-        )
+            else ics.invite_ics(meeting, ics.keep_attendees(shared, ics.attendee_address(inv)))
+        ).decode()
         db.session.add(
             OutboxMessage(
                 to_addr=unit.liaison_email.strip(),
@@ -110,13 +125,116 @@ def _note_pending() -> None:
         g.mail_pending = True
 
 
+# --- the MIME message ------------------------------------------------------------------
+#
+# RFC 2047 allows encoded words of at most 75 characters, on lines of at most 76. Python's
+# email package writes 76-character words for long non-ASCII subjects and display names
+# (strict parsers and some gateways reject or mangle them), so those headers are folded
+# here and every other header by the email package.
+
+_EW_PREFIX, _EW_SUFFIX = "=?utf-8?b?", "?="
+EW_MAX = 75
+EW_LINE_MAX = 76
+
+
+def _ew_length(octets: int) -> int:
+    return len(_EW_PREFIX) + 4 * math.ceil(octets / 3) + len(_EW_SUFFIX)
+
+
+def encoded_words(text: str, first_max: int = EW_MAX) -> list[str]:
+    """Base64 encoded words of at most 75 characters (the first at most first_max) for text.
+
+    Words end only between characters, as RFC 2047 requires.
+    """
+    words: list[str] = []
+    chunk = b""
+    limit = min(first_max, EW_MAX)
+    for char in text:
+        octets = char.encode()
+        if chunk and _ew_length(len(chunk) + len(octets)) > limit:
+            words.append(_EW_PREFIX + base64.b64encode(chunk).decode() + _EW_SUFFIX)
+            chunk, limit = b"", EW_MAX
+        chunk += octets
+    if chunk:
+        words.append(_EW_PREFIX + base64.b64encode(chunk).decode() + _EW_SUFFIX)
+    return words
+
+
+def _layout(name: str, pieces: list[tuple[bool, str]], linesep: str) -> str:
+    """Fold a header from pieces (encode?, text): encoded words one a line after the first."""
+    lines = [f"{name}:"]
+    for encode, text in pieces:
+        if not encode:
+            if len(lines[-1]) + 1 + len(text) > EW_LINE_MAX and lines[-1] != f"{name}:":
+                lines.append("")
+            lines[-1] += " " + text
+            continue
+        room = EW_LINE_MAX - len(lines[-1]) - 1
+        if room < 24:  # not even a few characters fit: start the words on a new line
+            lines.append("")
+            room = EW_MAX
+        for n, word in enumerate(encoded_words(text, room)):
+            if n:
+                lines.append("")
+            lines[-1] += " " + word
+    return linesep.join(lines) + linesep
+
+
+def _fold_rfc2047(name: str, value, linesep: str) -> str | None:
+    """Subject, From and To with non-ASCII text as short encoded words; None: not ours to fold."""
+    if str(value).isascii():
+        return None
+    key = name.lower()
+    if key == "subject":
+        return _layout(name, [(True, str(value))], linesep)
+    if key not in ("from", "to") or not getattr(value, "addresses", None):
+        return None
+    pieces: list[tuple[bool, str]] = []
+    addresses = value.addresses
+    for n, address in enumerate(addresses):
+        if not address.addr_spec.isascii():
+            return None  # an internationalised address needs SMTPUTF8, not encoded words
+        comma = "," if n < len(addresses) - 1 else ""
+        angle = f"<{address.addr_spec}>{comma}"
+        if not address.display_name:
+            pieces.append((False, angle))
+        elif address.display_name.isascii():
+            pieces.append((False, formataddr((address.display_name, address.addr_spec)) + comma))
+        else:
+            pieces += [(True, address.display_name), (False, angle)]
+    return _layout(name, pieces, linesep)
+
+
+class MailPolicy(EmailPolicy):
+    """The email package's SMTP policy with RFC 2047-conformant Subject, From and To."""
+
+    def fold(self, name, value):
+        return _fold_rfc2047(name, value, self.linesep) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        folded = _fold_rfc2047(name, value, self.linesep)
+        return folded.encode("ascii") if folded else super().fold_binary(name, value)
+
+
+MAIL_POLICY = MailPolicy(linesep="\r\n")
+
+
+def sender_address(configured: str) -> Address:
+    """MAIL_DEFAULT_SENDER ("名称 <address>" or a bare address) as the From address."""
+    name, addr = parseaddr(configured)
+    return Address(display_name=name or SENDER_NAME, addr_spec=addr or configured)
+
+
 def build_message(msg: OutboxMessage, sender: str) -> EmailMessage:
     """The MIME message: text, a text/calendar part clients act on, and the .ics attached."""
-    email = EmailMessage()
+    email = EmailMessage(policy=MAIL_POLICY)
+    from_address = sender_address(sender)
     email["Subject"] = msg.subject
-    email["From"] = sender
-    email["To"] = formataddr((msg.to_name, msg.to_addr))
-    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "gongjian")
+    email["From"] = from_address
+    email["To"] = Address(display_name=msg.to_name, addr_spec=msg.to_addr)
+    # When the change that caused the mail was made, in Beijing time.
+    email["Date"] = format_datetime((msg.created_at or utcnow()).astimezone(SHANGHAI))
+    email["Message-ID"] = make_msgid(domain=from_address.domain or "gongjian")
     email.set_content(msg.body_text, charset="utf-8")
     if msg.ics_body:
         email.add_alternative(
@@ -150,7 +268,12 @@ def _smtp_send(email: EmailMessage) -> None:
         smtp.send_message(email)
 
 
-def _claim(limit: int) -> list[int]:
+def _claim(limit: int) -> list[tuple[int, datetime]]:
+    """Mark up to `limit` due messages SENDING in one short transaction; (id, lease) each.
+
+    The conditional UPDATE lets one sender win each message, however many run at once;
+    claimed_at is the lease: only the claim that still holds it may record the outcome.
+    """
     now = utcnow()
     ids = db.session.scalars(
         select(OutboxMessage.id)
@@ -178,38 +301,75 @@ def _claim(limit: int) -> list[int]:
             .values(status=MailStatus.SENDING, claimed_at=now)
         )
         if result.rowcount == 1:
-            claimed.append(msg_id)
+            claimed.append((msg_id, now))
     db.session.commit()
     return claimed
 
 
+def _prepare(msg_id: int, sender: str) -> tuple[EmailMessage | None, str]:
+    """Read a claimed message and build it; the read transaction ends before any SMTP."""
+    msg = db.session.get(OutboxMessage, msg_id)
+    try:
+        return build_message(msg, sender), msg.to_addr
+    except (MessageError, ValueError, IndexError) as exc:  # an address no header can hold
+        return None, f"{type(exc).__name__}: {exc}"
+    finally:
+        db.session.commit()
+
+
+def _record(msg_id: int, lease: datetime, error: str | None, permanent: bool = False) -> bool:
+    """Record one attempt in a short transaction, if this sender's claim still holds."""
+    msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == msg_id).with_for_update())
+    if msg is None or msg.status != MailStatus.SENDING or msg.claimed_at != lease:
+        db.session.commit()
+        log.warning("mail %s: claim lost to another sender; its outcome is not recorded", msg_id)
+        return False
+    msg.attempts += 1
+    if error is None:
+        msg.status = MailStatus.SENT
+        msg.sent_at = utcnow()
+        msg.last_error = ""
+    else:
+        msg.last_error = error[:1000]
+        if permanent or msg.attempts >= MAX_ATTEMPTS:
+            msg.status = MailStatus.FAILED
+        else:
+            msg.status = MailStatus.QUEUED
+            msg.next_attempt_at = utcnow() + timedelta(minutes=min(2**msg.attempts, 360))
+    db.session.commit()
+    return True
+
+
 def deliver_due(limit: int = 100) -> tuple[int, int]:
-    """Send the due messages of the outbox; returns (sent, failed). Commits its own work."""
+    """Send the due messages of the outbox; returns (sent, failed). Commits its own work.
+
+    One message at a time: claim (short transaction), read, send with no transaction
+    open, record (short transaction).
+    """
     if not current_app.config.get("MAIL_SERVER"):
         return 0, 0
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     sent = failed = 0
-    for msg_id in _claim(limit):
-        msg = db.session.get(OutboxMessage, msg_id)
-        try:
-            _smtp_send(build_message(msg, sender))
-        except (OSError, smtplib.SMTPException) as exc:
-            msg.attempts += 1
-            msg.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            if msg.attempts >= MAX_ATTEMPTS:
-                msg.status = MailStatus.FAILED
-            else:
-                msg.status = MailStatus.QUEUED
-                msg.next_attempt_at = utcnow() + timedelta(minutes=min(2**msg.attempts, 360))
+    for _ in range(limit):
+        claimed = _claim(1)
+        if not claimed:
+            break
+        ((msg_id, lease),) = claimed
+        email, to_addr = _prepare(msg_id, sender)
+        if email is None:
+            _record(msg_id, lease, to_addr, permanent=True)
             failed += 1
-            log.warning("mail %s to %s failed: %s", msg.id, msg.to_addr, exc)
+            log.warning("mail %s cannot be built: %s", msg_id, to_addr)
+            continue
+        try:
+            _smtp_send(email)
+        except (OSError, smtplib.SMTPException) as exc:
+            _record(msg_id, lease, f"{type(exc).__name__}: {exc}")
+            failed += 1
+            log.warning("mail %s to %s failed: %s", msg_id, to_addr, exc)
         else:
-            msg.attempts += 1
-            msg.status = MailStatus.SENT
-            msg.sent_at = utcnow()
-            msg.last_error = ""
+            _record(msg_id, lease, None)
             sent += 1
-        db.session.commit()
     return sent, failed
 
 
@@ -218,6 +378,19 @@ def retry(msg: OutboxMessage) -> None:
     msg.status = MailStatus.QUEUED
     msg.next_attempt_at = utcnow()
     _note_pending()
+
+
+def _check_sender(app: Flask) -> None:
+    """Warn at start-up when the From address would fail the app's own e-mail validation."""
+    from email_validator import EmailNotValidError, validate_email
+
+    configured = app.config["MAIL_DEFAULT_SENDER"]
+    try:
+        validate_email(sender_address(configured).addr_spec, check_deliverability=False)
+    except (EmailNotValidError, ValueError, IndexError) as exc:
+        app.logger.warning(
+            "MAIL_DEFAULT_SENDER %r is not a valid address (%s): mail servers may refuse it.", configured, exc
+        )
 
 
 # --- sender thread --------------------------------------------------------------------
@@ -264,6 +437,7 @@ def wake(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """After a request that queued mail, send it (inline) or wake the sender thread."""
+    _check_sender(app)
 
     @app.after_request
     def _after(response):

@@ -54,6 +54,11 @@ def can_see_liaison_contact(user: User, unit: Unit) -> bool:
     return user.unit_id == unit.id
 
 
+def can_see_all_attendees(user: User) -> bool:
+    """Every invited unit's liaison in a calendar copy: staff; a liaison sees only their own."""
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY)
+
+
 # --- meetings -------------------------------------------------------------------
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from urllib.parse import urlsplit
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -38,8 +39,12 @@ class Defaults:
     AUDIT_PER_PAGE = 50
     TIMEZONE = "Asia/Shanghai"
     MEETINGS_PER_PAGE = 30
-    # The address links in invites and mails point at (e.g. http://gongjian.jd.gov.cn).
+    # The address users reach the app at (e.g. https://gongjian.dongdajie.gov.cn): the only
+    # source of the links in invites, feeds, mails and archived minutes. Unset: DEV_BASE_URL,
+    # with a warning at start-up; with HTTPS on the app refuses to start without it.
     BASE_URL = None
+    # Host names requests may carry (Flask: others get 400), e.g. ["gongjian.dongdajie.gov.cn"].
+    TRUSTED_HOSTS = None
     # Outgoing mail. Without MAIL_SERVER, mail waits in the outbox.
     MAIL_SERVER = None
     MAIL_PORT = 25
@@ -47,7 +52,8 @@ class Defaults:
     MAIL_USE_SSL = False
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
-    MAIL_DEFAULT_SENDER = "gongjian@localhost"
+    # The From address; "名称 <address>" or a bare address (then shown as 共建联席会议).
+    MAIL_DEFAULT_SENDER = "gongjian@example.gov.cn"
     MAIL_TIMEOUT = 20
     # "thread": a sender thread per process; "inline": before the response; "off".
     MAIL_DELIVERY = "thread"
@@ -65,6 +71,7 @@ class Defaults:
 # Settings that may come from the environment, with their types.
 ENV_SETTINGS = {
     "BASE_URL": str,
+    "TRUSTED_HOSTS": list,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
     "MAIL_USE_TLS": bool,
@@ -87,6 +94,8 @@ def from_environment(environ) -> dict:
             out[key] = raw.lower() in ("1", "true", "yes", "on")
         elif kind is int:
             out[key] = int(raw)
+        elif kind is list:
+            out[key] = [item.strip() for item in raw.split(",") if item.strip()]
         else:
             out[key] = raw
     return out
@@ -118,6 +127,66 @@ def create_sqlite_file(url: str, instance_path: str) -> None:
         return  # SQLite will say so when it connects
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+# Where links point when BASE_URL is unset: the development server of `make run`.
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the app cannot run with; it refuses to start and says what to set."""
+
+
+def check_base_url(config, logger) -> None:
+    """Normalise BASE_URL, refuse a malformed one (or none with HTTPS on), else default it.
+
+    Links in invites, feeds, mails and archived minutes are built from BASE_URL only,
+    never from a request's Host header, which any client can forge.
+    """
+    raw = (config.get("BASE_URL") or "").strip()
+    if not raw:
+        if config.get("HTTPS") and not config.get("TESTING"):
+            raise ConfigurationError(
+                "GONGJIAN_HTTPS=1 but BASE_URL is not set: set BASE_URL to the address users "
+                "reach the app at (e.g. https://gongjian.example.gov.cn)."
+            )
+        config["BASE_URL"] = DEV_BASE_URL
+        if not config.get("TESTING"):
+            logger.warning(
+                "BASE_URL is not set: links in invites, feeds and mails point at %s. "
+                "Set BASE_URL to the address users reach the app at.",
+                DEV_BASE_URL,
+            )
+        return
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018  (raises on a malformed port)
+        well_formed = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not (parts.query or parts.fragment or parts.username or parts.password)
+        )
+    except ValueError:
+        well_formed = False
+    if not well_formed:
+        raise ConfigurationError(
+            f"BASE_URL {raw!r} is not an address like https://gongjian.example.gov.cn "
+            "(http or https, a host, optionally a port and a path; no query or password)."
+        )
+    if config.get("HTTPS") and parts.scheme != "https":
+        logger.warning("HTTPS is on but BASE_URL %s starts with http://: links will not use HTTPS.", raw)
+    config["BASE_URL"] = raw.rstrip("/")
+
+
+def base_url() -> str:
+    """The configured address links are built on (never the request's Host)."""
+    return (current_app.config.get("BASE_URL") or DEV_BASE_URL).rstrip("/")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link to an endpoint under BASE_URL, whatever host the current request names."""
+    path = current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
+    return base_url() + path
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -73,6 +73,10 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_input"] = local_input
     app.jinja_env.filters["cn_number"] = cn_number
     app.jinja_env.filters["rich"] = rich
+    from settings import external_url
+
+    # Absolute links (feed addresses to copy) come from BASE_URL, never from the Host header.
+    app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.globals.update(
         perm=permissions,
         Role=Role,

@@ -37,11 +37,20 @@ def vtimezone_text() -> str:
     return tz.to_ical().decode()
 
 
+# Calendars that ignore STATUS:CANCELLED still show the summary.
+CANCELLED_PREFIX = "【已取消】"
+REMOVED_PREFIX = "【已取消邀请】"
+
+
+def unit_address(unit_id: int, liaison_email: str) -> str:
+    """The calendar address of a unit's liaison (a reserved .invalid one if none)."""
+    email = liaison_email.strip()
+    return f"mailto:{email}" if email else f"mailto:unit-{unit_id}@noemail.invalid"
+
+
 def attendee_address(invitation: Invitation) -> str:
     """The calendar address of an invited unit's liaison (a reserved .invalid one if none)."""
-    unit = invitation.unit
-    email = unit.liaison_email.strip()
-    return f"mailto:{email}" if email else f"mailto:unit-{unit.id}@noemail.invalid"
+    return unit_address(invitation.unit.id, invitation.unit.liaison_email)
 
 
 class Attendee(NamedTuple):
@@ -56,9 +65,11 @@ def attendee_of(
     unit_id: int, unit_name: str, liaison_name: str, liaison_email: str, partstat: str
 ) -> Attendee:
     """An invited unit's liaison as a calendar attendee (a reserved .invalid address if none)."""
-    email = liaison_email.strip()
-    address = f"mailto:{email}" if email else f"mailto:unit-{unit_id}@noemail.invalid"
-    return Attendee(address, f"{liaison_name}（{unit_name}）" if liaison_name else unit_name, partstat)
+    return Attendee(
+        unit_address(unit_id, liaison_email),
+        f"{liaison_name}（{unit_name}）" if liaison_name else unit_name,
+        partstat,
+    )
 
 
 def _attendee(invitation: Invitation, partstat: str | None = None) -> vCalAddress:
@@ -114,14 +125,24 @@ def build_vevent(
     cancelled: bool = False,
     sequence: int | None = None,
 ) -> Event:
-    """The meeting as a VEVENT with attendees, alarms and a stable UID."""
+    """The meeting as a VEVENT with attendees, alarms and a stable UID.
+
+    cancelled=True makes it the CANCEL for units removed from the invitation. A cancelled
+    event says so in its SUMMARY too and carries no alarms (RFC 5546 3.2.5).
+    """
     ev = Event()
+    is_cancelled = meeting.status == MeetingStatus.CANCELLED
     ev.add("uid", meeting.uid)
     ev.add("dtstamp", meeting.ics_changed_at.astimezone(UTC))
     ev.add("sequence", meeting.sequence if sequence is None else sequence)
     ev.add("dtstart", meeting.start_at.astimezone(SHANGHAI))
     ev.add("dtend", meeting.end_at.astimezone(SHANGHAI))
-    ev.add("summary", meeting.title)
+    if is_cancelled:
+        ev.add("summary", CANCELLED_PREFIX + meeting.title)
+    elif cancelled:
+        ev.add("summary", REMOVED_PREFIX + meeting.title)
+    else:
+        ev.add("summary", meeting.title)
     ev.add("location", _location(meeting))
     ev.add("description", _description(meeting, url))
     ev.add("url", url)
@@ -129,13 +150,15 @@ def build_vevent(
     ev.add("organizer", _organizer(meeting, organizer_email))
     for inv in meeting.invitations if invitations is None else invitations:
         ev.add("attendee", _attendee(inv, partstat), encode=0)
-    if cancelled or meeting.status == MeetingStatus.CANCELLED:
+    if cancelled or is_cancelled:
         ev.add("status", "CANCELLED")
     elif meeting.status == MeetingStatus.DRAFT:
         ev.add("status", "TENTATIVE")
     else:
         ev.add("status", "CONFIRMED")
     ev.add("transp", "OPAQUE")
+    if cancelled or is_cancelled:
+        return ev
     for before, text in ((timedelta(days=1), "明天"), (timedelta(hours=1), "1 小时后")):
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
@@ -229,9 +252,10 @@ def vevent_text(
         status = "CONFIRMED"
     start, end = meeting.start_at.astimezone(SHANGHAI), meeting.end_at.astimezone(SHANGHAI)
     title = _text(meeting.title)
+    summary = _text(CANCELLED_PREFIX) + title if status == "CANCELLED" else title
     lines = [
         "BEGIN:VEVENT",
-        _fold(f"SUMMARY:{title}"),
+        _fold(f"SUMMARY:{summary}"),
         f"DTSTART;TZID={TZID}:{_stamp(start)}",
         f"DTEND;TZID={TZID}:{_stamp(end)}",
         f"DTSTAMP:{_stamp(meeting.ics_changed_at.astimezone(UTC))}Z",
@@ -246,7 +270,9 @@ def vevent_text(
         "TRANSP:OPAQUE",
         _fold(f"URL:{url}"),
     ]
-    for before, text in (("-P1D", "明天"), ("-PT1H", "1 小时后")):
+    # RFC 5546 3.2.5: a CANCEL carries no VALARM; a cancelled meeting needs no reminder.
+    alarms = () if status == "CANCELLED" else (("-P1D", "明天"), ("-PT1H", "1 小时后"))
+    for before, text in alarms:
         lines += [
             "BEGIN:VALARM",
             "ACTION:DISPLAY",
@@ -256,6 +282,28 @@ def vevent_text(
         ]
     lines.append("END:VEVENT")
     return CRLF.join(lines) + CRLF
+
+
+def keep_attendees(vevent: str, address: str | None) -> str:
+    """The VEVENT text with only the ATTENDEE whose calendar address is `address` (None: none).
+
+    It works on cached text, so a feed or invite for one unit costs no re-rendering; a
+    folded ATTENDEE line goes with its continuation lines.
+    """
+    logical: list[list[str]] = []
+    for line in vevent.split(CRLF):
+        if line.startswith(" ") and logical:
+            logical[-1].append(line)
+        else:
+            logical.append([line])
+    kept: list[str] = []
+    for physical in logical:
+        if physical[0].startswith(("ATTENDEE;", "ATTENDEE:")):
+            unfolded = physical[0] + "".join(part[1:] for part in physical[1:])
+            if address is None or not unfolded.endswith(":" + address):
+                continue
+        kept.extend(physical)
+    return CRLF.join(kept)
 
 
 def _wrap(vevents: Iterable[str], method: str | None, name: str | None = None) -> bytes:

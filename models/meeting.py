@@ -71,6 +71,8 @@ class Meeting(Base):
     ics_changed_at: Mapped[datetime] = mapped_column(default=utcnow, info={"audit": False})
     ics_cache: Mapped[str | None] = mapped_column(Text, info={"audit": False})
     ics_cache_rev: Mapped[int] = mapped_column(default=0, info={"audit": False})
+    # What the cached text was rendered under (BASE_URL, default sender): see calendar_cache_key.
+    ics_cache_key: Mapped[str | None] = mapped_column(String(32), info={"audit": False})
 
     street: Mapped[Street] = relationship()
     community: Mapped[Community | None] = relationship()
@@ -283,9 +285,13 @@ class CalendarFeed(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # Who made a community or unit feed: it lives only while they may hold it (active, still
+    # in that role, community or unit). A personal feed's maker is its user.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     community: Mapped[Community | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
 

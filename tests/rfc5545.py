@@ -141,6 +141,8 @@ def _check_vevent(ev: Component, method: str | None, problems: list[str]) -> Non
             problems.append(f"{where}: CANCEL without ORGANIZER")
         if status is None or status.value.upper() != "CANCELLED":
             problems.append(f"{where}: CANCEL without STATUS:CANCELLED")
+        if any(c.name == "VALARM" for c in ev.children):
+            problems.append(f"{where}: CANCEL with VALARM (RFC 5546 3.2.5 allows none)")
     for alarm in (c for c in ev.children if c.name == "VALARM"):
         for name in ("ACTION", "TRIGGER"):
             if len(alarm.all(name)) != 1:

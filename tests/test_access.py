@@ -1337,7 +1337,11 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
             attempts=8,
             last_error="connection refused",
         )
-        feed = CalendarFeed(token="matrix-feed-token-community-1", community_id=world.community1)
+        feed = CalendarFeed(
+            token="matrix-feed-token-community-1",
+            community_id=world.community1,
+            created_by_id=world.secretary1,
+        )
         db.session.add_all([message, feed])
 
         # Resources and bookings.

@@ -32,6 +32,7 @@ from models import (
     db,
 )
 
+BASE_URL = "https://gongjian.dongdajie.example.gov.cn"
 SECRETARY_EMAIL = "shuji@qingnianlu.example.cn"
 ROOM_ADDRESS = "青年路18号社区党群服务中心三楼"
 LIAISON_EMAILS = {
@@ -47,6 +48,7 @@ LIAISON_EMAILS = {
 @pytest.fixture
 def cal_world(app, world):
     """The standard world plus what invites show: addresses for the secretary, room and units."""
+    app.config["BASE_URL"] = BASE_URL
     with app.app_context():
         db.session.get(User, world.secretary1).email = SECRETARY_EMAIL
         db.session.scalar(select(Room).where(Room.community_id == world.community1)).address = ROOM_ADDRESS
@@ -158,8 +160,8 @@ def feed_path(client, kind: str, target: int) -> str:
     links = re.findall(rf'id="feed-{kind}-{target}" value="([^"]+)"', page)
     assert len(links) == 1, page[:2000]
     url = links[0]
-    assert url.startswith("http://localhost/calendar/") and url.endswith(".ics")
-    return url.removeprefix("http://localhost")
+    assert url.startswith(f"{BASE_URL}/calendar/") and url.endswith(".ics")
+    return url.removeprefix(BASE_URL)
 
 
 def get_feed(app, path: str, **headers):
@@ -244,6 +246,13 @@ def test_checker_catches_a_cancel_without_status_cancelled():
     assert any("STATUS:CANCELLED" in p for p in problems), problems
 
 
+def test_checker_catches_a_cancel_with_an_alarm():
+    alarm = "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:提醒\r\nTRIGGER:-PT1H\r\nEND:VALARM\r\n"
+    problems = check_calendar(good("CANCEL", "STATUS:CANCELLED\r\n" + alarm).encode(), "CANCEL")
+    assert any("VALARM" in p for p in problems), problems
+    assert check_calendar(good(extra=alarm).encode(), "REQUEST") == []
+
+
 def test_checker_catches_other_breakage():
     def problems(text: str, method="REQUEST"):
         return check_calendar(text.encode(), method)
@@ -312,7 +321,7 @@ def test_invite_is_a_conformant_request(app, client, cal_world, login_as, make_m
         assert params["RSVP"] == "TRUE"
         assert params["PARTSTAT"] == "NEEDS-ACTION"
 
-    url = f"http://localhost/meetings/{mid}"
+    url = f"{BASE_URL}/meetings/{mid}"
     assert str(ev["URL"]) == url
     location = str(ev["LOCATION"])
     assert "青年路社区共驻共建会议室" in location and ROOM_ADDRESS in location
@@ -559,18 +568,19 @@ def test_secretary_feed_has_published_community_meetings(app, client, cal_world,
     assert resp.mimetype == "text/calendar"
     assert check_mime_method(resp.headers["Content-Type"], resp.data) == []
     events = feed_events(resp.data)
-    assert set(events) == {"已发布的会议", "已取消的会议"}
-    assert str(events["已取消的会议"]["STATUS"]) == "CANCELLED"
+    # A cancelled meeting says so in its summary too, for calendars that ignore STATUS.
+    assert set(events) == {"已发布的会议", "【已取消】已取消的会议"}
+    assert str(events["【已取消】已取消的会议"]["STATUS"]) == "CANCELLED"
     assert str(events["已发布的会议"]["STATUS"]) == "CONFIRMED"
     vcal = vobject.readOne(resp.data.decode())
     assert {e.summary.value: e.status.value for e in vcal.vevent_list} == {
         "已发布的会议": "CONFIRMED",
-        "已取消的会议": "CANCELLED",
+        "【已取消】已取消的会议": "CANCELLED",
     }
 
     # The community's own feed shows the same meetings.
     community = get_feed(app, feed_path(client, "community", w.community1))
-    assert set(feed_events(community.data)) == {"已发布的会议", "已取消的会议"}
+    assert set(feed_events(community.data)) == {"已发布的会议", "【已取消】已取消的会议"}
     # The other community's secretary sees only theirs.
     login_as("secretary2")
     assert set(feed_events(get_feed(app, feed_path(client, "user", w.secretary2)).data)) == {"和平里的会议"}
@@ -759,3 +769,211 @@ def test_invite_access(app, client, cal_world, login_as, make_meeting):
     data, ev, _ = get_invite(client, published)
     assert [str(a) for a in ical_attendees(ev)] == [f"mailto:{LIAISON_EMAILS['unit_a']}"]
     assert client.get("/meetings/99999/invite.ics").status_code == 404
+
+
+# --- cancelled meetings (RFC 5546 3.2.5) ---------------------------------------------------
+
+
+def _alarms(ical_event, vobject_event) -> tuple[int, int]:
+    return len(ical_event.walk("VALARM")), len(vobject_event.contents.get("valarm", []))
+
+
+def test_cancelled_meeting_has_no_alarm_and_says_so_in_its_summary(
+    app, client, cal_world, login_as, make_meeting
+):
+    w = cal_world
+    mid = make_meeting(title="第四季度共驻共建联席会议")
+    kept = make_meeting(days=2, title="照常召开的会议", status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    client.post(f"/meetings/{mid}/publish")
+    assert client.post(f"/meetings/{mid}/cancel", data={"reason": "场地维修"}).status_code == 302
+
+    # The invite download is a CANCEL without alarms (the checker refuses a VALARM in it).
+    data, ev, vev = get_invite(client, mid, "CANCEL")
+    assert str(ev["SUMMARY"]) == vev.summary.value == "【已取消】第四季度共驻共建联席会议"
+    assert _alarms(ev, vev) == (0, 0)
+    assert b"VALARM" not in data
+
+    # So is the CANCEL mailed to each liaison.
+    cancels = [m for m in _outbox(app) if m.ics_method == "CANCEL"]
+    assert {m.to_addr for m in cancels} == {LIAISON_EMAILS["unit_a"], LIAISON_EMAILS["unit_b"]}
+    for msg in cancels:
+        _, (ev,), _, (vev,) = parse_both(conformant(msg.ics_body.encode(), "CANCEL"))
+        assert str(ev["SUMMARY"]) == vev.summary.value == "【已取消】第四季度共驻共建联席会议"
+        assert _alarms(ev, vev) == (0, 0)
+
+    # Feeds keep the cancelled meeting, marked in its summary and without reminders;
+    # the meeting that goes ahead keeps both reminders.
+    for kind, target, who in (("user", w.secretary1, "secretary1"), ("unit", w.unit_a, "liaison_a")):
+        login_as(who)
+        feed = get_feed(app, feed_path(client, kind, target)).data
+        _, events, _, vevents = parse_both(conformant(feed, None))
+        by_summary = {str(e["SUMMARY"]): e for e in events}
+        vby_summary = {e.summary.value: e for e in vevents}
+        cancelled = "【已取消】第四季度共驻共建联席会议"
+        assert str(by_summary[cancelled]["STATUS"]) == "CANCELLED"
+        assert _alarms(by_summary[cancelled], vby_summary[cancelled]) == (0, 0)
+        assert _alarms(by_summary["照常召开的会议"], vby_summary["照常召开的会议"]) == (2, 2)
+
+    # A unit taken off the invitation gets a CANCEL that says so, without alarms either.
+    login_as("secretary1")
+    post_edit(client, app, kept, units=[w.unit_a])
+    (removal,) = [m for m in _outbox(app) if m.meeting_id == kept]
+    assert removal.to_addr == LIAISON_EMAILS["unit_b"]
+    _, (ev,), _, (vev,) = parse_both(conformant(removal.ics_body.encode(), "CANCEL"))
+    assert str(ev["SUMMARY"]) == vev.summary.value == "【已取消邀请】照常召开的会议"
+    assert _alarms(ev, vev) == (0, 0)
+
+
+# --- conditional GET as proxies send it ---------------------------------------------------
+
+
+def test_feed_honours_weak_and_listed_etags(app, client, cal_world, login_as, make_meeting):
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    path = feed_path(client, "user", w.secretary1)
+    first = get_feed(app, path)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    weak = "W/" + etag  # what a compressing proxy forwards
+
+    for header in (weak, f'"something-else", {weak}', f'W/"older", {etag}', "*"):
+        resp = get_feed(app, path, **{"If-None-Match": header})
+        assert resp.status_code == 304, header
+        assert resp.data == b"" and resp.headers["ETag"] == etag
+    assert get_feed(app, path, **{"If-None-Match": 'W/"something-else", "older"'}).status_code == 200
+    # If-None-Match decides, whatever If-Modified-Since says.
+    long_ago = format_datetime(datetime.now(UTC) - timedelta(days=2), usegmt=True)
+    assert get_feed(app, path, **{"If-None-Match": weak, "If-Modified-Since": long_ago}).status_code == 304
+
+    with app.app_context():
+        db.session.get(Meeting, mid).title = "改过的会议名称"
+        db.session.commit()
+    changed = get_feed(app, path, **{"If-None-Match": weak})
+    assert changed.status_code == 200 and "改过的会议名称" in changed.data.decode().replace("\r\n ", "")
+    assert get_feed(app, path, **{"If-None-Match": "W/" + changed.headers["ETag"]}).status_code == 304
+
+
+# --- feeds stop with their maker ----------------------------------------------------------
+
+
+def _set_user(app, user_id: int, **fields) -> None:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        for key, value in fields.items():
+            setattr(user, key, value)
+        db.session.commit()
+
+
+def test_unit_feed_stops_when_its_maker_leaves_the_unit_role_or_is_deactivated(
+    app, client, cal_world, login_as, make_meeting
+):
+    from models import Role
+
+    w = cal_world
+    make_meeting(status=MeetingStatus.SCHEDULED, units=[w.unit_a, w.unit_b])
+    login_as("liaison_a")
+    moved = feed_path(client, "unit", w.unit_a)
+    login_as("liaison_b")
+    deactivated = feed_path(client, "unit", w.unit_b)
+    for path in (moved, deactivated):
+        assert get_feed(app, path).status_code == 200
+
+    _set_user(app, w.liaison_a, unit_id=w.unit_c)  # the liaison now serves another unit
+    assert get_feed(app, moved).status_code == 404
+    assert get_feed(app, deactivated).status_code == 200  # someone else's link is unaffected
+    _set_user(app, w.liaison_b, active=False)
+    assert get_feed(app, deactivated).status_code == 404
+
+    # A liaison made secretary no longer holds their old unit's feed.
+    login_as("liaison_c")
+    path = feed_path(client, "unit", w.unit_c)
+    assert get_feed(app, path).status_code == 200
+    _set_user(app, w.liaison_c, role=Role.SECRETARY, community_id=w.community1, unit_id=None)
+    assert get_feed(app, path).status_code == 404
+
+
+def test_community_feed_stops_when_its_maker_leaves_the_community_or_role(
+    app, client, cal_world, login_as, make_meeting
+):
+    from models import Role
+
+    w = cal_world
+    make_meeting(status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    secretary_feed = feed_path(client, "community", w.community1)
+    login_as("admin")
+    admin_feed = feed_path(client, "community", w.community1)
+    assert admin_feed != secretary_feed
+    login_as("secretary2")
+    other = feed_path(client, "community", w.community2)
+    for path in (secretary_feed, admin_feed, other):
+        assert get_feed(app, path).status_code == 200
+
+    _set_user(app, w.secretary1, community_id=w.community2)
+    assert get_feed(app, secretary_feed).status_code == 404
+    assert get_feed(app, admin_feed).status_code == 200  # someone else's link is unaffected
+    _set_user(app, w.secretary2, active=False)
+    assert get_feed(app, other).status_code == 404
+    _set_user(app, w.admin, role=Role.ARCHIVIST)
+    assert get_feed(app, admin_feed).status_code == 404
+
+    # The secretary who took over community 1 makes a link of their own.
+    _set_user(app, w.secretary1, community_id=w.community1)
+    login_as("secretary1")
+    page = client.get("/account").get_data(as_text=True)
+    assert f'id="feed-community-{w.community1}"' in page
+
+
+def test_personal_feed_stops_when_its_user_is_deactivated(app, client, cal_world, login_as, make_meeting):
+    w = cal_world
+    make_meeting(status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    path = feed_path(client, "user", w.secretary1)
+    assert get_feed(app, path).status_code == 200
+    _set_user(app, w.secretary1, active=False)
+    assert get_feed(app, path).status_code == 404
+
+
+# --- what a liaison's copy discloses ---------------------------------------------------------
+
+
+def test_liaison_copies_disclose_no_other_units_address(app, client, cal_world, login_as, make_meeting):
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED, units=[w.unit_a, w.unit_b, w.unit_c])
+    everyone = {f"mailto:{addr}" for addr in LIAISON_EMAILS.values()}
+    others = [LIAISON_EMAILS["unit_b"], LIAISON_EMAILS["unit_c"]]
+
+    # Staff copies list every invited unit's liaison.
+    for who in ("secretary1", "archivist", "admin"):
+        login_as(who)
+        _, ev, vev = get_invite(client, mid)
+        assert {str(a) for a in ical_attendees(ev)} == everyone
+        assert {a.value for a in vev.attendee_list} == everyone
+    login_as("secretary1")
+    community = get_feed(app, feed_path(client, "community", w.community1)).data
+    (ev,) = feed_events(community).values()
+    assert {str(a) for a in ical_attendees(ev)} == everyone
+
+    # A liaison's invite, own feed and unit feed name only their own unit.
+    login_as("liaison_a")
+    data, ev, vev = get_invite(client, mid)
+    assert [str(a) for a in ical_attendees(ev)] == [f"mailto:{LIAISON_EMAILS['unit_a']}"]
+    assert [a.value for a in vev.attendee_list] == [f"mailto:{LIAISON_EMAILS['unit_a']}"]
+    assert "联络人东大" in ical_attendees(ev)[0].params["CN"]
+    texts = [data]
+    for kind, target in (("user", w.liaison_a), ("unit", w.unit_a)):
+        feed = get_feed(app, feed_path(client, kind, target)).data
+        (ev,) = feed_events(feed).values()
+        assert [str(a) for a in ical_attendees(ev)] == [f"mailto:{LIAISON_EMAILS['unit_a']}"]
+        texts.append(feed)
+    # Unit C's feed shows unit C only.
+    login_as("liaison_c")
+    feed = get_feed(app, feed_path(client, "unit", w.unit_c)).data
+    (ev,) = feed_events(feed).values()
+    assert [str(a) for a in ical_attendees(ev)] == [f"mailto:{LIAISON_EMAILS['unit_c']}"]
+    for text in texts:
+        unfolded = text.decode().replace("\r\n ", "")
+        assert not any(addr in unfolded for addr in others), unfolded
+        assert "市第三人民医院" not in unfolded.split("DESCRIPTION")[0]  # no other unit's CN either

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
+import re
 import socket
 import threading
 import time
@@ -45,12 +47,14 @@ class Inbox:
 
     def __init__(self):
         self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.raw: list[bytes] = []
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.received.append((list(envelope.rcpt_tos), msg))
+            self.raw.append(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 
     @property
@@ -71,6 +75,7 @@ class Inbox:
     def clear(self) -> None:
         with self._lock:
             self.received.clear()
+            self.raw.clear()
 
 
 @pytest.fixture
@@ -233,7 +238,8 @@ def test_publish_mails_each_liaison_an_invite(
     msg = inbox.to(EMAILS["unit_a"])[0]
     assert msg["Subject"].startswith("【会议通知】")
     assert "第四季度共驻共建联席会议" in msg["Subject"]
-    assert msg["From"] == SENDER
+    (sender,) = msg["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("共建联席会议", SENDER)
     (to,) = msg["To"].addresses
     assert to.addr_spec == EMAILS["unit_a"]
     assert to.display_name == "联络人东大"
@@ -247,12 +253,10 @@ def test_publish_mails_each_liaison_an_invite(
     ev = _check_calendar_mail(msg, "REQUEST", uid)
     assert int(ev["SEQUENCE"]) == sequence
     assert str(ev["ORGANIZER"]).lower() == f"mailto:{SECRETARY_EMAIL}"
-    # Every invited unit is an attendee; one without an address gets a placeholder, no mail.
-    assert _attendees(ev) == {
-        f"mailto:{EMAILS['unit_a']}",
-        f"mailto:{EMAILS['unit_b']}",
-        f"mailto:unit-{no_address}@noemail.invalid",
-    }
+    # Each liaison's copy lists only their own unit: no other unit's address is disclosed.
+    assert _attendees(ev) == {f"mailto:{EMAILS['unit_a']}"}
+    other = _check_calendar_mail(inbox.to(EMAILS["unit_b"])[0], "REQUEST", uid)
+    assert _attendees(other) == {f"mailto:{EMAILS['unit_b']}"}
     assert _ics_attachment(msg).get_filename() == "invite.ics"
 
     rows = _outbox(app)
@@ -475,7 +479,7 @@ def test_claim_is_atomic(app, client, login_as, mail_world, make_meeting):
     login_as("secretary1")
     _publish(client, meeting_id)
     with app.app_context():
-        first = mailer._claim(10)
+        first = [msg_id for msg_id, _ in mailer._claim(10)]
     with app.app_context():
         second = mailer._claim(10)
     assert len(first) == 2 and second == []
@@ -490,7 +494,7 @@ def test_claim_is_atomic(app, client, login_as, mail_world, make_meeting):
             update(OutboxMessage).values(claimed_at=utcnow() - mailer.STALE_CLAIM - timedelta(minutes=1))
         )
         db.session.commit()
-        assert sorted(mailer._claim(10)) == sorted(first)
+        assert sorted(msg_id for msg_id, _ in mailer._claim(10)) == sorted(first)
 
 
 def test_claim_skips_what_another_sender_claimed_after_the_select(
@@ -688,3 +692,301 @@ def test_admin_outbox_lists_filters_and_retries(app, client, login_as, mail_worl
     assert "已经发送成功" in resp.get_data(as_text=True)
     assert len(box.messages) == 2
     assert client.post("/admin/outbox/999999/retry").status_code == 404
+
+
+# --- headers as strict readers see them (RFC 5322, RFC 2047) ---------------------------------
+
+ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+LONG_TITLE = "关于召开东大街街道二〇二六年第四季度驻区单位党建工作共驻共建联席会议暨年度考核推进会的通知"
+
+
+def _header_block(raw: bytes) -> bytes:
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def _check_header_block(raw: bytes) -> None:
+    head = _header_block(raw)
+    assert head.isascii()
+    for word in ENCODED_WORD.findall(head):
+        assert len(word) <= 75, word  # RFC 2047 section 2
+    for line in head.split(b"\r\n"):
+        if b"=?" in line:
+            assert len(line) <= 76, line  # a line holding encoded words
+        assert len(line) <= 78, line
+
+
+def test_headers_stay_within_rfc_2047_and_read_back_in_two_parsers(
+    app, client, login_as, inbox, mail_world, make_meeting, make_unit
+):
+    import fast_mail_parser  # the Rust mailparse crate: a reader independent of Python's
+
+    sender_name = "东大街街道党工委共建联席会议办公室"
+    app.config["MAIL_DEFAULT_SENDER"] = f"{sender_name} <{SENDER}>"
+    bank = make_unit(
+        name="中国工商银行股份有限公司东大街街道支行营业部",
+        liaison_name="欧阳晓明（办公室主任兼党建共建联络员）",
+        liaison_email="ouyang@bank.example",
+    )
+    meeting_id = make_meeting(title=LONG_TITLE, units=[bank, mail_world.unit_a])
+    login_as("secretary1")
+    _publish(client, meeting_id)
+    assert len(inbox.raw) == 2
+    rows = {r.to_addr: r for r in _outbox(app)}
+
+    for raw in inbox.raw:
+        _check_header_block(raw)
+        # Python's email package in its strict policy raises on any defect.
+        msg = email.message_from_bytes(raw, policy=email.policy.strict)
+        (to,) = msg["To"].addresses
+        row = rows[to.addr_spec]
+        assert str(msg["Subject"]) == row.subject and LONG_TITLE in row.subject
+        (sender,) = msg["From"].addresses
+        assert sender.addr_spec == SENDER
+        # CPython puts a space between adjacent encoded words in a display name (RFC 2047
+        # 6.2 says to ignore it); the characters themselves must all come back.
+        assert sender.display_name.replace(" ", "") == sender_name
+        assert to.display_name.replace(" ", "") == row.to_name
+        # Every mail carries Date: when the change was queued, in Beijing time.
+        date = msg["Date"].datetime
+        assert date.utcoffset() == timedelta(hours=8)
+        assert abs(date - row.created_at) < timedelta(seconds=1)
+        assert msg["Message-ID"] and msg["MIME-Version"] == "1.0"
+        (attachment,) = msg.iter_attachments()
+        assert attachment.get_filename() == "invite.ics"
+
+        # The second reader decodes the very same words exactly.
+        parsed = fast_mail_parser.parse_email(raw)
+        assert parsed.subject == row.subject
+        assert parsed.headers["From"] == [f"{sender_name} <{SENDER}>"]
+        assert parsed.headers["To"] == [f"{row.to_name} <{row.to_addr}>"]
+        assert parsed.date and parsed.headers["Date"] == [msg["Date"]]
+        # It lists the text/calendar alternative as an unnamed part, the .ics by its name.
+        assert [a.filename for a in parsed.attachments if a.filename] == ["invite.ics"]
+
+    by_bank = rows["ouyang@bank.example"]
+    assert by_bank.to_name == "欧阳晓明（办公室主任兼党建共建联络员）"
+
+
+def test_every_kind_of_mail_has_a_date_and_short_encoded_words(
+    app, client, login_as, inbox, mail_world, make_meeting, runner
+):
+    """Invites, cancellations and the daily reminders alike."""
+    from datetime import date
+
+    from models import Action
+
+    meeting_id = make_meeting(title=LONG_TITLE)
+    login_as("secretary1")
+    _publish(client, meeting_id)
+    client.post(f"/meetings/{meeting_id}/cancel", data={"reason": "因故取消" * 20})
+    with app.app_context():
+        db.session.add(
+            Action(
+                meeting_id=meeting_id,
+                street_id=mail_world.street,
+                community_id=mail_world.community1,
+                title="组织辖区驻区单位开展冬季消防安全联合检查并形成整改清单" * 2,
+                lead_unit_id=mail_world.unit_a,
+                due_on=date.today(),
+            )
+        )
+        db.session.commit()
+    result = runner.invoke(args=["remind"])
+    assert result.exit_code == 0, result.output
+    subjects = [str(m["Subject"]) for m in inbox.messages]
+    assert sum(s.startswith("【会议通知】") for s in subjects) == 2
+    assert sum(s.startswith("【会议取消】") for s in subjects) == 2
+    assert sum(s.startswith("【议定事项提醒】") for s in subjects) == 1
+    for raw in inbox.raw:
+        _check_header_block(raw)
+        msg = email.message_from_bytes(raw, policy=email.policy.strict)
+        assert msg["Date"].datetime.utcoffset() == timedelta(hours=8)
+
+
+def test_default_sender_passes_the_apps_own_email_validation(tmp_path):
+    from email_validator import validate_email
+
+    from settings import Defaults
+
+    name, addr = email.utils.parseaddr(Defaults.MAIL_DEFAULT_SENDER)
+    assert validate_email(addr, check_deliverability=False).normalized == addr
+    assert mailer.sender_address(Defaults.MAIL_DEFAULT_SENDER).display_name == "共建联席会议"
+
+
+class _FormValues(__import__("html.parser").parser.HTMLParser):
+    """The values a browser would submit for the POST form whose action is `action`."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action = action
+        self.values: dict[str, list[str]] = {}
+        self._select = self._textarea = None
+        self._done = self._in_form = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if self._done:
+            return
+        if (
+            tag == "form"
+            and a.get("method", "").lower() == "post"
+            and a.get("action", self.action) == self.action
+        ):
+            self._in_form = True
+        if not self._in_form or "name" not in a and tag in ("input", "select", "textarea"):
+            return
+        if tag == "input" and a.get("type") not in ("submit", "button", "file", "checkbox", "radio"):
+            self.values.setdefault(a["name"], []).append(a.get("value", ""))
+        elif tag == "input" and a.get("type") in ("checkbox", "radio") and "checked" in a:
+            self.values.setdefault(a["name"], []).append(a.get("value", "y"))
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.setdefault(self._select, []).append(a.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.values.setdefault(self._textarea, []).append("")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form" and self._in_form:
+            self._in_form, self._done = False, True
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea][-1] += data
+
+
+def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as):
+    from email_validator import validate_email
+
+    from commands import seed_demo
+
+    password = "演示口令-共建-2026"
+    with app.app_context():
+        seed_demo(password)
+        db.session.commit()
+        addresses = [e for e in db.session.scalars(select(Unit.liaison_email)) if e]
+        addresses += [e for e in db.session.scalars(select(User.email)) if e]
+        liaison = db.session.scalar(select(User).where(User.username == "liaison1"))
+        unit_id, unit_email = liaison.unit_id, liaison.unit.liaison_email
+    assert len(addresses) > 30
+    for addr in addresses:  # what the unit and user forms accept
+        validate_email(addr, check_deliverability=False)
+
+    login_as("liaison1", password=password)
+    form = _FormValues(f"/units/{unit_id}/edit")
+    form.feed(client.get(f"/units/{unit_id}/edit").get_data(as_text=True))
+    assert form.values["liaison_email"] == [unit_email]
+    resp = client.post(f"/units/{unit_id}/edit", data=form.values)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-3000:]
+    with app.app_context():
+        assert db.session.get(Unit, unit_id).liaison_email == unit_email
+
+
+def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app):
+    from commands import seed_demo
+
+    password = "演示口令-共建-2026"
+    with app.app_context():
+        seed_demo(password)
+        db.session.commit()
+        unit = db.session.scalar(select(Unit).order_by(Unit.id))
+        user = db.session.scalar(select(User).where(User.username == "secretary1"))
+        unit.liaison_email, user.email = "liaison1@demo.gongjian.local", "secretary1@demo.gongjian.local"
+        db.session.commit()
+        seed_demo(password)
+        db.session.commit()
+        assert db.session.get(Unit, unit.id).liaison_email == "liaison1@danwei.example.gov.cn"
+        assert db.session.get(User, user.id).email == "secretary1@dongdajie.example.gov.cn"
+
+
+# --- a mail server that accepts and never answers -----------------------------------------------
+
+
+class SilentServer:
+    """Accepts SMTP connections and never greets, until released."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.accepted = threading.Event()
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections.append(conn)
+            self.accepted.set()
+
+    def close(self):
+        """Stop listening and drop every connection (the sender sees the server go away)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.listener.close()
+        for conn in self.connections:
+            conn.close()
+
+
+def test_a_mail_server_that_never_answers_blocks_no_one(
+    thread_app, client, login_as, mail_world, make_meeting
+):
+    app = thread_app
+    silent = SilentServer()
+    try:
+        # A long SMTP timeout: the sender stays stuck in the greeting for the whole test.
+        app.config.update(
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.port, MAIL_DELIVERY="thread", MAIL_TIMEOUT=300
+        )
+        meeting_id = make_meeting()
+        login_as("secretary1")
+        _publish(client, meeting_id)  # wakes the real sender thread
+        assert silent.accepted.wait(timeout=20), "the sender never connected"
+        assert any(r.status == MailStatus.SENDING for r in _outbox(app))
+
+        # Meanwhile everyone else writes: logins (login attempt, audit), a reply, a topic.
+        liaison = app.test_client()
+        login_as("liaison_a", the_client=liaison)
+        resp = liaison.post(f"/meetings/{meeting_id}/reply", data={"reply": "accept"})
+        assert resp.status_code == 302
+        wrong = app.test_client().post("/login", data={"username": "admin", "password": "错误的口令"})
+        assert wrong.status_code == 200 and "用户名或密码错误" in wrong.get_data(as_text=True)
+        login_as("admin", the_client=app.test_client())
+        with app.app_context():
+            from models import Invitation, Reply
+
+            reply = db.session.scalar(
+                select(Invitation.reply).where(
+                    Invitation.meeting_id == meeting_id, Invitation.unit_id == mail_world.unit_a
+                )
+            )
+            assert reply == Reply.ACCEPT
+        # The sender is still waiting for the greeting; no message was sent or given up.
+        rows = _outbox(app)
+        assert sorted(r.status for r in rows) == sorted([MailStatus.SENDING, MailStatus.QUEUED])
+        assert all(r.attempts == 0 for r in rows)
+    finally:
+        app.config["MAIL_PORT"] = _free_port()  # nothing listens: the next try fails at once
+        silent.close()
+
+    # Released, the sender records the failure in a short transaction and moves on.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(r.status == MailStatus.SENDING for r in _outbox(app)):
+        time.sleep(0.05)
+    rows = _outbox(app)
+    assert all(r.status == MailStatus.QUEUED and r.attempts == 1 for r in rows), [
+        (r.status, r.attempts, r.last_error) for r in rows
+    ]
+    assert any("SMTPServerDisconnected" in r.last_error or "Connection" in r.last_error for r in rows)

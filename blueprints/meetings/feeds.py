@@ -19,10 +19,12 @@ bp = Blueprint("feeds", __name__)
 def feed(token: str):
     """Serve a private feed; answer 304 when nothing changed since the client's copy."""
     feed = svc.feed_for_token(token)
-    if feed is None or (feed.user is not None and not feed.user.active):
+    if feed is None or not feed_alive(feed):
         abort(404)
     etag, last_modified, stale = svc.feed_fingerprint(feed)
-    if request.if_none_match.contains(etag) or (
+    # If-None-Match compares weakly (RFC 9110 13.1.2): a compressing proxy turns our ETag
+    # into W/"…"; a list of ETags and * count as well.
+    if request.if_none_match.contains_weak(etag) or (
         not request.if_none_match
         and request.if_modified_since
         and last_modified
@@ -44,6 +46,18 @@ def feed(token: str):
     return resp
 
 
+def feed_alive(feed: CalendarFeed) -> bool:
+    """A feed answers while its maker is active and may still hold it (role, community, unit)."""
+    if feed.user_id is not None:
+        return feed.user is not None and feed.user.active
+    maker = feed.created_by
+    if maker is None or not maker.active:
+        return False
+    if feed.community_id:
+        return may_hold(maker, "community", feed.community_id)
+    return feed.unit_id is not None and may_hold(maker, "unit", feed.unit_id)
+
+
 def feed_targets(user) -> list[tuple[str, str, int, CalendarFeed | None]]:
     """The feeds a user may hold: (label, kind, target id, existing feed or None)."""
     targets: list[tuple[str, str, int]] = [("我的日历（与我相关的全部会议）", "user", user.id)]
@@ -57,8 +71,13 @@ def feed_targets(user) -> list[tuple[str, str, int, CalendarFeed | None]]:
     feeds = db.session.scalars(
         select(CalendarFeed).where(
             (CalendarFeed.user_id == user.id)
-            | CalendarFeed.community_id.in_([t for _, k, t in targets if k == "community"])
-            | CalendarFeed.unit_id.in_([t for _, k, t in targets if k == "unit"])
+            | (
+                (CalendarFeed.created_by_id == user.id)
+                & (
+                    CalendarFeed.community_id.in_([t for _, k, t in targets if k == "community"])
+                    | CalendarFeed.unit_id.in_([t for _, k, t in targets if k == "unit"])
+                )
+            )
         )
     ).all()
     index = {("user", f.user_id): f for f in feeds if f.user_id}
@@ -92,12 +111,13 @@ def manage(kind: str, target: int):
         abort(403)
     if not Form().validate_on_submit():
         abort(400)
-    args = {"user": current_user} if kind == "user" else {f"{kind}_id": target}
+    args = {"user": current_user} if kind == "user" else {f"{kind}_id": target, "by": current_user}
     existing = db.session.scalar(
         select(CalendarFeed).where(
             CalendarFeed.user_id == current_user.id
             if kind == "user"
-            else getattr(CalendarFeed, f"{kind}_id") == target
+            else (getattr(CalendarFeed, f"{kind}_id") == target)
+            & (CalendarFeed.created_by_id == current_user.id)
         )
     )
     if existing is None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import calendar as pycal
 import gc
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
@@ -39,6 +41,7 @@ from models import (
 )
 from models.base import utcnow
 from models.meeting import MeetingError, default_topic_deadline
+from settings import base_url, external_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
@@ -678,12 +681,23 @@ def create_series(
 
 
 def meeting_url(meeting: Meeting) -> str:
-    base = current_app.config.get("BASE_URL")
-    if base:
-        return base.rstrip("/") + f"/meetings/{meeting.id}"
-    if has_request_context():
-        return url_for("meetings.detail", meeting_id=meeting.id, _external=True)
-    return f"http://127.0.0.1:5000/meetings/{meeting.id}"
+    """The meeting page under BASE_URL: what invites, feeds, mails and archives link to."""
+    return external_url("meetings.detail", meeting_id=meeting.id)
+
+
+def calendar_cache_key() -> str:
+    """What cached VEVENTs depend on besides the meeting: the base URL and the default sender.
+
+    A cached text made under another BASE_URL (or, before it was configured, under a
+    request's Host) is stale, so a change of configuration reaches every calendar.
+    """
+    cfg = current_app.config
+    return _cache_key(base_url(), cfg["MAIL_DEFAULT_SENDER"])
+
+
+@lru_cache(maxsize=8)
+def _cache_key(base: str, sender: str) -> str:
+    return hashlib.sha256(f"{base}\n{sender}".encode()).hexdigest()[:16]
 
 
 def organizer_email(meeting: Meeting, secretaries: dict[int, str | None] | None = None) -> str:
@@ -715,18 +729,55 @@ def organizer_email(meeting: Meeting, secretaries: dict[int, str | None] | None 
     return current_app.config["MAIL_DEFAULT_SENDER"]
 
 
+def _cache_fresh(meeting: Meeting, key: str) -> bool:
+    return (
+        meeting.ics_cache is not None
+        and meeting.ics_cache_rev == meeting.ics_rev
+        and meeting.ics_cache_key == key
+    )
+
+
 def cached_vevent(meeting: Meeting) -> str:
-    """The meeting's VEVENT text, rebuilt only when the meeting changed."""
-    if meeting.ics_cache is not None and meeting.ics_cache_rev == meeting.ics_rev:
+    """The meeting's VEVENT text, rebuilt and stored only when the meeting changed.
+
+    It writes: call it on a write path (a POST, the CLI, a feed that took the write lock).
+    """
+    key = calendar_cache_key()
+    if _cache_fresh(meeting, key):
         return meeting.ics_cache
     text = ics.vevent_text(meeting, meeting_url(meeting), organizer_email(meeting))
     # A plain UPDATE: caching is not a change of the meeting (no audit, no SEQUENCE).
     db.session.execute(
         Meeting.__table__.update()
         .where(Meeting.id == meeting.id, Meeting.ics_rev == meeting.ics_rev)
-        .values(ics_cache=text, ics_cache_rev=meeting.ics_rev)
+        .values(ics_cache=text, ics_cache_rev=meeting.ics_rev, ics_cache_key=key)
     )
     return text
+
+
+def current_vevent(meeting: Meeting) -> str:
+    """The meeting's VEVENT text for a read request: the cached text if fresh, else rendered.
+
+    It never writes, so a GET cannot fail on SQLite's write lock while others write.
+    """
+    if _cache_fresh(meeting, calendar_cache_key()):
+        return meeting.ics_cache
+    return ics.vevent_text(meeting, meeting_url(meeting), organizer_email(meeting))
+
+
+def invite_vevent(meeting: Meeting, viewer: User) -> str:
+    """The viewer's copy of the meeting's VEVENT, without writing.
+
+    Staff see every invited unit's liaison; anyone else only their own unit's, so a
+    liaison's invite discloses no other unit's address.
+    """
+    from permissions import can_see_all_attendees
+
+    text = current_vevent(meeting)
+    if can_see_all_attendees(viewer):
+        return text
+    own = next((inv for inv in meeting.invitations if inv.unit_id == viewer.unit_id), None)
+    return ics.keep_attendees(text, ics.attendee_address(own) if own is not None else None)
 
 
 def feed_for_token(token: str) -> CalendarFeed | None:
@@ -734,7 +785,10 @@ def feed_for_token(token: str) -> CalendarFeed | None:
         select(CalendarFeed)
         .where(CalendarFeed.token == token)
         .options(
-            joinedload(CalendarFeed.user), joinedload(CalendarFeed.community), joinedload(CalendarFeed.unit)
+            joinedload(CalendarFeed.user),
+            joinedload(CalendarFeed.created_by),
+            joinedload(CalendarFeed.community),
+            joinedload(CalendarFeed.unit),
         )
     )
 
@@ -757,6 +811,20 @@ def feed_scope(feed: CalendarFeed):
     return published
 
 
+def feed_own_unit(feed: CalendarFeed) -> int | None:
+    """The unit whose liaison alone a feed lists as attendee; None: the feed lists all.
+
+    A unit's feed and a liaison's own feed disclose no other unit's liaison address.
+    """
+    from permissions import can_see_all_attendees
+
+    if feed.unit_id:
+        return feed.unit_id
+    if feed.user is not None and not can_see_all_attendees(feed.user):
+        return feed.user.unit_id or 0
+    return None
+
+
 def feed_name(feed: CalendarFeed) -> str:
     if feed.community:
         return f"{feed.community.name}联席会议"
@@ -767,13 +835,19 @@ def feed_name(feed: CalendarFeed) -> str:
 
 def feed_fingerprint(feed: CalendarFeed) -> tuple[str, datetime | None, int]:
     """ETag, Last-Modified and the number of stale VEVENTs, from one aggregate query."""
+    key = calendar_cache_key()
+    stale_row = or_(
+        Meeting.ics_cache_rev != Meeting.ics_rev,
+        Meeting.ics_cache_key.is_(None),
+        Meeting.ics_cache_key != key,
+    )
     row = db.session.execute(
         select(
             func.count(),
             func.sum(Meeting.id),
             func.sum(Meeting.ics_rev),
             func.max(Meeting.ics_changed_at),
-            func.sum(case((Meeting.ics_cache_rev != Meeting.ics_rev, 1), else_=0)),
+            func.sum(case((stale_row, 1), else_=0)),
         ).where(feed_scope(feed))
     ).one()
     count, id_sum, rev_sum, last, stale = row
@@ -781,22 +855,33 @@ def feed_fingerprint(feed: CalendarFeed) -> tuple[str, datetime | None, int]:
         last = datetime.fromisoformat(last)
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
-    etag = f"{feed.id}-{feed.token[:6]}-{count}-{id_sum or 0}-{rev_sum or 0}-{int(last.timestamp()) if last else 0}"
+    etag = (
+        f"{feed.id}-{feed.token[:6]}-{count}-{id_sum or 0}-{rev_sum or 0}"
+        f"-{int(last.timestamp()) if last else 0}-{key[:8]}"
+    )
     return etag, last, int(stale or 0)
 
 
 def feed_body(feed: CalendarFeed) -> bytes:
     """The feed's calendar, from cached VEVENTs where they are current."""
     # Sorted here, not by ORDER BY: SQLite would copy every cached text through its sorter.
+    key = calendar_cache_key()
     rows = sorted(
         db.session.execute(
             select(
-                Meeting.id, Meeting.start_at, Meeting.ics_rev, Meeting.ics_cache_rev, Meeting.ics_cache
+                Meeting.id,
+                Meeting.start_at,
+                Meeting.ics_rev,
+                Meeting.ics_cache_rev,
+                Meeting.ics_cache_key,
+                Meeting.ics_cache,
             ).where(feed_scope(feed))
         ),
         key=lambda r: (r.start_at, r.id),
     )
-    stale = [r.id for r in rows if r.ics_cache is None or r.ics_cache_rev != r.ics_rev]
+    stale = [
+        r.id for r in rows if r.ics_cache is None or r.ics_cache_rev != r.ics_rev or r.ics_cache_key != key
+    ]
     fresh: dict[int, str] = {}
     secretaries: dict[int, str | None] = {}
     # Rebuilding allocates tens of thousands of short-lived objects (rows, ORM state,
@@ -811,7 +896,13 @@ def feed_body(feed: CalendarFeed) -> bytes:
     finally:
         if gc_was_enabled:
             gc.enable()
-    return ics.feed_ics((fresh.get(r.id) or r.ics_cache for r in rows), feed_name(feed))
+    texts = (fresh.get(r.id) or r.ics_cache for r in rows)
+    own_unit = feed_own_unit(feed)
+    if own_unit is not None:
+        unit = db.session.get(Unit, own_unit) if own_unit else None
+        address = ics.unit_address(unit.id, unit.liaison_email) if unit else None
+        texts = (ics.keep_attendees(text, address) for text in texts)
+    return ics.feed_ics(texts, feed_name(feed))
 
 
 def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | None]) -> dict[int, str]:
@@ -847,6 +938,7 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
         agendas.setdefault(meeting_id, []).append((title, presenter or "", minutes))
     texts: dict[int, str] = {}
     cache_rows = []
+    key = calendar_cache_key()
     for meeting in db.session.scalars(
         select(Meeting)
         .where(Meeting.id.in_(meeting_ids))
@@ -882,31 +974,45 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
             attendees=attendees.get(meeting.id, []),
             agenda=agendas.get(meeting.id, []),
         )
-        cache_rows.append({"m_id": meeting.id, "m_rev": meeting.ics_rev, "m_text": texts[meeting.id]})
+        cache_rows.append(
+            {"m_id": meeting.id, "m_rev": meeting.ics_rev, "m_text": texts[meeting.id], "m_key": key}
+        )
     # One executemany; caching is not a change of the meeting (no audit, no SEQUENCE).
     if cache_rows:
         table = Meeting.__table__
         db.session.execute(
             table.update()
             .where(table.c.id == bindparam("m_id"), table.c.ics_rev == bindparam("m_rev"))
-            .values(ics_cache=bindparam("m_text"), ics_cache_rev=bindparam("m_rev")),
+            .values(
+                ics_cache=bindparam("m_text"),
+                ics_cache_rev=bindparam("m_rev"),
+                ics_cache_key=bindparam("m_key"),
+            ),
             cache_rows,
         )
     return texts
 
 
 def get_or_create_feed(
-    *, user: User | None = None, community_id: int | None = None, unit_id: int | None = None
+    *,
+    user: User | None = None,
+    community_id: int | None = None,
+    unit_id: int | None = None,
+    by: User | None = None,
 ) -> CalendarFeed:
+    """A user's own feed, or `by`'s feed of a community or unit (each maker has their own)."""
     import secrets
 
+    maker = user if user is not None else by
+    if maker is None:
+        raise ValueError("a community or unit feed needs its maker (by=)")
     stmt = select(CalendarFeed)
     if user is not None:
         stmt = stmt.where(CalendarFeed.user_id == user.id)
     elif community_id:
-        stmt = stmt.where(CalendarFeed.community_id == community_id)
+        stmt = stmt.where(CalendarFeed.community_id == community_id, CalendarFeed.created_by_id == maker.id)
     else:
-        stmt = stmt.where(CalendarFeed.unit_id == unit_id)
+        stmt = stmt.where(CalendarFeed.unit_id == unit_id, CalendarFeed.created_by_id == maker.id)
     feed = db.session.scalar(stmt)
     if feed is None:
         feed = CalendarFeed(
@@ -914,6 +1020,7 @@ def get_or_create_feed(
             user_id=user.id if user else None,
             community_id=community_id,
             unit_id=unit_id,
+            created_by_id=maker.id,
         )
         db.session.add(feed)
         db.session.flush()

@@ -539,8 +539,8 @@ def decline_topic(meeting_id: int, topic_id: int):
 def invite(meeting_id: int):
     """Download the meeting's invite (REQUEST, or CANCEL once cancelled)."""
     meeting = _load(meeting_id)
-    body = ics.invite_ics(meeting, svc.cached_vevent(meeting))
-    db.session.commit()
+    # No write in a GET: a stale cache is rendered for this response, not stored.
+    body = ics.invite_ics(meeting, svc.invite_vevent(meeting, current_user))
     method = "CANCEL" if meeting.is_cancelled else "REQUEST"
     resp = Response(body, mimetype="text/calendar")
     resp.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
