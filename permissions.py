@@ -42,7 +42,8 @@ def can_manage_users(user: User) -> bool:
 
 
 def can_view_audit(user: User) -> bool:
-    return user.is_authenticated and user.role == Role.ADMIN
+    """Street admins, and archivists (read-only, as the whole log is)."""
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.ARCHIVIST)
 
 
 def can_see_liaison_contact(user: User, unit: Unit) -> bool:

@@ -480,8 +480,13 @@ MATRIX: list[Row] = [
         data=user_edit_form,
         success=frozenset({"admin"}),
     ),
-    Row("admin.audit", "GET", "/admin/audit", grid(admin=200)),
-    Row("admin.audit", "GET", "/admin/audit?action=forbidden&start=2026-01-01&end=bad", grid(admin=200)),
+    Row("admin.audit", "GET", "/admin/audit", grid(admin=200, archivist=200)),
+    Row(
+        "admin.audit",
+        "GET",
+        "/admin/audit?action=forbidden&start=2026-01-01&end=bad",
+        grid(admin=200, archivist=200),
+    ),
     # admin: the mail outbox
     Row("admin.outbox", "GET", "/admin/outbox", grid(admin=200)),
     Row("admin.outbox", "GET", "/admin/outbox?status=failed&page=2", grid(admin=200)),
