@@ -245,6 +245,17 @@ def can_view_resource(user, resource) -> bool:
     return viewer_community_id(user) == resource.community_id
 
 
+def can_edit_room(user, room) -> bool:
+    """A room's bookability and opening hours: admin, its community's secretary, its unit's liaison."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.SECRETARY:
+        return room.community_id is not None and user.community_id == room.community_id
+    return user.role == Role.LIAISON and room.unit_id is not None and user.unit_id == room.unit_id
+
+
 def can_request_booking(user) -> bool:
     """Ask for a venue or a room: a liaison for their unit, a secretary for their community."""
     if not user.is_authenticated:

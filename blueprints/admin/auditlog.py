@@ -23,6 +23,7 @@ from sqlalchemy import Boolean, Date, Enum, Table, Time, select
 
 from models import AuditEvent, db
 from models.base import UTCDateTime
+from models.hours import days_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -47,6 +48,10 @@ COMMON_LABELS = {
     "text": "进展情况",
     "on": "日期",
     "created_by_id": "创建人",
+    "opens_at": "每天开放",
+    "closes_at": "关闭",
+    "open_days": "开放日",
+    "overnight": "允许跨午夜使用",
 }
 
 # Per table, as the forms label them (see blueprints/*/forms.py), and plain Chinese for the
@@ -78,7 +83,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "title": "资源名称",
         "description": "资源说明",
         "quantity": "数量",
-        "availability": "开放时间",
+        "availability": "开放时间说明",
         "available_from": "开放起始日期",
         "available_until": "开放截止日期",
         "conditions": "使用条件",
@@ -350,6 +355,8 @@ def _format(table: str, column: str, value: Any, names: dict[tuple[str, int], st
         if enum_class is not None and value in enum_class._value2member_map_:
             member = enum_class(value)
             return getattr(member, "label", member.value)
+    if column == "open_days" and isinstance(value, str):
+        return days_text(value)
     if isinstance(value, str):
         try:
             if isinstance(col_type, UTCDateTime):
