@@ -155,8 +155,16 @@ def is_claiming_liaison(user, need) -> bool:
 
 
 def can_see_resident(user, need) -> bool:
-    """A 微心愿's resident name and phone: the community's secretary, admins, the claiming liaison."""
-    return can_manage_need(user, need) or is_claiming_liaison(user, need)
+    """A 微心愿's resident name and phone: the community's secretary, admins, and the claiming
+    unit's liaison once the community has confirmed the claim (not on claiming)."""
+    if can_manage_need(user, need):
+        return True
+    return is_claiming_liaison(user, need) and need.claim_confirmed_at is not None
+
+
+def awaits_resident(user, need) -> bool:
+    """The claiming liaison of a 微心愿 whose claim the community has yet to confirm."""
+    return need.is_wish and is_claiming_liaison(user, need) and need.claim_confirmed_at is None
 
 
 def can_claim_need(user, need) -> bool:
