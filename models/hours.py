@@ -74,21 +74,24 @@ class OpeningHours:
 
     def hours_problem(self, name: str, start: datetime, end: datetime) -> str | None:
         """Why a booking from start to end does not fit the opening hours, in Chinese; None if it does."""
-        hours = f"“{name}”的开放时间为{self.hours_text}"
+        hours = f"开放时间为{self.hours_text}"
         local_start, local_end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
         crosses_midnight = (end - timedelta(microseconds=1)).astimezone(SHANGHAI).date() != local_start.date()
         if crosses_midnight and not self.overnight:
-            return f"“{name}”的预约不能跨过午夜，请在当天 24:00 前结束，或分天预约。{hours}。"
+            return f"“{name}”的预约不能跨过午夜，请在当天 24:00 前结束，或分天预约；{hours}。"
         starts_in = [w for w in self._windows_around(start) if w[0] <= start < w[1]]
         if not starts_in:
             if str(local_start.isoweekday()) not in (self.open_days or ""):
-                return f"“{name}”星期{WEEKDAY_NAMES[local_start.isoweekday()]}不开放。{hours}。"
-            return f"开始时间 {local_start:%H:%M} 不在开放时间内。{hours}。"
+                return f"“{name}”星期{WEEKDAY_NAMES[local_start.isoweekday()]}不开放，{hours}。"
+            return f"开始时间 {local_start:%H:%M} 不在“{name}”的开放时间内，{hours}。"
         if any(end <= w[1] for w in starts_in):
             return None
         if not self.overnight:
-            return f"结束时间 {local_end:%H:%M} 已过闭馆时间。{hours}。"
+            return f"结束时间 {local_end:%H:%M} 已过“{name}”的关闭时间，{hours}。"
         # A booking over several days: it must end within an opening too.
         if not any(w[0] < end <= w[1] for w in self._windows_around(end - timedelta(microseconds=1))):
-            return f"结束时间（{local_end:%m月%d日 %H:%M}）不在开放时间内，请在开放时间内归还。{hours}。"
+            return (
+                f"结束时间（{local_end.month}月{local_end.day}日 {local_end:%H:%M}）不在“{name}”的开放时间内，"
+                f"请在开放时间内归还；{hours}。"
+            )
         return None

@@ -53,13 +53,12 @@ def test_default_hours_are_shown_and_enforced(app, world, client, login_as, make
     resp = client.post(f"/resources/{venue}/book", data=form(at(monday, 7), at(monday, 9)))
     assert resp.status_code == 400
     text = resp.get_data(as_text=True)
-    assert "开始时间 07:00 不在开放时间内" in text
-    assert "“第一小学多功能厅”的开放时间为每天 08:00–21:00" in text
+    assert "开始时间 07:00 不在“第一小学多功能厅”的开放时间内，开放时间为每天 08:00–21:00。" in text
     assert 'value="开展党员冬训，约 40 人"' in text or "开展党员冬训，约 40 人</textarea>" in text
 
     resp = client.post(f"/resources/{venue}/book", data=form(at(monday, 19), at(monday, 22)))
     assert resp.status_code == 400
-    assert "结束时间 22:00 已过闭馆时间" in resp.get_data(as_text=True)
+    assert "结束时间 22:00 已过“第一小学多功能厅”的关闭时间" in resp.get_data(as_text=True)
 
     resp = client.post(f"/resources/{venue}/book", data=form(at(monday, 20), at(monday, 9, days=1)))
     assert resp.status_code == 400
@@ -79,7 +78,7 @@ def test_closed_weekday_is_named(app, world, client, login_as, make_resource):
     resp = client.post(f"/resources/{venue}/book", data=form(at(sunday, 9), at(sunday, 11)))
     assert resp.status_code == 400
     text = resp.get_data(as_text=True)
-    assert "星期日不开放" in text and "星期一至星期五 08:30–17:30" in text
+    assert "星期日不开放，开放时间为星期一至星期五 08:30–17:30。" in text
     friday = next_weekday(5)
     assert (
         client.post(f"/resources/{venue}/book", data=form(at(friday, 9), at(friday, 11))).status_code == 302
@@ -133,7 +132,7 @@ def test_room_booking_respects_room_hours_and_approval_rechecks(app, world, clie
     room_page = client.get(f"/rooms/{room_id}").get_data(as_text=True)
     assert "星期一至星期五 08:30–17:30" in room_page
     resp = client.post(f"/bookings/{booking.id}/approve", data={}, follow_redirects=True)
-    assert "开始时间 18:00 不在开放时间内" in resp.get_data(as_text=True)
+    assert "开始时间 18:00 不在“青年路社区共驻共建会议室”的开放时间内" in resp.get_data(as_text=True)
     [booking] = db_bookings(app)
     assert booking.status == BookingStatus.PENDING
 
@@ -141,7 +140,7 @@ def test_room_booking_respects_room_hours_and_approval_rechecks(app, world, clie
     login_as(world.liaison_c)
     resp = client.post(f"/rooms/{room_id}/book", data=form(at(monday, 17), at(monday, 18)))
     assert resp.status_code == 400
-    assert "结束时间 18:00 已过闭馆时间" in resp.get_data(as_text=True)
+    assert "结束时间 18:00 已过“青年路社区共驻共建会议室”的关闭时间" in resp.get_data(as_text=True)
     assert len(db_bookings(app)) == 1
 
 
@@ -203,3 +202,20 @@ def test_resource_form_edits_hours(app, world, client, login_as, make_resource):
         resource = db.session.get(Resource, venue)
         assert (resource.opens_at, resource.closes_at, resource.open_days) == (time(9), time(18), "67")
     assert "星期六、星期日 09:00–18:00" in client.get(f"/resources/{venue}").get_data(as_text=True)
+
+
+def test_demo_shows_opening_hours_and_its_bookings_respect_them(app):
+    from commands import seed_demo
+
+    with app.app_context():
+        seed_demo("演示口令-共建-2026")
+        generator = db.session.scalar(select(Resource).where(Resource.title == "应急发电车"))
+        assert generator.overnight and generator.hours_text == "每天 00:00–24:00，可跨午夜使用"
+        hall = db.session.scalar(select(Resource).where(Resource.title == "一小风雨操场"))
+        assert hall.hours_text == "每天 08:00–18:00"
+        for booking in db.session.scalars(select(Booking)):
+            target = booking.resource or booking.room
+            assert target.hours_problem(target.name, booking.start_at, booking.end_at) is None, (
+                target.name,
+                booking.start_at,
+            )

@@ -433,6 +433,8 @@ def rows_for(events: list[AuditEvent]) -> list[Row]:
         row = Row(ev)
         paired = ev.action in ("update", "status")
         for column, value in (ev.changes or {}).items():
+            if column == "id":  # the object's own number: the object column names it already
+                continue
             label = field_label(ev.object_type, column) if ev.object_type else column
             if paired and isinstance(value, list) and len(value) == 2:
                 row.changes.append(

@@ -166,7 +166,9 @@ def create():
             db.session.commit()
             flash(f"已发布资源“{resource.title}”。", "success")
             return redirect(url_for("resources.detail", resource_id=resource.id))
-    return render_template("resources/form.html", form=form, resource=None), 400 if form.errors else 200
+    return render_template("resources/form.html", form=form, resource=None, conflict=None), (
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/resources/<int:resource_id>")
