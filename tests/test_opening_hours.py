@@ -219,3 +219,10 @@ def test_demo_shows_opening_hours_and_its_bookings_respect_them(app):
                 target.name,
                 booking.start_at,
             )
+
+
+def test_new_forms_show_no_lost_update_warning(client, world, login_as):
+    """Found while looking at the resource form: a blank form warned of someone else's edit."""
+    login_as("admin")
+    for url in ("/resources/new", "/units/new", "/needs/new"):
+        assert "在您编辑期间" not in client.get(url).get_data(as_text=True), url
