@@ -219,3 +219,18 @@ def test_actions_have_chinese_names(action):
     from models.audit import ACTION_LABELS
 
     assert not ACTION_LABELS[action].isascii()
+
+
+def test_archivist_does_not_see_a_residents_contact_in_the_log(app, client, world, login_as):
+    """The need page hides the resident from the archivist; so does the audit log."""
+    from tests.test_needs import PHONE, RESIDENT, new_need
+
+    new_need(app, world)
+    login_as("archivist")
+    text = _text(_log_html(client, "?object_type=need"))
+    assert "居民姓名 （居民信息，不予显示）" in text and "居民电话 （居民信息，不予显示）" in text
+    assert RESIDENT not in text and PHONE not in text
+    assert "独居老人家里换一个水龙头" in text
+    login_as("admin")
+    text = _text(_log_html(client, "?object_type=need"))
+    assert RESIDENT in text and PHONE in text

@@ -425,8 +425,14 @@ def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
     return names
 
 
-def rows_for(events: list[AuditEvent]) -> list[Row]:
-    """The events of one page, ready to show."""
+# A resident's contact on a 微心愿: the archivist reads the log but may not see them (as on
+# the need's page, see permissions.can_see_resident).
+RESIDENT_FIELDS = {("need", "resident_name"), ("need", "resident_phone")}
+HIDDEN = "（居民信息，不予显示）"
+
+
+def rows_for(events: list[AuditEvent], see_residents: bool = True) -> list[Row]:
+    """The events of one page, ready to show; a resident's contact masked unless see_residents."""
     names = _load_names(_wanted_names(events))
     rows = []
     for ev in events:
@@ -436,6 +442,9 @@ def rows_for(events: list[AuditEvent]) -> list[Row]:
             if column == "id":  # the object's own number: the object column names it already
                 continue
             label = field_label(ev.object_type, column) if ev.object_type else column
+            if not see_residents and (ev.object_type, column) in RESIDENT_FIELDS:
+                row.changes.append(Change(label, new=HIDDEN, single=True))
+                continue
             if paired and isinstance(value, list) and len(value) == 2:
                 row.changes.append(
                     Change(

@@ -175,7 +175,7 @@ def audit():
     return render_template(
         "admin/audit.html",
         pagination=pagination,
-        rows=auditlog.rows_for(pagination.items),
+        rows=auditlog.rows_for(pagination.items, see_residents=current_user.role == Role.ADMIN),
         visible=auditlog.visible,
         actions=ACTION_LABELS,
         objects=OBJECT_LABELS,
