@@ -155,3 +155,12 @@ def test_resident_appears_after_confirmation_and_panel_is_coherent(
     page.goto(f"{base}/needs/{need}")
     expect(page.locator("#resident")).to_contain_text(RESIDENT)
     _both_widths(page, "need-claim-confirmed")
+
+
+def test_calendar_month_out_of_range_falls_back_with_a_message(page, live_server, world):
+    base = live_server
+    log_in(page, base, "secretary1")
+    page.goto(f"{base}/meetings/calendar?month=9999-12")
+    expect(page.get_by_role("alert")).to_contain_text("月份须在 1900 年到 2100 年之间。已显示本月。")
+    expect(page.locator("#month-grid")).to_be_visible()
+    _both_widths(page, "calendar-out-of-range")
