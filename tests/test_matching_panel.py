@@ -13,7 +13,6 @@ from models.base import today
 from tests.test_matching import make_resource  # noqa: F401 - the shared fixture
 from tests.test_needs import new_need
 
-
 PANEL_ENDS = {"matches": '<div class="col-lg-5">', "resource-needs": "</ul>"}
 
 
