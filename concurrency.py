@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
 
@@ -17,7 +17,7 @@ from typing import Any
 def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return getattr(value, "label", value.value)
-    if isinstance(value, date | datetime):
+    if isinstance(value, date | datetime | time):
         return value.isoformat()
     return value
 

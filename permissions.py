@@ -42,7 +42,8 @@ def can_manage_users(user: User) -> bool:
 
 
 def can_view_audit(user: User) -> bool:
-    return user.is_authenticated and user.role == Role.ADMIN
+    """Street admins, and archivists (read-only, as the whole log is)."""
+    return user.is_authenticated and user.role in (Role.ADMIN, Role.ARCHIVIST)
 
 
 def can_see_liaison_contact(user: User, unit: Unit) -> bool:
@@ -159,8 +160,16 @@ def is_claiming_liaison(user, need) -> bool:
 
 
 def can_see_resident(user, need) -> bool:
-    """A 微心愿's resident name and phone: the community's secretary, admins, the claiming liaison."""
-    return can_manage_need(user, need) or is_claiming_liaison(user, need)
+    """A 微心愿's resident name and phone: the community's secretary, admins, and the claiming
+    unit's liaison once the community has confirmed the claim (not on claiming)."""
+    if can_manage_need(user, need):
+        return True
+    return is_claiming_liaison(user, need) and need.claim_confirmed_at is not None
+
+
+def awaits_resident(user, need) -> bool:
+    """The claiming liaison of a 微心愿 whose claim the community has yet to confirm."""
+    return need.is_wish and is_claiming_liaison(user, need) and need.claim_confirmed_at is None
 
 
 def can_claim_need(user, need) -> bool:
@@ -247,6 +256,17 @@ def can_view_resource(user, resource) -> bool:
     if resource.visibility == Visibility.ALL:
         return True
     return viewer_community_id(user) == resource.community_id
+
+
+def can_edit_room(user, room) -> bool:
+    """A room's bookability and opening hours: admin, its community's secretary, its unit's liaison."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.SECRETARY:
+        return room.community_id is not None and user.community_id == room.community_id
+    return user.role == Role.LIAISON and room.unit_id is not None and user.unit_id == room.unit_id
 
 
 def can_request_booking(user) -> bool:

@@ -12,7 +12,7 @@ from .base import Base, utcnow
 from .user import User
 
 ACTION_LABELS = {
-    "create": "新建",
+    "create": "新增",
     "update": "修改",
     "delete": "删除",
     "status": "状态变更",
@@ -46,11 +46,14 @@ OBJECT_LABELS = {
     "minutes_confirmation": "纪要会签",
     "action": "议定事项",
     "action_progress": "事项进展",
+    "action_co_unit": "事项协同单位",
+    "action_tag": "事项共建方向",
     "attachment": "附件",
     "resource": "共享资源",
     "booking": "预约",
     "need": "需求",
     "need_update": "需求进展",
+    "need_update_photo": "需求进展照片",
     "match": "资源需求对接",
     "point_rule": "积分规则",
 }

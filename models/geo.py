@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+from .hours import OpeningHours
 
 if TYPE_CHECKING:
     from .unit import Unit
@@ -53,7 +54,7 @@ class Grid(Base):
     community: Mapped[Community] = relationship(back_populates="grids")
 
 
-class Room(Base):
+class Room(OpeningHours, Base):
     """A meeting room or venue, owned by a community or by a unit (never both)."""
 
     __tablename__ = "room"

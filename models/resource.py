@@ -11,13 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, utcnow
 from .enums import BookingStatus, ResourceKind, Visibility, enum_column
 from .geo import Community, Room
+from .hours import OpeningHours
 from .unit import Unit
 
 if TYPE_CHECKING:
     from .user import User
 
 
-class Resource(Base):
+class Resource(OpeningHours, Base):
     """Something a unit (or a community) offers to the others."""
 
     __tablename__ = "resource"

@@ -334,6 +334,17 @@ def booking_form(world) -> dict:
     }
 
 
+def room_hours_form(world) -> dict:
+    """A room's opening hours: weekdays, 08:30 to 17:30."""
+    return {
+        "bookable": "y",
+        "opens_at": "08:30",
+        "closes_at": "17:30",
+        "open_days": list("12345"),
+        "open_days_shown": "1",
+    }
+
+
 def need_form(world) -> dict:
     """A community need; the admin chooses community 1, a secretary posts in their own."""
     return {
@@ -485,8 +496,13 @@ MATRIX: list[Row] = [
         data=user_edit_form,
         success=frozenset({"admin"}),
     ),
-    Row("admin.audit", "GET", "/admin/audit", grid(admin=200)),
-    Row("admin.audit", "GET", "/admin/audit?action=forbidden&start=2026-01-01&end=bad", grid(admin=200)),
+    Row("admin.audit", "GET", "/admin/audit", grid(admin=200, archivist=200)),
+    Row(
+        "admin.audit",
+        "GET",
+        "/admin/audit?action=forbidden&start=2026-01-01&end=bad",
+        grid(admin=200, archivist=200),
+    ),
     # admin: the mail outbox
     Row("admin.outbox", "GET", "/admin/outbox", grid(admin=200)),
     Row("admin.outbox", "GET", "/admin/outbox?status=failed&page=2", grid(admin=200)),
@@ -805,6 +821,16 @@ MATRIX: list[Row] = [
     Row("resources.rooms", "GET", "/rooms", grid(**EVERYONE)),
     Row("resources.room", "GET", "/rooms/{room1}", grid(**EVERYONE)),
     Row("resources.room", "GET", "/rooms/999999", grid(default=404)),
+    Row("resources.edit_room", "GET", "/rooms/{room1}/edit", grid(admin=200, secretary1=200)),
+    Row("resources.edit_room", "GET", "/rooms/999999/edit", grid(default=404)),
+    Row(
+        "resources.edit_room",
+        "POST",
+        "/rooms/{room1}/edit",
+        grid(admin=302, secretary1=302),
+        data=room_hours_form,
+        success=frozenset({"admin", "secretary1"}),
+    ),
     Row(
         "resources.book_room",
         "POST",
@@ -1092,6 +1118,7 @@ def _snapshot() -> dict:
         "need_updates": rows(NeedUpdate.id, NeedUpdate.need_id, order=NeedUpdate.id),
         "matches": rows(Match.id, Match.status, Match.action_id, order=Match.id),
         "point_rules": rows(PointRule.key, PointRule.points, order=PointRule.key),
+        "rooms": rows(Room.id, Room.bookable, Room.opens_at, Room.closes_at, Room.open_days, order=Room.id),
     }
 
 

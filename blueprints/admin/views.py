@@ -10,12 +10,13 @@ from sqlalchemy.orm import joinedload
 import mailer
 import permissions as perm
 from blueprints.units.services import escape_like
+from dates import DateArgError, parse_day
 from formbase import Form
 from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from security import set_password
 
-from . import bp
+from . import auditlog, bp
 from .forms import UserForm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -132,21 +133,18 @@ def user_edit(user_id: int):
     return render_template("admin/user_form.html", form=form, user=user)
 
 
-def _parse_day(text: str):
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        return None
-
-
 @bp.route("/audit")
 @login_required
 def audit():
-    """Browse the audit log with filters."""
+    """Browse the audit log with filters, in Chinese: labels, names and Beijing time."""
     if not perm.can_view_audit(current_user):
         abort(403)
     args = request.args
-    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    stmt = (
+        select(AuditEvent)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
     actor = args.get("actor", "")[:64].strip()
     if actor:
         stmt = stmt.where(AuditEvent.actor_name.ilike(f"%{escape_like(actor)}%", escape="\\"))
@@ -157,9 +155,18 @@ def audit():
     if object_type in OBJECT_LABELS:
         stmt = stmt.where(AuditEvent.object_type == object_type)
         object_id = args.get("object_id", type=int)
-        if object_id:
+        if object_id and 0 < object_id < 2**31:
             stmt = stmt.where(AuditEvent.object_id == object_id)
-    start, end = _parse_day(args.get("start", "")), _parse_day(args.get("end", ""))
+    errors = {}
+    start = end = None
+    try:
+        start = parse_day(args.get("start"), "开始日期")
+    except DateArgError as exc:
+        errors["start"] = str(exc)
+    try:
+        end = parse_day(args.get("end"), "结束日期")
+    except DateArgError as exc:
+        errors["end"] = str(exc)
     if start:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(start, time(), SHANGHAI))
     if end:
@@ -168,15 +175,18 @@ def audit():
     return render_template(
         "admin/audit.html",
         pagination=pagination,
+        rows=auditlog.rows_for(pagination.items, see_residents=current_user.role == Role.ADMIN),
+        visible=auditlog.visible,
         actions=ACTION_LABELS,
         objects=OBJECT_LABELS,
+        errors=errors,
         f={
             "actor": actor,
             "action": action,
             "object_type": object_type,
-            "start": args.get("start", ""),
-            "end": args.get("end", ""),
-            "object_id": args.get("object_id", ""),
+            "start": args.get("start", "")[:10],
+            "end": args.get("end", "")[:10],
+            "object_id": args.get("object_id", "")[:10],
         },
     )
 

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 import permissions as perm
+from dates import DateArgError, parse_month
 from exports import ics
 from flow import attempt
 from formbase import Form
@@ -42,7 +43,7 @@ def _filters():
     status = args.get("status", "")
     community = args.get("community", "")
     return {
-        "community_id": int(community) if community.isdigit() else None,
+        "community_id": int(community) if community.isascii() and community.isdigit() else None,
         "street_level": community == "street",
         "kind": MeetingKind(kind) if kind in MeetingKind._value2member_map_ else None,
         "status": MeetingStatus(status) if status in MeetingStatus._value2member_map_ else None,
@@ -222,12 +223,13 @@ def index():
 @login_required
 def calendar():
     """Show a month of meetings as a calendar."""
-    month = request.args.get("month", "")
     try:
-        first = datetime.strptime(month, "%Y-%m").date()
-    except ValueError:
-        local_today = utcnow().astimezone(SHANGHAI).date()
-        first = local_today.replace(day=1)
+        first = parse_month(request.args.get("month"))
+    except DateArgError as exc:
+        flash(f"{exc}已显示本月。", "warning")
+        first = None
+    if first is None:
+        first = utcnow().astimezone(SHANGHAI).date().replace(day=1)
     weeks = svc.month_grid(first.year, first.month)
     start = svc.local_dt(weeks[0][0], datetime.min.time())
     end = svc.local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())

@@ -396,13 +396,31 @@ class ResourceNeed:
 
 
 def needs_for_resource(resource: Resource, user: User, limit: int = SUGGESTIONS) -> list[ResourceNeed]:
-    """Open needs a resource could serve (the reverse of the suggestions), with any match made.
+    """Needs the resource is proposed for or matched with (while under way), then open needs it
+    could serve (the reverse of the suggestions), with any match made.
 
-    Same kind, a need of the resource's community or a neighbouring one (only its own
-    community if the resource is visible there only), wanted when the resource is available.
+    The suggestions: same kind, a need of the resource's community or a neighbouring one (only
+    its own community if the resource is visible there only), wanted when the resource is
+    available. A need the resource was proposed for stays listed with its match even when it no
+    longer fits (claimed through the match, its date passed), so the panel never says that no
+    need matches while the need's page shows the resource proposed.
     """
+    matched = [
+        ResourceNeed(need, match)
+        for need, match in db.session.execute(
+            select(Need, Match)
+            .join(Match, and_(Match.need_id == Need.id, Match.resource_id == resource.id))
+            .where(
+                Match.status.in_((MatchStatus.PROPOSED, MatchStatus.ACCEPTED)),
+                Need.status.not_in((NeedStatus.FULFILLED, NeedStatus.WITHDRAWN)),
+            )
+            .options(joinedload(Need.community))
+            .order_by(Match.id)
+            .limit(limit)
+        ).all()
+    ]
     if not resource.active:
-        return []
+        return matched
     community = resource.community or db.session.get(Community, resource.community_id)
     window = []
     if resource.available_from is not None:
@@ -431,7 +449,9 @@ def needs_for_resource(resource: Resource, user: User, limit: int = SUGGESTIONS)
     )
     if resource.visibility == Visibility.COMMUNITY:
         stmt = stmt.where(Need.community_id == resource.community_id)
-    return [ResourceNeed(need, match) for need, match in db.session.execute(stmt).all()]
+    if matched:
+        stmt = stmt.where(Need.id.not_in([row.need.id for row in matched]))
+    return matched + [ResourceNeed(need, match) for need, match in db.session.execute(stmt).all()]
 
 
 def propose_match(need: Need, resource: Resource, by: User) -> Match:

@@ -366,6 +366,17 @@ RESOURCES = [
 ]
 
 
+# Weekly opening hours of bookable resources (the rest keep 08:00–21:00 every day); equipment
+# lent for days at a time may run past midnight. The demo's bookings fall within them.
+HOURS = {
+    "一小风雨操场": (time(8, 0), time(18, 0), "1234567", False),
+    "一小多功能报告厅": (time(8, 0), time(21, 30), "1234567", False),
+    "文化馆排练厅": (time(9, 0), time(21, 30), "1234567", False),
+    "应急发电车": (time(0, 0), time(0, 0), "1234567", True),
+    "便携式心电图机": (time(8, 30), time(17, 30), "1234567", True),
+}
+
+
 def _at(day_offset: int, hour: int, minute: int = 0) -> datetime:
     day = datetime.now(SH).date() + timedelta(days=day_offset)
     return datetime.combine(day, time(hour, minute), SH)
@@ -425,6 +436,13 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
             bookable=bookable,
             available_from=today() - timedelta(days=400) if bookable else None,
             **owner_fields,
+        )
+        opens, closes, days, overnight = HOURS.get(title, (time(8, 0), time(21, 0), "1234567", False))
+        resource.opens_at, resource.closes_at, resource.open_days, resource.overnight = (
+            opens,
+            closes,
+            days,
+            overnight,
         )
         db.session.add(resource)
         made[title] = resource

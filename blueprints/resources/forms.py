@@ -1,3 +1,5 @@
+from datetime import time
+
 from wtforms import (
     BooleanField,
     DateField,
@@ -8,11 +10,13 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from formbase import Form
+from formbase import CheckboxList, Form
 from models import ResourceKind, Visibility
+from models.hours import ALL_DAYS, DEFAULT_CLOSES, DEFAULT_OPENS, WEEKDAY_CHOICES
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 BOOKABLE_KINDS = (ResourceKind.VENUE.value, ResourceKind.EQUIPMENT.value)
@@ -22,7 +26,60 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ResourceForm(Form):
+class WeekdaysField(CheckboxList):
+    """Open weekdays as checkboxes, stored as a string such as "12345".
+
+    No box ticked is a choice only when the checkboxes were on the page (their hidden marker
+    ``<name>_shown`` came back); a post without the field keeps the stored days.
+    """
+
+    def process(self, formdata, data=None, extra_filters=None):
+        if formdata is not None and self.name not in formdata and f"{self.name}_shown" not in formdata:
+            formdata = None
+        if isinstance(data, str):
+            data = list(data)
+        super().process(formdata, data=data, extra_filters=extra_filters)
+
+    def _value(self):
+        return self.data
+
+    @property
+    def stored(self) -> str:
+        return "".join(sorted(set(self.data or []) & set(ALL_DAYS)))
+
+
+class HoursMixin:
+    """Weekly opening hours on a resource's or a room's form (bookings must fall within them)."""
+
+    opens_at = TimeField("每天开放", default=DEFAULT_OPENS, validators=[DataRequired("请填写开放时间。")])
+    closes_at = TimeField(
+        "关闭",
+        default=DEFAULT_CLOSES,
+        validators=[DataRequired("请填写关闭时间。")],
+        description="00:00 表示开到午夜。",
+    )
+    open_days = WeekdaysField("开放日", choices=WEEKDAY_CHOICES, default=list(ALL_DAYS))
+    overnight = BooleanField("允许跨午夜使用（预约可延续到次日或多日，如设备借用）")
+
+    def validate_open_days(self, field):
+        if not field.stored:
+            raise ValidationError("请至少选择一个开放日。")
+        if set(field.data or []) - set(ALL_DAYS):
+            raise ValidationError("开放日无效。")
+
+    def validate_closes_at(self, field):
+        opens, closes = self.opens_at.data, field.data
+        if opens is None or closes is None or closes == time(0, 0):
+            return
+        if closes == opens:
+            raise ValidationError("关闭时间不能与开放时间相同。")
+        if closes < opens and not self.overnight.data:
+            raise ValidationError(
+                "关闭时间早于开放时间，即开到次日：请勾选“允许跨午夜使用”，或改为当天的关闭时间。"
+            )
+
+
+class ResourceForm(HoursMixin, Form):
     """A resource offered to the other units: what, how much, when, on what terms, and who to call."""
 
     owner = SelectField("提供单位", validators=[DataRequired("请选择提供单位。")])
@@ -51,10 +108,10 @@ class ResourceForm(Form):
         description="例如：投影仪 2 台、每月 20 课时。",
     )
     availability = StringField(
-        "开放时间",
+        "开放时间说明",
         filters=[strip],
         validators=[Length(max=200, message="开放时间不能超过 200 个字。")],
-        description="例如：工作日 18:00 以后及周末全天。",
+        description="补充说明，例如：寒暑假另行通知。预约按下面的每周开放时间检查。",
     )
     available_from = DateField("开放起始日期", validators=[Optional()])
     available_until = DateField("开放截止日期", validators=[Optional()])
@@ -120,3 +177,10 @@ class DeclineForm(Form):
         validators=[DataRequired("请填写拒绝的原因。"), Length(max=500, message="原因不能超过 500 个字。")],
     )
     submit = SubmitField("拒绝申请")
+
+
+class RoomForm(HoursMixin, Form):
+    """A room's bookability and weekly opening hours."""
+
+    bookable = BooleanField("开放预约（其他单位、社区可在线申请使用）")
+    submit = SubmitField("保存")

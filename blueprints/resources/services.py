@@ -186,6 +186,10 @@ RESOURCE_FIELDS = (
     "contact_phone",
     "visibility",
     "bookable",
+    "opens_at",
+    "closes_at",
+    "open_days",
+    "overnight",
 )
 
 
@@ -438,6 +442,17 @@ def check_times(resource: Resource | None, start: datetime, end: datetime, now: 
             raise BookingError(f"“{resource.title}”只开放到 {_day(resource.available_until)}。")
 
 
+def check_opening_hours(resource: Resource | None, room: Room | None, start: datetime, end: datetime) -> None:
+    """Refuse a slot outside the resource's or room's opening hours (or past midnight unless allowed).
+
+    Both a request and its approval go through here, so hours changed in between are honoured.
+    """
+    target = resource if resource is not None else room
+    problem = target.hours_problem(target.name, start, end)
+    if problem:
+        raise BookingError(problem)
+
+
 def _day(d: date) -> str:
     return f"{d.year}年{d.month:02d}月{d.day:02d}日"
 
@@ -479,6 +494,7 @@ def request_booking(
     if not purpose:
         raise BookingError("请填写用途。")
     check_times(resource, start, end, utcnow())
+    check_opening_hours(resource, room, start, end)
     if resource is not None:
         lock_resource(resource.id)
     else:
@@ -518,6 +534,7 @@ def approve(booking: Booking, by: User) -> None:
         raise BookingError("该资源已停用，不能同意预约。")
     if booking.end_at <= utcnow():
         raise BookingError("该申请的时段已过，不能再同意。")
+    check_opening_hours(booking.resource, booking.room, booking.start_at, booking.end_at)
     check_slot(booking.resource, booking.room, booking.start_at, booking.end_at)
     booking.status = BookingStatus.APPROVED
     booking.decided_by_id = by.id

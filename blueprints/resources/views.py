@@ -18,7 +18,7 @@ from models import Booking, BookingStatus, Community, Resource, ResourceKind, Ro
 
 from . import bp
 from . import services as svc
-from .forms import BookingForm, DeclineForm, ResourceForm
+from .forms import BookingForm, DeclineForm, ResourceForm, RoomForm
 
 SHANGHAI = svc.SHANGHAI
 FIELD_LABELS = {
@@ -27,7 +27,7 @@ FIELD_LABELS = {
     "description": "资源说明",
     "capacity": "容纳人数",
     "quantity": "数量",
-    "availability": "开放时间",
+    "availability": "开放时间说明",
     "available_from": "开放起始日期",
     "available_until": "开放截止日期",
     "conditions": "使用条件",
@@ -35,6 +35,10 @@ FIELD_LABELS = {
     "contact_phone": "联系电话",
     "visibility": "可见范围",
     "bookable": "开放预约",
+    "opens_at": "每天开放",
+    "closes_at": "关闭",
+    "open_days": "开放日",
+    "overnight": "允许跨午夜使用",
     "owner_name": "提供单位",
 }
 TABS = {"todo": "待我审批", "mine": "我的申请", "received": "收到的预约", "all": "全部预约"}
@@ -110,6 +114,7 @@ def _data(form: ResourceForm) -> dict:
     data["visibility"] = Visibility(data["visibility"])
     for key in ("description", "quantity", "availability", "conditions", "contact_name", "contact_phone"):
         data[key] = data[key] or ""
+    data["open_days"] = form.open_days.stored
     return data
 
 
@@ -161,7 +166,9 @@ def create():
             db.session.commit()
             flash(f"已发布资源“{resource.title}”。", "success")
             return redirect(url_for("resources.detail", resource_id=resource.id))
-    return render_template("resources/form.html", form=form, resource=None), 400 if form.errors else 200
+    return render_template("resources/form.html", form=form, resource=None, conflict=None), (
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/resources/<int:resource_id>")
@@ -316,6 +323,7 @@ def _room_page(room: Room, form: BookingForm | None, status: int = 200):
         clashing=svc.clashing_pending(upcoming),
         meetings=svc.room_meetings(room),
         form=form,
+        editor=perm.can_edit_room(current_user, room),
     ), status
 
 
@@ -329,6 +337,26 @@ def room(room_id: int):
     )
     form = BookingForm() if may_book else None
     return _room_page(room, form)
+
+
+@bp.route("/rooms/<int:room_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_room(room_id: int):
+    """Set whether a room can be booked and its weekly opening hours (its owner, or admin)."""
+    room = _load_room(room_id)
+    if not perm.can_edit_room(current_user, room):
+        abort(403)
+    form = RoomForm(obj=room)
+    if form.validate_on_submit():
+        room.bookable = bool(form.bookable.data)
+        room.opens_at = form.opens_at.data
+        room.closes_at = form.closes_at.data
+        room.open_days = form.open_days.stored
+        room.overnight = bool(form.overnight.data)
+        db.session.commit()
+        flash(f"“{room.name}”的开放时间已保存：{room.hours_text}。", "success")
+        return redirect(url_for("resources.room", room_id=room.id))
+    return render_template("resources/room_form.html", form=form, room=room), 400 if form.errors else 200
 
 
 @bp.route("/rooms/<int:room_id>/book", methods=["POST"])

@@ -174,7 +174,7 @@ def parse_year(raw: str | None, default: int | None = None) -> int:
     if raw is None or raw.strip() == "":
         return default if default is not None else today().year
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 4:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 4:
         raise StatsError("年份无效，请填写四位数字的年份，例如 2026。")
     year = int(raw)
     if not MIN_YEAR <= year <= MAX_YEAR:

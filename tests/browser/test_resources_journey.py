@@ -37,7 +37,7 @@ def test_publish_book_approve_and_refuse_a_clash(page, live_server, world, app):
     page.get_by_label("资源名称", exact=True).fill(VENUE)
     page.get_by_label("资源说明", exact=True).fill("标准篮球场两块，带风雨棚，可开展群众性体育活动。")
     page.get_by_label("容纳人数", exact=True).fill("200")
-    page.get_by_label("开放时间", exact=True).fill("周末及节假日 8:00—18:00")
+    page.get_by_label("开放时间说明", exact=True).fill("周末及节假日 8:00—18:00")
     page.get_by_label("联系人", exact=True).fill("赵老师")
     page.get_by_label("联系电话", exact=True).fill("010-6512 8899")
     page.get_by_label("开放预约（场地、设施设备可在线申请使用）").check()
