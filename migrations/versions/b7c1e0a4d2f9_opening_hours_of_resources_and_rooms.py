@@ -1,7 +1,7 @@
 """opening hours of resources and rooms
 
 Revision ID: b7c1e0a4d2f9
-Revises: 4033ba7f5bf6
+Revises: 26c231c1da80
 Create Date: 2026-11-30 02:30:00
 
 Every existing resource and room gets the default: 08:00–21:00 every day, not past midnight.
