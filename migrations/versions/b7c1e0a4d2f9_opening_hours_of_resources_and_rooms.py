@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b7c1e0a4d2f9"
-down_revision = "4033ba7f5bf6"
+down_revision = "26c231c1da80"
 branch_labels = None
 depends_on = None
 
