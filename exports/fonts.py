@@ -239,8 +239,12 @@ def _identity_cids(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def build_face(face: Face, characters: list[int]) -> Path:
-    """Subset one face from its collection, renumber it (CID = glyph id), write it atomically."""
+def build_face(face: Face, characters: list[int], folder: Path | None = None, renumber: bool = True) -> Path:
+    """Subset one face from its collection, renumber it (CID = glyph id), write it atomically.
+
+    folder: where to write (default FONT_DIR). renumber=False makes the first, faulty build
+    (Noto's CIDs kept): only for showing and testing `flask migrate-archive`.
+    """
     from fontTools import subset
     from fontTools.ttLib import TTCollection
 
@@ -261,12 +265,13 @@ def build_face(face: Face, characters: list[int]) -> Path:
     _rename(font, face)
     subset_data = io.BytesIO()
     font.save(subset_data)
-    data = _identity_cids(subset_data.getvalue())
-    FONT_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = face.path.with_suffix(f".tmp{os.getpid()}")
+    data = _identity_cids(subset_data.getvalue()) if renumber else subset_data.getvalue()
+    path = (folder or FONT_DIR) / face.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_bytes(data)
-    tmp.replace(face.path)
-    return face.path
+    tmp.replace(path)
+    return path
 
 
 def _remove_stale_builds() -> list[Path]:
@@ -305,14 +310,14 @@ def build_fonts(force: bool = False) -> list[Path]:
 
 
 def font_build() -> str:
-    """Which font build PDFs rendered now embed, for provenance records."""
+    """Which font build PDFs rendered now embed, for provenance records (shown to archivists)."""
     if not fonts_ready():
-        return "Noto Sans CJK SC (fontconfig; subset faces not built)"
+        return "Noto Sans CJK SC（系统字体，未生成子集）"
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(FACES[0].path), lazy=True)
     version = (font["name"].getDebugName(5) or "").split(";")[0].removeprefix("Version ").strip()
-    return f"{FAMILY} build {FONT_BUILD} (GBK subset of Noto Sans CJK SC {version}, CID = glyph id)"
+    return f"{FAMILY} 第 {FONT_BUILD} 版（Noto Sans CJK SC {version} 的 GBK 子集，CID 与字形编号一致）"
 
 
 def font_face_css() -> str:

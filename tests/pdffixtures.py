@@ -1,9 +1,9 @@
 """Small subset faces for tests: built the faulty first way, or the way the app builds them now.
 
 `build_faces(folder, faulty=True)` writes both faces, under the file names the app looks
-for, subset to SAMPLE_TEXT (plus ASCII) from the installed Noto Sans CJK SC exactly as
-exports/fonts.py does, except that faulty faces skip the renumbering (their charset keeps
-Noto's CIDs while the glyphs are renumbered: the first build's layout). Characters outside
+for, subset to SAMPLE_TEXT (plus ASCII) from the installed Noto Sans CJK SC by
+exports.fonts.build_face; faulty faces skip the renumbering (their charset keeps Noto's
+CIDs while the glyphs are renumbered: the first build's layout). Characters outside
 the sample fall back to the installed Noto through fontconfig. `use_font_dir` makes the PDF
 renderer use such a folder for the length of a `with` block.
 """
@@ -11,7 +11,6 @@ renderer use such a folder for the length of a `with` block.
 from __future__ import annotations
 
 import contextlib
-import io
 from pathlib import Path
 
 from exports import fonts
@@ -28,29 +27,14 @@ _built: dict[tuple[str, bool], Path] = {}
 
 
 def build_faces(folder: Path, faulty: bool) -> Path:
-    """Write both small faces into folder (built once per test run and copied)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTCollection
-
+    """Write both small faces into folder (each built once per test run, then copied)."""
     folder.mkdir(parents=True, exist_ok=True)
+    characters = sorted(set(range(0x20, 0x7F)) | {ord(c) for c in SAMPLE_TEXT})
     for face in fonts.FACES:
         key = (face.postscript_name, faulty)
         if key not in _built:
-            collection = TTCollection(str(fonts.NOTO_DIR / face.source), lazy=True)
-            font = fonts._select_face(collection, face.source_name)
-            options = subset.Options()
-            options.layout_features = []
-            options.notdef_outline = True
-            subsetter = subset.Subsetter(options)
-            subsetter.populate(unicodes=set(range(0x20, 0x7F)) | {ord(c) for c in SAMPLE_TEXT})
-            subsetter.subset(font)
-            fonts._rename(font, face)
-            out = io.BytesIO()
-            font.save(out)
-            data = out.getvalue() if faulty else fonts._identity_cids(out.getvalue())
-            cache = folder.parent / f".{face.filename}.{'faulty' if faulty else 'fixed'}"
-            cache.write_bytes(data)
-            _built[key] = cache
+            store = folder.parent / f".{'faulty' if faulty else 'fixed'}-faces"
+            _built[key] = fonts.build_face(face, characters, folder=store, renumber=not faulty)
         (folder / face.filename).write_bytes(_built[key].read_bytes())
     return folder
 

@@ -113,7 +113,7 @@ def test_migrate_archive_renders_minutes_of_the_first_font_build_again(
         assert rendition.made_by == "flask migrate-archive" and rendition.created_at is not None
         assert set(rendition.software) == {"gongjian", "weasyprint", "pydyf", "fonttools", "pikepdf", "font"}
         assert rendition.software["weasyprint"] == "70.0"
-        assert f"build {fonts.FONT_BUILD}" in rendition.software["font"]
+        assert f"GongjianSans 第 {fonts.FONT_BUILD} 版" in rendition.software["font"]
         event = db.session.scalar(
             select(AuditEvent).where(
                 AuditEvent.object_type == "minutes_rendition", AuditEvent.action == "create"
