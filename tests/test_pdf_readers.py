@@ -153,3 +153,15 @@ def test_built_faces_give_every_glyph_its_own_id_as_cid():
         assert top.ROS == ("Adobe", "Identity", 0)
         assert top.charset[1:] == [f"cid{gid:05d}" for gid in range(1, len(top.charset))]
         assert len(top.charset) > 21000  # all of GBK
+
+
+def test_latin_letter_pairs_come_out_of_ghostscript_as_typed(app, tmp_path):
+    """No ff/fi/fl ligatures: Ghostscript 10 extracts a ligature glyph garbled, and an archivist
+    copies digests (hex, full of "ff") out of the PDF."""
+    from exports.pdf import render_pdf
+
+    digest = "ff21fe0fa9c0ffee1f"
+    pdf = render_pdf(f"<p>SHA-256 {digest} coffee office flow 东大街联席</p>")
+    readings = read_everywhere(pdf, tmp_path)
+    for text in (readings.gs_text, readings.poppler_text):
+        assert digest in text and "coffee office flow" in text, text
