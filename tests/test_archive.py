@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 
 import pikepdf
 import pytest
@@ -136,6 +137,7 @@ def test_migrate_archive_renders_minutes_of_the_first_font_build_again(
     ):
         assert expected in text_, expected
     assert "改过的会议名称" not in text_ and "后来的会议室" not in text_
+    assert "第四季度共驻共建联席会议" in squeeze(readings.poppler_text)
     assert "第2份存档文件" in text_ and stored[0] in text_
     with pikepdf.open(io.BytesIO(pdf)) as doc, pikepdf.open(io.BytesIO(original)) as old:
         assert doc.open_metadata().pdfa_status == "3B"
@@ -146,6 +148,11 @@ def test_migrate_archive_renders_minutes_of_the_first_font_build_again(
     provenance = json.loads(files["provenance.json"])
     assert provenance["source"] == {"number": 1, "sha256": stored[0], "sm3": stored[1]}
     assert provenance["software"]["pikepdf"] == pikepdf.__version__
+    (tmp_path / "rendition.pdf").write_bytes(pdf)
+    qpdf = subprocess.run(
+        ["qpdf", "--check", str(tmp_path / "rendition.pdf")], capture_output=True, text=True
+    )
+    assert qpdf.returncode == 0, qpdf.stdout + qpdf.stderr
 
     # Downloads give the new rendition; the original stays downloadable.
     login_as("secretary1")
