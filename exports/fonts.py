@@ -10,11 +10,21 @@ Japanese glyph shapes. `build_fonts` (run at setup: `python -m exports.fonts`) p
 the Simplified Chinese face out of each collection by name, subsets it to GBK plus
 ASCII and the punctuation documents use, and writes it under its own family name to
 FONT_DIR (git-ignored, generated on each machine, never committed).
+
+The faces are CID-keyed CFF. fontTools' subsetter renumbers the glyphs it keeps but leaves
+each glyph's CID (the CFF charset) as it was in Noto, and WeasyPrint writes glyph ids into
+the PDF as CIDs (Identity-H). Readers that look CIDs up in the charset, as the PDF
+specification says (MuPDF, Ghostscript, veraPDF), then find no glyph or the wrong one.
+So each subset is renumbered after subsetting until every glyph's CID equals its glyph id
+(`_identity_cids`): then CID and glyph id agree whichever one a reader goes by. The build
+number is part of the file names, so a machine holding an older, faulty build makes the
+new one on the next set-up instead of keeping the old files.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -29,6 +39,9 @@ FONT_DIR = Path(os.environ.get("GONGJIAN_FONT_DIR") or ROOT / "fonts").resolve()
 NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
 
 FAMILY = "GongjianSans"
+# Raise whenever the build changes what ends up in the PDFs: the file names carry it.
+# 1: fontTools subset keeping Noto's CIDs (faulty in MuPDF/Ghostscript); 2: CID = glyph id.
+FONT_BUILD = 2
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,7 @@ class Face:
 
     @property
     def filename(self) -> str:
-        return f"{self.postscript_name}.otf"
+        return f"{self.postscript_name}.build{FONT_BUILD}.otf"
 
     @property
     def path(self) -> Path:
@@ -178,7 +191,7 @@ def _rename(font, face: Face) -> None:
     values = {
         1: FAMILY,
         2: face.style_name,
-        3: f"{face.postscript_name};GBK subset of {face.source_name}",
+        3: f"{face.postscript_name};build {FONT_BUILD};GBK subset of {face.source_name}",
         4: full,
         6: face.postscript_name,
     }
@@ -201,8 +214,37 @@ def _rename(font, face: Face) -> None:
                     fd.FontName = f"{face.postscript_name}-{fd.FontName.rsplit('-', 1)[-1]}"
 
 
-def build_face(face: Face, characters: list[int]) -> Path:
-    """Subset one face from its collection and write it to FONT_DIR atomically."""
+def _identity_cids(data: bytes) -> bytes:
+    """Renumber a CID-keyed CFF font so that every glyph's CID is its glyph id.
+
+    Only the CFF charset names glyphs by CID; every other table (hmtx, vmtx, VORG, cmap,
+    GSUB, GPOS) addresses glyphs by id, so setting the new glyph names before any of them
+    is read keeps them all pointing at the same glyphs.
+    """
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(data))
+    top = font["CFF "].cff.topDictIndex[0]
+    if not hasattr(top, "ROS"):
+        return data  # not CID-keyed: glyphs are found by name, nothing to renumber
+    old = list(top.charset)
+    new = [".notdef"] + [f"cid{gid:05d}" for gid in range(1, len(old))]
+    charstrings = top.CharStrings
+    charstrings.charStrings = {new[gid]: charstrings.charStrings[name] for gid, name in enumerate(old)}
+    top.charset = new
+    top.CIDCount = len(new)
+    font.setGlyphOrder(new)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def build_face(face: Face, characters: list[int], folder: Path | None = None, renumber: bool = True) -> Path:
+    """Subset one face from its collection, renumber it (CID = glyph id), write it atomically.
+
+    folder: where to write (default FONT_DIR). renumber=False makes the first, faulty build
+    (Noto's CIDs kept): only for showing and testing `flask migrate-archive`.
+    """
     from fontTools import subset
     from fontTools.ttLib import TTCollection
 
@@ -221,11 +263,24 @@ def build_face(face: Face, characters: list[int]) -> Path:
     subsetter.populate(unicodes=characters)
     subsetter.subset(font)
     _rename(font, face)
-    FONT_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = face.path.with_suffix(f".tmp{os.getpid()}")
-    font.save(str(tmp))
-    tmp.replace(face.path)
-    return face.path
+    subset_data = io.BytesIO()
+    font.save(subset_data)
+    data = _identity_cids(subset_data.getvalue()) if renumber else subset_data.getvalue()
+    path = (folder or FONT_DIR) / face.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def _remove_stale_builds() -> list[Path]:
+    """Delete faces of earlier builds from FONT_DIR (their CIDs may not match their glyphs)."""
+    current = {face.path for face in FACES}
+    stale = [path for path in FONT_DIR.glob(f"{FAMILY}-*.otf") if path not in current]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def build_fonts(force: bool = False) -> list[Path]:
@@ -233,6 +288,8 @@ def build_fonts(force: bool = False) -> list[Path]:
     wanted = [face for face in FACES if force or not face.path.is_file()]
     if not wanted:
         return []
+    for path in _remove_stale_builds():
+        log.info("removed %s (an earlier build)", path)
     missing = [str(NOTO_DIR / f.source) for f in wanted if not (NOTO_DIR / f.source).is_file()]
     if missing:
         raise RuntimeError(f"{', '.join(missing)} missing: apt-get install fonts-noto-cjk")
@@ -250,6 +307,17 @@ def build_fonts(force: bool = False) -> list[Path]:
         log.info("built %s", path)
     log.info("subset fonts built in %.1f s", time.perf_counter() - start)
     return built
+
+
+def font_build() -> str:
+    """Which font build PDFs rendered now embed, for provenance records (shown to archivists)."""
+    if not fonts_ready():
+        return "Noto Sans CJK SC（系统字体，未生成子集）"
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(FACES[0].path), lazy=True)
+    version = (font["name"].getDebugName(5) or "").split(";")[0].removeprefix("Version ").strip()
+    return f"{FAMILY} 第 {FONT_BUILD} 版（Noto Sans CJK SC {version} 的 GBK 子集，CID 与字形编号一致）"
 
 
 def font_face_css() -> str:

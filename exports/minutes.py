@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 from flask import render_template
 
@@ -120,4 +123,80 @@ def render_minutes_pdf(revision: MinutesRevision, archival: bool = False) -> byt
         ("meeting.ics", ics.invite_ics(meeting, cached_vevent(meeting)), "会议日历（iCalendar）"),
         ("minutes.json", minutes_json(revision), "会议纪要结构化数据（JSON）"),
     ]
+    return render_pdf(html, variant="pdf/a-3b", attachments=attachments, metadata=metadata)
+
+
+ORIGINAL_ATTACHMENTS = ("meeting.ics", "minutes.json")
+
+
+class StoredContentError(ValueError):
+    """An archived PDF lacks what a new rendition is made from."""
+
+
+def stored_attachments(pdf: bytes) -> dict[str, bytes]:
+    """The files embedded in an archived minutes PDF, by name (the .ics and the JSON)."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as doc:
+            return {name: spec.get_file().read_bytes() for name, spec in doc.attachments.items()}
+    except pikepdf.PdfError as exc:
+        raise StoredContentError(f"存档文件无法打开：{exc}") from exc
+
+
+def stored_meeting(minutes_json: bytes) -> SimpleNamespace:
+    """The meeting as the archived minutes.json recorded it at approval (not as it is today)."""
+    try:
+        data = json.loads(minutes_json)["meeting"]
+        return SimpleNamespace(
+            title=data["title"],
+            kind=SimpleNamespace(label=data["kind"]),
+            host_name=data["host"],
+            start_at=datetime.fromisoformat(data["start"]),
+            end_at=datetime.fromisoformat(data["end"]),
+            room=SimpleNamespace(name=data["room"]),
+            uid=data.get("uid", ""),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoredContentError(f"存档文件中的 minutes.json 缺少会议信息（{exc}）") from exc
+
+
+def render_minutes_rendition(
+    revision: MinutesRevision, source_pdf: bytes, rendition: dict[str, Any], made_at: datetime
+) -> bytes:
+    """Render approved minutes again as PDF/A-3b from what was stored at approval.
+
+    The text comes from the revision's own columns (guarded by the database) and the
+    meeting from the minutes.json inside `source_pdf`; the .ics and the JSON are embedded
+    again byte for byte, with provenance.json (the `rendition` record) beside them. A note
+    at the end says what this file is. Nothing is read from today's meeting.
+    """
+    from exports.pdf import render_pdf
+
+    if revision.status != MinutesStatus.APPROVED:
+        raise ValueError("only approved revisions have archival renditions")
+    files = stored_attachments(source_pdf)
+    missing = [name for name in ORIGINAL_ATTACHMENTS if name not in files]
+    if missing:
+        raise StoredContentError(f"存档文件中没有 {'、'.join(missing)} 附件，无法据以重新生成")
+    ctx = minutes_context(revision)
+    ctx["meeting"] = meeting = stored_meeting(files["minutes.json"])
+    ctx["rendition"], ctx["rendition_made_at"] = rendition, made_at
+    html = render_template("pdf/minutes.html", **ctx)
+    title = f"{meeting.title} 会议纪要"
+    if ctx["minutes"].archive_no:
+        title = f"{ctx['minutes'].archive_no} {title}"
+    provenance = json.dumps(rendition, ensure_ascii=False, indent=2).encode()
+    attachments = [
+        ("meeting.ics", files["meeting.ics"], "会议日历（iCalendar）"),
+        ("minutes.json", files["minutes.json"], "会议纪要结构化数据（JSON）"),
+        ("provenance.json", provenance, "本存档文件的来源说明（JSON）"),
+    ]
+    metadata = {
+        "title": title,
+        "authors": [meeting.host_name],
+        "lang": "zh-CN",
+        "created": revision.approved_at,
+        "modified": made_at,
+    }
     return render_pdf(html, variant="pdf/a-3b", attachments=attachments, metadata=metadata)

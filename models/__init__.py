@@ -26,7 +26,7 @@ from .enums import (
 from .geo import Community, Grid, Room, Street
 from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
-from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRevision
+from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
 from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
 from .resource import Booking, Resource
 from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
@@ -55,6 +55,7 @@ __all__ = [
     "ConfirmationStatus",
     "Minutes",
     "MinutesError",
+    "MinutesRendition",
     "MinutesRevision",
     "MinutesStatus",
     "Principle",

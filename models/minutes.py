@@ -94,6 +94,10 @@ class MinutesRevision(Base):
     confirmations: Mapped[list[Confirmation]] = relationship(
         back_populates="revision", order_by="Confirmation.id", cascade="save-update, merge"
     )
+    # Later renditions of the approved PDF (the revision's own `pdf` is rendition 1).
+    renditions: Mapped[list[MinutesRendition]] = relationship(
+        back_populates="revision", order_by="MinutesRendition.number", cascade="save-update, merge"
+    )
 
     @property
     def name(self) -> str:
@@ -106,6 +110,43 @@ class MinutesRevision(Base):
     @property
     def locked(self) -> bool:
         return self.status == MinutesStatus.APPROVED
+
+
+class MinutesRendition(Base):
+    """A later archival rendition of an approved revision, kept beside the original PDF.
+
+    Made by `flask migrate-archive` when the newest rendition fails the font check
+    (exports/pdfcheck.py), from the revision's own stored content, never today's meeting
+    data. Rendition 1 is the revision's own `pdf`, which never changes; these are numbered
+    from 2, each with its digests and where it came from. The database refuses to change
+    or delete one.
+    """
+
+    __tablename__ = "minutes_rendition"
+    __table_args__ = (UniqueConstraint("revision_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("minutes_revision.id"), index=True)
+    number: Mapped[int] = mapped_column()  # 2, 3, ...
+    source_number: Mapped[int] = mapped_column()  # the rendition it was made from (1: the original)
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False, info={"audit": False}))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_sm3: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)  # why, for people
+    findings: Mapped[list[str]] = mapped_column(JSON, default=list)  # what the check found in the source
+    # {"gongjian": ..., "weasyprint": ..., "pydyf": ..., "fonttools": ..., "pikepdf": ..., "font": ...}
+    software: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    made_by: Mapped[str] = mapped_column(String(64))  # the command or user that made it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    revision: Mapped[MinutesRevision] = relationship(back_populates="renditions")
+
+    @property
+    def name(self) -> str:
+        archive_no = self.revision.minutes.archive_no if self.revision else ""
+        return (
+            f"{archive_no} 第 {self.revision.number if self.revision else '?'} 版 第 {self.number} 份存档文件"
+        )
 
 
 class Confirmation(Base):

@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(chromium fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 postgresql poppler-utils qpdf)
+SYSTEM_PACKAGES=(chromium fonts-noto-cjk ghostscript libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 mupdf-tools postgresql poppler-utils qpdf)
 VENV=.venv
 STAMP="$VENV/.requirements.sha256"
 
@@ -70,5 +70,5 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
     echo "$wanted" >"$STAMP"
 fi
 
-# --- PDF fonts: Noto Sans CJK SC subset to GBK into fonts/ (built once, about 40 s; git-ignored) --
+# --- PDF fonts: Noto Sans CJK SC subset to GBK into fonts/ (built once per font build, about a minute; git-ignored) --
 "$VENV/bin/python" -m exports.fonts

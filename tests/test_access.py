@@ -669,6 +669,19 @@ MATRIX: list[Row] = [
     Row("minutes.revision_pdf", "GET", "/meetings/{recorded}/minutes/revisions/1.pdf", grid(**STAFF_READ)),
     Row("minutes.revision_pdf", "GET", "/meetings/{archived}/minutes/revisions/1.pdf", grid(**INVITED_READ)),
     Row("minutes.pdf", "GET", "/meetings/{archived}/minutes.pdf", grid(**INVITED_READ)),
+    # One archival file exactly as stored (1: the original); a rendition not made is 404.
+    Row(
+        "minutes.rendition_pdf",
+        "GET",
+        "/meetings/{archived}/minutes/revisions/1/renditions/1.pdf",
+        grid(**INVITED_READ),
+    ),
+    Row(
+        "minutes.rendition_pdf",
+        "GET",
+        "/meetings/{archived}/minutes/revisions/1/renditions/2.pdf",
+        grid(admin=404, archivist=404, secretary1=404, secretary2=404, liaison_a=404),
+    ),
     # The invited liaison may not read a draft: refused (and audited) like any other refusal.
     Row("minutes.pdf", "GET", "/meetings/{recorded}/minutes.pdf", grid(**STAFF_READ)),
     # minutes: the workflow (admin and the host community's secretary)

@@ -10,7 +10,7 @@ from conftest import PASSWORD, count
 from sqlalchemy import select
 
 from app import create_app
-from models import AuditEvent, LoginAttempt, Role, Unit, User, db
+from models import AuditEvent, LoginAttempt, MinutesRendition, Role, Unit, User, db
 from settings import Defaults
 
 SAME_LOGIN_ERROR = "用户名或密码错误"
@@ -780,9 +780,13 @@ def test_seed_demo_twice_creates_nothing_new(app, runner):
     assert units >= 30 and users >= 2 + 5 + 30 and events > 0
     for name in ("admin", "archivist", "secretary1", "secretary5", "liaison1", f"liaison{units}"):
         assert name in first.output
+    with app.app_context():  # the oldest minutes were archived with the faulty font, then migrated
+        assert count(MinutesRendition) == 1
     second = runner.invoke(args=["seed-demo", "--password", "演示口令共建2026"])
     assert second.exit_code == 0, second.output
     assert counts() == (users, units, events)
+    with app.app_context():
+        assert count(MinutesRendition) == 1
     assert _post_login(app.test_client(), "secretary1", "演示口令共建2026").status_code == 302
 
 

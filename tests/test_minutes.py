@@ -378,7 +378,7 @@ def test_verify_archive_reports_tampering(app, client, runner, world, login_as, 
     login_as("secretary1")
     _approve(app, client, world, mid)
     result = runner.invoke(args=["verify-archive"])
-    assert result.exit_code == 0 and "1 份签发纪要，0 份有问题" in result.output
+    assert result.exit_code == 0 and "1 份签发纪要的 1 份存档文件，0 份有问题" in result.output
     with app.app_context():
         conn = db.session.connection()
         if conn.dialect.name == "sqlite":

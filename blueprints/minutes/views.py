@@ -27,7 +27,7 @@ from models import (
 )
 from models.base import today
 
-from . import bp
+from . import archive, bp
 from . import services as svc
 from .forms import ApproveForm, ConfirmForm, CorrectionForm, MinutesForm, SubmitMinutesForm
 
@@ -289,6 +289,11 @@ def _view(
         correction_form=correction_form or CorrectionForm(formdata=None),
         approve_form=approve_form or ApproveForm(formdata=None),
         unconfirmed=svc.unconfirmed(revision) if revision is not None else ([], []),
+        renditions=archive.renditions(revision) if revision is not None else [],
+        download_rendition=archive.download(revision)[0]
+        if revision is not None and revision.locked
+        else None,
+        software_labels=archive.SOFTWARE_LABELS,
         actions=svc.snapshot_actions(meeting)
         if revision is None or not revision.locked
         else revision.actions_snapshot,
@@ -436,7 +441,8 @@ def _revision_pdf(meeting: Meeting, minutes: Minutes, rev: MinutesRevision) -> R
 
     name = f"{minutes.archive_no or meeting.title}会议纪要.pdf"
     if rev.status == MinutesStatus.APPROVED:
-        body = db.session.scalar(select(MinutesRevision.pdf).where(MinutesRevision.id == rev.id))
+        # The newest archival rendition whose digests hold (see `flask migrate-archive`).
+        _, body = archive.download(rev)
         return download_response(body, "application/pdf", name, inline=True)
     return download_response(render_minutes_pdf(rev), "application/pdf", name, inline=True)
 
@@ -478,3 +484,19 @@ def dashboard_panel(user):
     if not pending:
         return None
     return "minutes/_dashboard_panel.html", {"pending": pending, "today": today()}
+
+
+@bp.route("/minutes/revisions/<int:number>/renditions/<int:rendition>.pdf")
+@login_required
+def rendition_pdf(meeting_id: int, number: int, rendition: int):
+    """Download one archival rendition of an approved revision exactly as stored (1: the original)."""
+    meeting = _meeting(meeting_id)
+    minutes = _minutes(meeting)
+    rev = next((r for r in minutes.revisions if r.number == number), None)
+    if rev is None or rev.status != MinutesStatus.APPROVED:
+        abort(404)
+    body = archive.rendition_bytes(rev, rendition)
+    if body is None:
+        abort(404)
+    name = f"{minutes.archive_no}会议纪要（第{number}版第{rendition}份存档文件）.pdf"
+    return download_response(body, "application/pdf", name, inline=True)
