@@ -243,13 +243,13 @@ def test_cancel_needs_reason_and_is_audited(app, client, world, login_as, make_m
 
 
 def test_other_community_secretary_cannot_manage(app, client, world, login_as, make_meeting):
-    mid = make_meeting(days=7)
+    mid = make_meeting(days=7, status=MeetingStatus.SCHEDULED)
     login_as("secretary2")
-    assert client.get(f"/meetings/{mid}").status_code == 200  # read all
+    assert client.get(f"/meetings/{mid}").status_code == 200  # reads the street's published meetings
     assert client.get(f"/meetings/{mid}/edit").status_code == 403
-    assert client.post(f"/meetings/{mid}/publish").status_code == 403
+    assert client.post(f"/meetings/{mid}/held").status_code == 403
     assert client.post(f"/meetings/{mid}/cancel", data={"reason": "x"}).status_code == 403
-    assert _meeting(app, mid).status == MeetingStatus.DRAFT
+    assert _meeting(app, mid).status == MeetingStatus.SCHEDULED
 
 
 def test_liaison_sees_only_published_meetings_of_their_unit(app, client, world, login_as, make_meeting):
@@ -531,3 +531,147 @@ def test_refused_reply_or_topic_keeps_what_was_typed(app, client, world, login_a
     assert 'value="社区图书角共建"' in page and long_detail in page
     with app.app_context():
         assert count(Topic) == 0
+
+
+# --- drafts are drafts (issue 8, point 8) ------------------------------------------------------
+
+
+def test_draft_is_seen_only_by_its_hosts(app, client, world, login_as, make_meeting):
+    draft = make_meeting(days=3, title="筹备中的专题会")
+    month = _day(3).strftime("%Y-%m")
+    pages = [
+        f"/meetings/{draft}",
+        f"/meetings/{draft}/invite.ics",
+        f"/meetings/{draft}/minutes",
+    ]
+    listings = ["/meetings", "/meetings?status=draft", f"/meetings/calendar?month={month}", "/"]
+    listings += [f"/units/{world.unit_a}", f"/meetings?unit={world.unit_a}&when=all"]
+    # Another community's secretary, the archivist and the invited unit's liaison: nothing.
+    for who in ("secretary2", "archivist", "liaison_a"):
+        login_as(who)
+        for url in pages:
+            assert client.get(url).status_code == 403, (who, url)
+        for url in listings:
+            assert "筹备中的专题会" not in client.get(url).get_data(as_text=True), (who, url)
+    # The host community's secretary and the admin see and open it.
+    for who in ("secretary1", "admin"):
+        login_as(who)
+        assert client.get(f"/meetings/{draft}").status_code == 200
+        assert client.get(f"/meetings/{draft}/invite.ics").status_code == 200
+        for url in listings[:3]:
+            assert "筹备中的专题会" in client.get(url).get_data(as_text=True), (who, url)
+    # Whoever created it keeps seeing it after moving to another community.
+    with app.app_context():
+        db.session.get(Meeting, draft).created_by_id = world.secretary1
+        from models import User
+
+        db.session.get(User, world.secretary1).community_id = world.community2
+        db.session.commit()
+    login_as("secretary1")
+    assert client.get(f"/meetings/{draft}").status_code == 200
+    assert "筹备中的专题会" in client.get("/meetings").get_data(as_text=True)
+
+
+def test_no_replies_are_owed_on_a_draft(app, client, world, login_as, make_meeting):
+    draft = make_meeting(days=3, title="尚未发布的例会")
+    make_meeting(days=4, title="已发布的例会", status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    dashboard = client.get("/").get_data(as_text=True)
+    # The published meeting's two units owe a reply; the draft's were never asked.
+    assert dashboard.count("2 个单位未回复") == 1
+    draft_row = next(r for r in dashboard.split("border-bottom py-2") if "尚未发布的例会" in r)
+    assert "未回复" not in draft_row
+    page = client.get(f"/meetings/{draft}").get_data(as_text=True)
+    assert "待回复" not in page and "尚未发出邀请" in page
+    unit_page = client.get(f"/units/{world.unit_a}").get_data(as_text=True)
+    line = next(li for li in unit_page.split("<li") if "尚未发布的例会" in li)
+    assert "待回复" not in line
+    login_as("liaison_a")
+    owed = client.get("/").get_data(as_text=True)
+    assert "已发布的例会" in owed and "尚未发布的例会" not in owed
+
+
+def test_booking_request_over_a_draft_goes_through_and_its_host_sees_it(
+    app, client, world, login_as, make_meeting
+):
+    from models import Booking, BookingStatus
+
+    room_id = _room(app, world)
+    draft = make_meeting(days=6, at=time(14, 0), hours=2, title="筹备中的议事会")
+    day = _day(6)
+    login_as("liaison_c")
+    # The draft is invisible to the liaison and must not silently refuse the request.
+    room_page = client.get(f"/rooms/{room_id}").get_data(as_text=True)
+    assert "筹备中的议事会" not in room_page and "会议占用" not in room_page
+    resp = client.post(
+        f"/rooms/{room_id}/book",
+        data={"start_at": f"{day}T15:00", "end_at": f"{day}T17:00", "purpose": "反诈宣传讲座"},
+    )
+    assert resp.status_code == 302
+    booking_page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "筹备中的议事会" not in booking_page
+    with app.app_context():
+        booking = db.session.scalar(select(Booking))
+        assert booking.status == BookingStatus.PENDING
+        booking_id = booking.id
+
+    # The host sees the pending request where they choose a meeting's slot.
+    login_as("secretary1")
+    for url in ("/meetings/new", f"/meetings/{draft}/edit", "/meetings/series/new"):
+        page = client.get(url).get_data(as_text=True)
+        assert 'id="pending-requests"' in page and "和平里派出所" in page and "反诈宣传讲座" in page, url
+    # ... and is told which draft holds the room when deciding.
+    page = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert 'id="draft-hold"' in page and "筹备中的议事会" in page
+    assert "筹备中的议事会" in client.get(f"/rooms/{room_id}").get_data(as_text=True)
+    resp = client.post(f"/bookings/{booking_id}/approve", follow_redirects=True)
+    assert "草稿会议“筹备中的议事会”" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).status == BookingStatus.PENDING
+
+    # Moving the draft frees the slot: then the request can be approved.
+    resp = client.post(
+        f"/meetings/{draft}/edit",
+        data=_form(
+            app,
+            world,
+            title="筹备中的议事会",
+            day=_day(7).isoformat(),
+            version="1",
+            original="",
+            **{"agenda-0-presenter_unit_id": "0"},
+        ),
+    )
+    assert resp.status_code == 302
+    client.post(f"/bookings/{booking_id}/approve")
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).status == BookingStatus.APPROVED
+
+
+def test_saving_a_meeting_over_a_pending_request_warns_the_secretary(app, client, world, login_as):
+    from models import Booking, BookingStatus
+
+    room_id = _room(app, world)
+    day = _day(10)
+    with app.app_context():
+        db.session.add(
+            Booking(
+                room_id=room_id,
+                requester_unit_id=world.unit_c,
+                start_at=datetime.combine(day, time(15, 0), SH),
+                end_at=datetime.combine(day, time(16, 0), SH),
+                purpose="社区普法讲座",
+                status=BookingStatus.PENDING,
+            )
+        )
+        db.session.commit()
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world), follow_redirects=True)
+    text = resp.get_data(as_text=True)
+    assert "该时段还有 1 项待审批的会议室预约申请：和平里派出所" in text
+    assert "会议占用后这些申请将无法同意" in text
+    # A slot clear of requests gets no warning.
+    resp = client.post(
+        "/meetings/new", data=_form(app, world, day=_day(11).isoformat()), follow_redirects=True
+    )
+    assert "待审批的会议室预约申请" not in resp.get_data(as_text=True)

@@ -264,7 +264,7 @@ def detail(meeting_id: int):
     return _detail_page(_load(meeting_id))
 
 
-def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, status: int = 200):
+def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, sign_in=None, status: int = 200):
     """The meeting page; a form given (after a refused POST) keeps what the user typed."""
     now = utcnow()
     invitation = perm.invitation_for(current_user, meeting)
@@ -297,6 +297,12 @@ def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, status: int
         action_form=Form(formdata=None),
         rates=rates,
         my_topics=[t for t in meeting.topics if invitation and t.unit_id == invitation.unit_id],
+        sign_in=sign_in
+        or {
+            inv.id: svc.SignIn(inv.signed_in_as, inv.delegate_name, inv.delegate_post)
+            for inv in meeting.invitations
+        },
+        sign_in_marks=svc.SIGN_IN_MARKS,
     ), status
 
 
@@ -373,8 +379,28 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
                 form.form_errors.append(str(exc))
             else:
                 flash("会议已保存。" if meeting else "会议已保存为草稿，确认无误后请发布。", "success")
+                _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
-    return render_template("meetings/form.html", form=form, meeting=meeting, conflict=conflict)
+    pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
+    return render_template(
+        "meetings/form.html", form=form, meeting=meeting, conflict=conflict, pending_requests=pending
+    )
+
+
+def _warn_pending_requests(meeting: Meeting) -> None:
+    """Say which booking requests for the room the meeting now overlaps: they can no longer be approved."""
+    overlapping = svc.pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
+    if not overlapping:
+        return
+    names = "；".join(
+        f"{b.requester_name}（{svc.fmt(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
+        for b in overlapping
+    )
+    flash(
+        f"该时段还有 {len(overlapping)} 项待审批的会议室预约申请：{names}。"
+        "会议占用后这些申请将无法同意，请到“我的预约 · 待我审批”中答复申请单位。",
+        "warning",
+    )
 
 
 @bp.route("/<int:meeting_id>/publish", methods=["POST"])
@@ -453,16 +479,21 @@ def attendance(meeting_id: int):
     marks = {}
     for inv in meeting.invitations:
         value = request.form.get(f"att-{inv.id}", "")
-        if value in Attendance._value2member_map_:
-            marks[inv.id] = Attendance(value)
+        if value in svc.SIGN_IN_MARKS:
+            marks[inv.id] = svc.SignIn(
+                value,
+                request.form.get(f"att-{inv.id}-delegate_name", ""),
+                request.form.get(f"att-{inv.id}-delegate_post", ""),
+            )
     try:
         changed = svc.set_attendance(meeting, marks, current_user)
     except MeetingError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(f"签到已保存（{changed} 个单位有变化）。", "success")
+        # Refused: the sheet again, as the secretary filled it in, with the reason on top.
+        flash(f"签到未保存：{exc}", "error")
+        return _detail_page(_load(meeting_id), sign_in=marks, status=400)
+    db.session.commit()
+    flash(f"签到已保存（{changed} 个单位有变化）。", "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#attendance")
 
 
@@ -590,7 +621,13 @@ def series_new():
             plan = None
         elif "confirm" in request.form:
             return _series_confirm(form, rule, plan, units)
-    return render_template("meetings/series.html", form=form, plan=plan)
+    return _series_page(form, plan, rooms)
+
+
+def _series_page(form: SeriesForm, plan, rooms: list[Room] | None = None):
+    rooms = rooms if rooms is not None else svc.rooms_for(current_user, None)
+    pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
+    return render_template("meetings/series.html", form=form, plan=plan, pending_requests=pending)
 
 
 def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
@@ -628,7 +665,7 @@ def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
         errors.append("至少保留一次会议。")
     if errors:
         form.form_errors.extend(errors)
-        return render_template("meetings/series.html", form=form, plan=plan)
+        return _series_page(form, plan)
     category = form.invite_category.data
     unit_ids = svc.units_for_invitation(
         form.units.data or [],
@@ -655,6 +692,6 @@ def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
         db.session.rollback()
         form.form_errors.append(f"保存时发现新的冲突：{exc} 请重新预览。")
         plan = svc.plan_series(rule, form.room_id.data)
-        return render_template("meetings/series.html", form=form, plan=plan)
+        return _series_page(form, plan)
     flash(f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。", "success")
     return redirect(url_for("meetings.index", community=community_id or "street"))
