@@ -675,3 +675,93 @@ def test_saving_a_meeting_over_a_pending_request_warns_the_secretary(app, client
         "/meetings/new", data=_form(app, world, day=_day(11).isoformat()), follow_redirects=True
     )
     assert "待审批的会议室预约申请" not in resp.get_data(as_text=True)
+
+
+# --- messages tell the truth about the mail (issue 8, point 9) ---------------------------------
+
+
+def _flash(resp) -> str:
+    """The text of the page's alerts (flash messages), tags stripped."""
+    alerts = re.findall(
+        r'<div class="alert alert-[a-z]+ alert-dismissible[^>]*>(.*?)<button',
+        resp.get_data(as_text=True),
+        re.S,
+    )
+    return " ".join(re.sub(r"\s+", " ", a).strip() for a in alerts)
+
+
+def _with_addresses(app, world) -> None:
+    with app.app_context():
+        db.session.get(Unit, world.unit_a).liaison_email = "xiaoxue@school.example.cn"
+        db.session.commit()  # unit B keeps no address
+
+
+def test_publish_without_mail_server_says_the_invites_wait(app, client, world, login_as, make_meeting):
+    _with_addresses(app, world)
+    assert not app.config.get("MAIL_SERVER")
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    text = _flash(client.post(f"/meetings/{mid}/publish", follow_redirects=True))
+    assert "会议已发布。会议邀请邮件（1 封）已保存在发件箱，但尚未发出：系统未配置邮件服务器。" in text
+    assert "请联系系统管理员" in text and "已发送" not in text
+    assert "另有 1 个受邀单位未登记联络员邮箱，未能通知：市第三人民医院。" in text
+    # An admin gets the outbox one click away instead.
+    mid2 = make_meeting(days=8)
+    login_as("admin")
+    resp = client.post(f"/meetings/{mid2}/publish", follow_redirects=True)
+    assert '<a href="/admin/outbox">查看邮件发送</a>' in resp.get_data(as_text=True)
+    assert "请联系系统管理员" not in _flash(resp)
+
+
+def test_mail_delivery_off_and_the_sender_thread_are_told_apart(
+    app, client, world, login_as, make_meeting, monkeypatch
+):
+    import mailer
+
+    _with_addresses(app, world)
+    monkeypatch.setattr(mailer, "wake", lambda app: None)  # no real sender thread in this test
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_DELIVERY="off")
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    text = _flash(client.post(f"/meetings/{mid}/publish", follow_redirects=True))
+    assert "已保存在发件箱，但尚未发出：邮件发送已关闭。" in text
+    app.config["MAIL_DELIVERY"] = "thread"
+    text = _flash(client.post(f"/meetings/{mid}/cancel", data={"reason": "场地维修"}, follow_redirects=True))
+    assert "会议已取消。取消通知邮件（1 封）已加入发送队列，将在后台发出。" in text
+    assert "已发送" not in text
+    draft = make_meeting(days=9)
+    text = _flash(client.post(f"/meetings/{draft}/cancel", data={"reason": "不开了"}, follow_redirects=True))
+    assert "这份草稿没有发布过，受邀单位不会收到通知" in text
+
+
+def test_inline_delivery_says_sent_or_failed(app, client, world, login_as, make_meeting):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        received = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Inbox.received += 1
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _with_addresses(app, world)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_DELIVERY="inline", MAIL_TIMEOUT=5)
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    # Nobody listens yet: the attempt fails, and the page says so.
+    text = _flash(client.post(f"/meetings/{mid}/publish", follow_redirects=True))
+    assert "会议邀请邮件 1 封中 0 封已发出，1 封发送失败，系统会自动重试。" in text
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        data = _form(app, world, day=_day(12).isoformat(), version="2", original="")
+        text = _flash(client.post(f"/meetings/{mid}/edit", data=data, follow_redirects=True))
+    finally:
+        controller.stop()
+    assert "会议已保存。通知已发送给 1 个受邀单位的联络员。" in text
+    assert Inbox.received == 1

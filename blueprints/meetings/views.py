@@ -3,8 +3,10 @@ from datetime import date, datetime, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
+import mailer
 import permissions as perm
 from exports import ics
 from flow import attempt
@@ -360,6 +362,7 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
         form.agenda.append_entry({"title": "", "presenter_unit_id": 0, "minutes": 10})
         form.agenda[-1].presenter_unit_id.choices = form.agenda[0].presenter_unit_id.choices
     elif form.validate_on_submit() and _check_scope(form, current_user, rooms):
+        mark = mailer.outbox_mark()
         if meeting is not None and str(meeting.version) != (form.version.data or ""):
             try:
                 before = json.loads(form.original.data or "{}")
@@ -378,7 +381,10 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
                 db.session.rollback()
                 form.form_errors.append(str(exc))
             else:
-                flash("会议已保存。" if meeting else "会议已保存为草稿，确认无误后请发布。", "success")
+                if meeting is None:
+                    flash("会议已保存为草稿，确认无误后请发布。", "success")
+                else:
+                    _flash_mail(saved, mark, "会议已保存。", "通知", everyone=False)
                 _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
     pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
@@ -403,6 +409,41 @@ def _warn_pending_requests(meeting: Meeting) -> None:
     )
 
 
+def _flash_mail(meeting: Meeting, mark: int, done: str, what: str, everyone: bool) -> None:
+    """Say what was done and what became of the mail it queued: sent, queued, or waiting and why.
+
+    `everyone`: the change mails every invited unit, so units without an address are named.
+    """
+    outcome = mailer.delivery_outcome(meeting.id, mark)
+    unreachable = [inv.unit.name for inv in meeting.invitations if not inv.unit.liaison_email.strip()]
+    category = "success"
+    if outcome.queued == 0:
+        text = done
+    elif outcome.waiting == "thread":
+        text = f"{done}{what}邮件（{outcome.queued} 封）已加入发送队列，将在后台发出。"
+    elif outcome.waiting in ("no_server", "off"):
+        why = "系统未配置邮件服务器" if outcome.waiting == "no_server" else "邮件发送已关闭"
+        text = f"{done}{what}邮件（{outcome.queued} 封）已保存在发件箱，但尚未发出：{why}。"
+        if not perm.can_view_outbox(current_user):
+            text += "请联系系统管理员。"
+        category = "warning"
+    elif outcome.failed:
+        text = (
+            f"{done}{what}邮件 {outcome.queued} 封中 {outcome.sent} 封已发出，"
+            f"{outcome.failed} 封发送失败，系统会自动重试。"
+        )
+        category = "warning"
+    else:
+        text = f"{done}{what}已发送给 {outcome.sent} 个受邀单位的联络员。"
+    if everyone and unreachable and meeting.invitations:
+        text += f"另有 {len(unreachable)} 个受邀单位未登记联络员邮箱，未能通知：{'、'.join(unreachable)}。"
+        category = "warning"
+    message = Markup("{}").format(text)
+    if outcome.queued and perm.can_view_outbox(current_user):
+        message += Markup(' <a href="{}">查看邮件发送</a>').format(url_for("admin.outbox"))
+    flash(message, category)
+
+
 @bp.route("/<int:meeting_id>/publish", methods=["POST"])
 @login_required
 def publish(meeting_id: int):
@@ -410,7 +451,15 @@ def publish(meeting_id: int):
     meeting = _manage(meeting_id)
     if not Form().validate_on_submit():
         abort(400)
-    attempt(lambda: svc.publish(meeting, current_user), "会议已发布，邀请已发送给受邀单位联络员。")
+    mark = mailer.outbox_mark()
+    try:
+        svc.publish(meeting, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        _flash_mail(meeting, mark, "会议已发布。", "会议邀请", everyone=True)
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
@@ -420,10 +469,22 @@ def cancel(meeting_id: int):
     """Cancel a meeting with a reason."""
     meeting = _manage(meeting_id)
     form = ReasonForm()
-    if form.validate_on_submit():
-        attempt(lambda: svc.cancel(meeting, form.reason.data, current_user), "会议已取消，已通知受邀单位。")
-    else:
+    if not form.validate_on_submit():
         flash("取消会议请填写原因。", "error")
+        return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+    was_published = meeting.status == MeetingStatus.SCHEDULED
+    mark = mailer.outbox_mark()
+    try:
+        svc.cancel(meeting, form.reason.data, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        if was_published:
+            _flash_mail(meeting, mark, "会议已取消。", "取消通知", everyone=True)
+        else:
+            flash("会议已取消。这份草稿没有发布过，受邀单位不会收到通知。", "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
