@@ -435,8 +435,12 @@ def _flash_mail(meeting: Meeting, mark: int, done: str, what: str, everyone: boo
         category = "warning"
     else:
         text = f"{done}{what}已发送给 {outcome.sent} 个受邀单位的联络员。"
-    if everyone and unreachable and meeting.invitations:
-        text += f"另有 {len(unreachable)} 个受邀单位未登记联络员邮箱，未能通知：{'、'.join(unreachable)}。"
+    if everyone and unreachable:
+        names = "、".join(unreachable)
+        if outcome.queued:
+            text += f"另有 {len(unreachable)} 个受邀单位未登记联络员邮箱，未能通知：{names}。"
+        else:
+            text += f"受邀单位均未登记联络员邮箱，没有发出{what}邮件，请另行通知：{names}。"
         category = "warning"
     message = Markup("{}").format(text)
     if outcome.queued and perm.can_view_outbox(current_user):

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesStatus, db
-from tests.browser.helpers import log_in, log_out
+from tests.browser.helpers import answer_confirmation, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -56,8 +56,8 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
 
     log_in(page, base, "secretary1")
     page.goto(f"{base}/meetings/{mid}/minutes")
-    page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="签发").click()
+    answer_confirmation(page)
     expect(page.locator("#minutes-status")).to_have_text("已签发")
     expect(page.locator("#archive-no")).to_contain_text("青年路社区联席〔")
     with page.expect_download() as info:
