@@ -85,6 +85,8 @@ def test_schedule_publish_reply_topic_sign_in_and_invite(
     page.get_by_label("第2项分钟").fill("30")
     for name in ("东大街第一小学", "市第三人民医院", "青年路便民超市"):
         page.get_by_label(name, exact=False).check()
+    _fits_the_screen(page)
+    screenshot(page, f"meeting-form-{width}")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("alert")).to_contain_text("会议已保存为草稿")
     expect(page.locator("#meeting-status")).to_have_text("草稿")
