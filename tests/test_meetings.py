@@ -765,3 +765,57 @@ def test_inline_delivery_says_sent_or_failed(app, client, world, login_as, make_
         controller.stop()
     assert "会议已保存。通知已发送给 1 个受邀单位的联络员。" in text
     assert Inbox.received == 1
+
+
+# --- sign-in (issue 8, point 7) -------------------------------------------------------------
+
+
+def test_sign_in_by_delegate_needs_a_name_and_counts_as_present(app, client, world, login_as, make_meeting):
+    from blueprints.meetings.services import attendance_rates
+    from blueprints.minutes.services import snapshot_attendance
+
+    started = make_meeting(days=0, at=time(0, 0), hours=0.5, status=MeetingStatus.SCHEDULED)
+    inv = {i.unit_id: i.id for i in _meeting(app, started).invitations}
+    login_as("secretary1")
+    page = client.get(f"/meetings/{started}").get_data(as_text=True)
+    for label in ("出席", "委派代表", "请假", "缺席", "未签到"):
+        assert f">{label}</label>" in page
+    # A delegate without a name is refused; nothing is saved and the sheet keeps the marks.
+    a, b = f"att-{inv[world.unit_a]}", f"att-{inv[world.unit_b]}"
+    resp = client.post(f"/meetings/{started}/attendance", data={a: "delegate", b: "absent_leave"})
+    assert resp.status_code == 400
+    text = resp.get_data(as_text=True)
+    assert "请填写东大街第一小学委派代表的姓名" in text
+    assert f'id="{a}-delegate" value="delegate" autocomplete="off" checked' in text
+    assert f'id="{b}-absent_leave" value="absent_leave" autocomplete="off" checked' in text
+    assert {i.attendance for i in _meeting(app, started).invitations} == {Attendance.UNKNOWN}
+    resp = client.post(
+        f"/meetings/{started}/attendance",
+        data={
+            a: "delegate",
+            f"{a}-delegate_name": "王晓明",
+            f"{a}-delegate_post": "办公室主任",
+            b: "absent_leave",
+        },
+    )
+    assert resp.status_code == 302
+    m = _meeting(app, started)
+    marks = {i.unit_id: (i.attendance, i.by_delegate, i.delegate_name) for i in m.invitations}
+    assert marks == {
+        world.unit_a: (Attendance.PRESENT, True, "王晓明"),
+        world.unit_b: (Attendance.ABSENT_LEAVE, False, ""),
+    }
+    page = client.get(f"/meetings/{started}").get_data(as_text=True)
+    assert f'id="{a}-delegate" value="delegate" autocomplete="off" checked' in page
+    # A delegate counts as attending, and the minutes name the delegate.
+    client.post(f"/meetings/{started}/held")
+    with app.app_context():
+        assert attendance_rates([world.unit_a])[world.unit_a] == (1, 1)
+        rows = {r["unit"]: r["delegate"] for r in snapshot_attendance(db.session.get(Meeting, started))}
+    assert rows == {"东大街第一小学": "王晓明（办公室主任）", "市第三人民医院": ""}
+    # Corrected after the meeting: signed in in person after all, no longer a delegate.
+    client.post(f"/meetings/{started}/attendance", data={a: "present"})
+    assert {i.unit_id: i.by_delegate for i in _meeting(app, started).invitations}[world.unit_a] is False
+    with app.app_context():
+        rows = {r["unit"]: r["delegate"] for r in snapshot_attendance(db.session.get(Meeting, started))}
+    assert rows["东大街第一小学"] == ""
