@@ -83,6 +83,7 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     expect(page.locator("#action-status")).to_have_text("推进中")
     page.get_by_label("完成情况").fill("检查合格，已出具报告。")
     page.get_by_role("button", name="标记为已完成").click()
+    answer_confirmation(page)
     expect(page.locator("#action-status")).to_have_text("已完成")
     expect(page.locator("#progress")).to_contain_text("已请专业公司完成检查")
     assert page.console.problems() == []
