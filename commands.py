@@ -433,7 +433,7 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
                     inv.reply, inv.attendance = Reply.PENDING, Attendance.ABSENT_NO_LEAVE
                 elif (k + q) % 5 == 4:
                     inv.reply, inv.delegate_name, inv.delegate_post = Reply.DELEGATE, "王晓明", "办公室主任"
-                    inv.attendance = Attendance.PRESENT
+                    inv.attendance, inv.by_delegate = Attendance.PRESENT, True
                 else:
                     inv.reply, inv.attendance = Reply.ACCEPT, Attendance.PRESENT
                 inv.replied_at = start - timedelta(days=5)

@@ -21,6 +21,7 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.errors import MessageError
 from email.headerregistry import Address
@@ -456,3 +457,48 @@ def init_app(app: Flask) -> None:
             # (no server yet, a retry after a restart) goes out without new mail.
             wake(app)
         return response
+
+
+# --- what became of a change's mail, for the message its author sees -------------------
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    """The mail a change queued for one meeting, after the change's commit."""
+
+    queued: int  # messages the change queued
+    sent: int  # of them, already sent (known only with inline delivery)
+    failed: int  # of them, refused by the mail server just now (retried later)
+    waiting: str  # why the rest wait: "no_server", "off", "thread" (sent in the background), or ""
+
+
+def outbox_mark() -> int:
+    """The newest outbox id: messages a change queues after this call have larger ids."""
+    return db.session.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1)) or 0
+
+
+def delivery_outcome(meeting_id: int, after_id: int) -> MailOutcome:
+    """After the commit, what became of the meeting's messages queued since `after_id`.
+
+    With inline delivery they are sent now, so the answer is known. The sender thread
+    sends after the response, so they are only queued; without a mail server, or with
+    delivery off, they wait in the outbox.
+    """
+    mine = select(OutboxMessage.status).where(
+        OutboxMessage.meeting_id == meeting_id, OutboxMessage.id > after_id
+    )
+    queued = len(db.session.scalars(mine).all())
+    cfg = current_app.config
+    mode = cfg.get("MAIL_DELIVERY", "thread")
+    if not queued:
+        return MailOutcome(0, 0, 0, "")
+    if not cfg.get("MAIL_SERVER"):
+        return MailOutcome(queued, 0, 0, "no_server")
+    if mode == "inline":
+        if has_request_context():
+            g.pop("mail_pending", None)  # sent here, not again after the request
+        deliver_due()
+        statuses = db.session.scalars(mine).all()
+        sent = sum(1 for s in statuses if s == MailStatus.SENT)
+        return MailOutcome(queued, sent, queued - sent, "")
+    return MailOutcome(queued, 0, 0, "off" if mode == "off" else "thread")

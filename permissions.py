@@ -87,15 +87,31 @@ def invitation_for(user, meeting):
     return next((inv for inv in meeting.invitations if inv.unit_id == user.unit_id), None)
 
 
-def can_view_meeting(user, meeting) -> bool:
-    """Staff see every meeting; a liaison sees published meetings their unit is invited to."""
+def can_see_draft_meeting(user, meeting) -> bool:
+    """A draft is its host's working copy: admins, the host community's secretary and its creator."""
     if not user.is_authenticated:
         return False
-    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+    if user.role == Role.ADMIN or (meeting.created_by_id is not None and meeting.created_by_id == user.id):
         return True
+    return (
+        user.role == Role.SECRETARY
+        and meeting.community_id is not None
+        and meeting.community_id == user.community_id
+    )
+
+
+def can_view_meeting(user, meeting) -> bool:
+    """Staff see every published meeting, drafts only their hosts; a liaison the published
+    meetings their unit is invited to."""
+    if not user.is_authenticated:
+        return False
     from models import MeetingStatus
 
-    return meeting.status != MeetingStatus.DRAFT and invitation_for(user, meeting) is not None
+    if meeting.status == MeetingStatus.DRAFT:
+        return can_see_draft_meeting(user, meeting)
+    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+        return True
+    return invitation_for(user, meeting) is not None
 
 
 def can_reply(user, meeting) -> bool:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, RuleError, utcnow
@@ -207,6 +207,9 @@ class Invitation(Base):
     attendance: Mapped[Attendance] = mapped_column(
         enum_column(Attendance, "attendance"), default=Attendance.UNKNOWN
     )
+    # Signed in as 委派代表: present through a delegate (attendance is PRESENT, so every
+    # count of attending units holds; delegate_name/post say who came).
+    by_delegate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attendance_at: Mapped[datetime | None] = mapped_column()
     attendance_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
@@ -217,6 +220,17 @@ class Invitation(Base):
     @property
     def name(self) -> str:  # for the audit trail
         return self.unit.name if self.unit else ""
+
+    @property
+    def signed_in_as(self) -> str:
+        """The sign-in mark as the sign-in sheet offers it: unknown, present, delegate, absent_*."""
+        if self.attendance == Attendance.PRESENT and self.by_delegate:
+            return "delegate"
+        return self.attendance.value
+
+    @property
+    def attendance_label(self) -> str:
+        return "委派代表出席" if self.signed_in_as == "delegate" else self.attendance.label
 
 
 class Topic(Base):

@@ -525,11 +525,12 @@ MATRIX: list[Row] = [
     ),
     Row("meetings.calendar", "GET", "/meetings/calendar", grid(**EVERYONE)),
     Row("meetings.calendar", "GET", "/meetings/calendar?month=2026-13&community=street", grid(**EVERYONE)),
-    Row("meetings.detail", "GET", "/meetings/{draft}", grid(**STAFF_READ)),
+    # A draft is its hosts' working copy: not other communities, the archivist or invited units.
+    Row("meetings.detail", "GET", "/meetings/{draft}", grid(**C1_MANAGERS)),
     Row("meetings.detail", "GET", "/meetings/{scheduled}", grid(**INVITED_READ)),
     Row("meetings.detail", "GET", "/meetings/{held}", grid(**INVITED_READ)),
     Row("meetings.detail", "GET", "/meetings/999999", grid(default=404)),
-    Row("meetings.invite", "GET", "/meetings/{draft}/invite.ics", grid(**STAFF_READ)),
+    Row("meetings.invite", "GET", "/meetings/{draft}/invite.ics", grid(**C1_MANAGERS)),
     Row("meetings.invite", "GET", "/meetings/{scheduled}/invite.ics", grid(**INVITED_READ)),
     # meetings: scheduling (any secretary, in their own community)
     Row("meetings.create", "GET", "/meetings/new", grid(**MEETING_CREATORS)),
@@ -654,6 +655,7 @@ MATRIX: list[Row] = [
     ),
     Row("feeds.manage", "POST", "/account/feeds/street/{street}", grid(default=404), data=no_data),
     # minutes: reading
+    Row("minutes.edit", "GET", "/meetings/{draft}/minutes", grid(**C1_MANAGERS)),  # a draft meeting
     Row("minutes.edit", "GET", "/meetings/{started}/minutes", grid(**INVITED_READ)),  # none yet
     Row("minutes.edit", "GET", "/meetings/{recorded}/minutes", grid(**INVITED_READ)),  # draft: text hidden
     Row("minutes.edit", "GET", "/meetings/{held}/minutes", grid(**INVITED_READ)),  # submitted
@@ -1674,9 +1676,11 @@ def test_liaisons_see_only_their_units_meetings_and_actions(app, client, world, 
     def shown(title):
         return [title in client.get(page).get_data(as_text=True) for page in pages[title]]
 
-    login_as("secretary2")  # staff read every community's meetings, drafts included
-    assert shown("已发布的联席会议") == [True, True]
+    login_as("secretary1")  # the host community's secretary: its drafts too
     assert shown("筹备中的联席会议") == [True, True]
+    login_as("secretary2")  # staff read every community's published meetings, not their drafts
+    assert shown("已发布的联席会议") == [True, True]
+    assert shown("筹备中的联席会议") == [False, False]
     assert "共建矩阵议定事项" in client.get("/actions").get_data(as_text=True)
     login_as("liaison_a")  # invited: the published meeting, not the draft
     assert shown("已发布的联席会议") == [True, True]

@@ -332,7 +332,9 @@ def test_approval_refused_when_a_meeting_took_the_room_meanwhile(
     [b] = booking_row(app)
     make_meeting(days=2, at=time(15, 0), hours=1)  # a draft still holds the room
     login_as(world.secretary1)
-    assert "时段已被占用" in client.get("/bookings?tab=todo").get_data(as_text=True)
+    assert "与草稿会议“第四季度共驻共建联席会议”重叠" in client.get("/bookings?tab=todo").get_data(
+        as_text=True
+    )
     resp = client.post(f"/bookings/{b.id}/approve", follow_redirects=True)
     assert "未能同意" in resp.get_data(as_text=True) and "第四季度共驻共建联席会议" in resp.get_data(
         as_text=True

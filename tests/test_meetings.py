@@ -243,13 +243,13 @@ def test_cancel_needs_reason_and_is_audited(app, client, world, login_as, make_m
 
 
 def test_other_community_secretary_cannot_manage(app, client, world, login_as, make_meeting):
-    mid = make_meeting(days=7)
+    mid = make_meeting(days=7, status=MeetingStatus.SCHEDULED)
     login_as("secretary2")
-    assert client.get(f"/meetings/{mid}").status_code == 200  # read all
+    assert client.get(f"/meetings/{mid}").status_code == 200  # reads the street's published meetings
     assert client.get(f"/meetings/{mid}/edit").status_code == 403
-    assert client.post(f"/meetings/{mid}/publish").status_code == 403
+    assert client.post(f"/meetings/{mid}/held").status_code == 403
     assert client.post(f"/meetings/{mid}/cancel", data={"reason": "x"}).status_code == 403
-    assert _meeting(app, mid).status == MeetingStatus.DRAFT
+    assert _meeting(app, mid).status == MeetingStatus.SCHEDULED
 
 
 def test_liaison_sees_only_published_meetings_of_their_unit(app, client, world, login_as, make_meeting):
@@ -531,3 +531,291 @@ def test_refused_reply_or_topic_keeps_what_was_typed(app, client, world, login_a
     assert 'value="社区图书角共建"' in page and long_detail in page
     with app.app_context():
         assert count(Topic) == 0
+
+
+# --- drafts are drafts (issue 8, point 8) ------------------------------------------------------
+
+
+def test_draft_is_seen_only_by_its_hosts(app, client, world, login_as, make_meeting):
+    draft = make_meeting(days=3, title="筹备中的专题会")
+    month = _day(3).strftime("%Y-%m")
+    pages = [
+        f"/meetings/{draft}",
+        f"/meetings/{draft}/invite.ics",
+        f"/meetings/{draft}/minutes",
+    ]
+    listings = ["/meetings", "/meetings?status=draft", f"/meetings/calendar?month={month}", "/"]
+    listings += [f"/units/{world.unit_a}", f"/meetings?unit={world.unit_a}&when=all"]
+    # Another community's secretary, the archivist and the invited unit's liaison: nothing.
+    for who in ("secretary2", "archivist", "liaison_a"):
+        login_as(who)
+        for url in pages:
+            assert client.get(url).status_code == 403, (who, url)
+        for url in listings:
+            assert "筹备中的专题会" not in client.get(url).get_data(as_text=True), (who, url)
+    # The host community's secretary and the admin see and open it.
+    for who in ("secretary1", "admin"):
+        login_as(who)
+        assert client.get(f"/meetings/{draft}").status_code == 200
+        assert client.get(f"/meetings/{draft}/invite.ics").status_code == 200
+        for url in listings[:3]:
+            assert "筹备中的专题会" in client.get(url).get_data(as_text=True), (who, url)
+    # Whoever created it keeps seeing it after moving to another community.
+    with app.app_context():
+        db.session.get(Meeting, draft).created_by_id = world.secretary1
+        from models import User
+
+        db.session.get(User, world.secretary1).community_id = world.community2
+        db.session.commit()
+    login_as("secretary1")
+    assert client.get(f"/meetings/{draft}").status_code == 200
+    assert "筹备中的专题会" in client.get("/meetings").get_data(as_text=True)
+
+
+def test_no_replies_are_owed_on_a_draft(app, client, world, login_as, make_meeting):
+    draft = make_meeting(days=3, title="尚未发布的例会")
+    make_meeting(days=4, title="已发布的例会", status=MeetingStatus.SCHEDULED)
+    login_as("secretary1")
+    dashboard = client.get("/").get_data(as_text=True)
+    # The published meeting's two units owe a reply; the draft's were never asked.
+    assert dashboard.count("2 个单位未回复") == 1
+    draft_row = next(r for r in dashboard.split("border-bottom py-2") if "尚未发布的例会" in r)
+    assert "未回复" not in draft_row
+    page = client.get(f"/meetings/{draft}").get_data(as_text=True)
+    assert "待回复" not in page and "尚未发出邀请" in page
+    unit_page = client.get(f"/units/{world.unit_a}").get_data(as_text=True)
+    line = next(li for li in unit_page.split("<li") if "尚未发布的例会" in li)
+    assert "待回复" not in line
+    login_as("liaison_a")
+    owed = client.get("/").get_data(as_text=True)
+    assert "已发布的例会" in owed and "尚未发布的例会" not in owed
+
+
+def test_booking_request_over_a_draft_goes_through_and_its_host_sees_it(
+    app, client, world, login_as, make_meeting
+):
+    from models import Booking, BookingStatus
+
+    room_id = _room(app, world)
+    draft = make_meeting(days=6, at=time(14, 0), hours=2, title="筹备中的议事会")
+    day = _day(6)
+    login_as("liaison_c")
+    # The draft is invisible to the liaison and must not silently refuse the request.
+    room_page = client.get(f"/rooms/{room_id}").get_data(as_text=True)
+    assert "筹备中的议事会" not in room_page and "会议占用" not in room_page
+    resp = client.post(
+        f"/rooms/{room_id}/book",
+        data={"start_at": f"{day}T15:00", "end_at": f"{day}T17:00", "purpose": "反诈宣传讲座"},
+    )
+    assert resp.status_code == 302
+    booking_page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "筹备中的议事会" not in booking_page
+    with app.app_context():
+        booking = db.session.scalar(select(Booking))
+        assert booking.status == BookingStatus.PENDING
+        booking_id = booking.id
+
+    # The host sees the pending request where they choose a meeting's slot.
+    login_as("secretary1")
+    for url in ("/meetings/new", f"/meetings/{draft}/edit", "/meetings/series/new"):
+        page = client.get(url).get_data(as_text=True)
+        assert 'id="pending-requests"' in page and "和平里派出所" in page and "反诈宣传讲座" in page, url
+    # ... and is told which draft holds the room when deciding.
+    page = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert 'id="draft-hold"' in page and "筹备中的议事会" in page
+    assert "筹备中的议事会" in client.get(f"/rooms/{room_id}").get_data(as_text=True)
+    resp = client.post(f"/bookings/{booking_id}/approve", follow_redirects=True)
+    assert "草稿会议“筹备中的议事会”" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).status == BookingStatus.PENDING
+
+    # Moving the draft frees the slot: then the request can be approved.
+    resp = client.post(
+        f"/meetings/{draft}/edit",
+        data=_form(
+            app,
+            world,
+            title="筹备中的议事会",
+            day=_day(7).isoformat(),
+            version="1",
+            original="",
+            **{"agenda-0-presenter_unit_id": "0"},
+        ),
+    )
+    assert resp.status_code == 302
+    client.post(f"/bookings/{booking_id}/approve")
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).status == BookingStatus.APPROVED
+
+
+def test_saving_a_meeting_over_a_pending_request_warns_the_secretary(app, client, world, login_as):
+    from models import Booking, BookingStatus
+
+    room_id = _room(app, world)
+    day = _day(10)
+    with app.app_context():
+        db.session.add(
+            Booking(
+                room_id=room_id,
+                requester_unit_id=world.unit_c,
+                start_at=datetime.combine(day, time(15, 0), SH),
+                end_at=datetime.combine(day, time(16, 0), SH),
+                purpose="社区普法讲座",
+                status=BookingStatus.PENDING,
+            )
+        )
+        db.session.commit()
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world), follow_redirects=True)
+    text = resp.get_data(as_text=True)
+    assert "该时段还有 1 项待审批的会议室预约申请：和平里派出所" in text
+    assert "会议占用后这些申请将无法同意" in text
+    # A slot clear of requests gets no warning.
+    resp = client.post(
+        "/meetings/new", data=_form(app, world, day=_day(11).isoformat()), follow_redirects=True
+    )
+    assert "待审批的会议室预约申请" not in resp.get_data(as_text=True)
+
+
+# --- messages tell the truth about the mail (issue 8, point 9) ---------------------------------
+
+
+def _flash(resp) -> str:
+    """The text of the page's alerts (flash messages), tags stripped."""
+    alerts = re.findall(
+        r'<div class="alert alert-[a-z]+ alert-dismissible[^>]*>(.*?)<button',
+        resp.get_data(as_text=True),
+        re.S,
+    )
+    return " ".join(re.sub(r"\s+", " ", a).strip() for a in alerts)
+
+
+def _with_addresses(app, world) -> None:
+    with app.app_context():
+        db.session.get(Unit, world.unit_a).liaison_email = "xiaoxue@school.example.cn"
+        db.session.commit()  # unit B keeps no address
+
+
+def test_publish_without_mail_server_says_the_invites_wait(app, client, world, login_as, make_meeting):
+    _with_addresses(app, world)
+    assert not app.config.get("MAIL_SERVER")
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    text = _flash(client.post(f"/meetings/{mid}/publish", follow_redirects=True))
+    assert "会议已发布。会议邀请邮件（1 封）已保存在发件箱，但尚未发出：系统未配置邮件服务器。" in text
+    assert "请联系系统管理员" in text and "已发送" not in text
+    assert "另有 1 个受邀单位未登记联络员邮箱，未能通知：市第三人民医院。" in text
+    # An admin gets the outbox one click away instead.
+    mid2 = make_meeting(days=8)
+    login_as("admin")
+    resp = client.post(f"/meetings/{mid2}/publish", follow_redirects=True)
+    assert '<a href="/admin/outbox">查看邮件发送</a>' in resp.get_data(as_text=True)
+    assert "请联系系统管理员" not in _flash(resp)
+
+
+def test_mail_delivery_off_and_the_sender_thread_are_told_apart(
+    app, client, world, login_as, make_meeting, monkeypatch
+):
+    import mailer
+
+    _with_addresses(app, world)
+    monkeypatch.setattr(mailer, "wake", lambda app: None)  # no real sender thread in this test
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_DELIVERY="off")
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    text = _flash(client.post(f"/meetings/{mid}/publish", follow_redirects=True))
+    assert "已保存在发件箱，但尚未发出：邮件发送已关闭。" in text
+    app.config["MAIL_DELIVERY"] = "thread"
+    text = _flash(client.post(f"/meetings/{mid}/cancel", data={"reason": "场地维修"}, follow_redirects=True))
+    assert "会议已取消。取消通知邮件（1 封）已加入发送队列，将在后台发出。" in text
+    assert "已发送" not in text
+    draft = make_meeting(days=9)
+    text = _flash(client.post(f"/meetings/{draft}/cancel", data={"reason": "不开了"}, follow_redirects=True))
+    assert "这份草稿没有发布过，受邀单位不会收到通知" in text
+
+
+def test_inline_delivery_says_sent_or_failed(app, client, world, login_as, make_meeting):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        received = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Inbox.received += 1
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _with_addresses(app, world)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_DELIVERY="inline", MAIL_TIMEOUT=5)
+    mid = make_meeting(days=7)
+    login_as("secretary1")
+    # Nobody listens yet: the attempt fails, and the page says so.
+    text = _flash(client.post(f"/meetings/{mid}/publish", follow_redirects=True))
+    assert "会议邀请邮件 1 封中 0 封已发出，1 封发送失败，系统会自动重试。" in text
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        data = _form(app, world, day=_day(12).isoformat(), version="2", original="")
+        text = _flash(client.post(f"/meetings/{mid}/edit", data=data, follow_redirects=True))
+    finally:
+        controller.stop()
+    assert "会议已保存。通知已发送给 1 个受邀单位的联络员。" in text
+    assert Inbox.received == 1
+
+
+# --- sign-in (issue 8, point 7) -------------------------------------------------------------
+
+
+def test_sign_in_by_delegate_needs_a_name_and_counts_as_present(app, client, world, login_as, make_meeting):
+    from blueprints.meetings.services import attendance_rates
+    from blueprints.minutes.services import snapshot_attendance
+
+    started = make_meeting(days=0, at=time(0, 0), hours=0.5, status=MeetingStatus.SCHEDULED)
+    inv = {i.unit_id: i.id for i in _meeting(app, started).invitations}
+    login_as("secretary1")
+    page = client.get(f"/meetings/{started}").get_data(as_text=True)
+    for label in ("出席", "委派代表", "请假", "缺席", "未签到"):
+        assert f">{label}</label>" in page
+    # A delegate without a name is refused; nothing is saved and the sheet keeps the marks.
+    a, b = f"att-{inv[world.unit_a]}", f"att-{inv[world.unit_b]}"
+    resp = client.post(f"/meetings/{started}/attendance", data={a: "delegate", b: "absent_leave"})
+    assert resp.status_code == 400
+    text = resp.get_data(as_text=True)
+    assert "请填写东大街第一小学委派代表的姓名" in text
+    assert f'id="{a}-delegate" value="delegate" autocomplete="off" checked' in text
+    assert f'id="{b}-absent_leave" value="absent_leave" autocomplete="off" checked' in text
+    assert {i.attendance for i in _meeting(app, started).invitations} == {Attendance.UNKNOWN}
+    resp = client.post(
+        f"/meetings/{started}/attendance",
+        data={
+            a: "delegate",
+            f"{a}-delegate_name": "王晓明",
+            f"{a}-delegate_post": "办公室主任",
+            b: "absent_leave",
+        },
+    )
+    assert resp.status_code == 302
+    m = _meeting(app, started)
+    marks = {i.unit_id: (i.attendance, i.by_delegate, i.delegate_name) for i in m.invitations}
+    assert marks == {
+        world.unit_a: (Attendance.PRESENT, True, "王晓明"),
+        world.unit_b: (Attendance.ABSENT_LEAVE, False, ""),
+    }
+    page = client.get(f"/meetings/{started}").get_data(as_text=True)
+    assert f'id="{a}-delegate" value="delegate" autocomplete="off" checked' in page
+    # A delegate counts as attending, and the minutes name the delegate.
+    client.post(f"/meetings/{started}/held")
+    with app.app_context():
+        assert attendance_rates([world.unit_a])[world.unit_a] == (1, 1)
+        rows = {r["unit"]: r["delegate"] for r in snapshot_attendance(db.session.get(Meeting, started))}
+    assert rows == {"东大街第一小学": "王晓明（办公室主任）", "市第三人民医院": ""}
+    # Corrected after the meeting: signed in in person after all, no longer a delegate.
+    client.post(f"/meetings/{started}/attendance", data={a: "present"})
+    assert {i.unit_id: i.by_delegate for i in _meeting(app, started).invitations}[world.unit_a] is False
+    with app.app_context():
+        rows = {r["unit"]: r["delegate"] for r in snapshot_attendance(db.session.get(Meeting, started))}
+    assert rows["东大街第一小学"] == ""

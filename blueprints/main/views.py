@@ -114,12 +114,14 @@ def _meeting_panels(user) -> dict:
             .order_by(Meeting.start_at)
         ).all()
     pending_counts = {}
-    if next_meetings and user.role in (Role.ADMIN, Role.SECRETARY):
+    # Only a published meeting's invitations were sent: a draft's units owe no reply yet.
+    published = [m.id for m in next_meetings if m.status == MeetingStatus.SCHEDULED]
+    if published and user.role in (Role.ADMIN, Role.SECRETARY):
         pending_counts = dict(
             db.session.execute(
                 select(Invitation.meeting_id, func.count())
                 .where(
-                    Invitation.meeting_id.in_([m.id for m in next_meetings]),
+                    Invitation.meeting_id.in_(published),
                     Invitation.reply == Reply.PENDING,
                 )
                 .group_by(Invitation.meeting_id)

@@ -77,9 +77,7 @@ class MeetingForm(Form):
         super().__init__(*args, **kwargs)
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
         self.community_id.choices = choices + [(c.id, c.name) for c in communities]
-        self.room_id.choices = [
-            (r.id, f"{r.community.short_name} · {r.name}（{r.capacity} 人）") for r in rooms
-        ]
+        self.room_id.choices = room_choices(rooms)
         self.units.choices = [(u.id, f"{u.name}（{u.community.short_name}）") for u in units]
         self.invite_community.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
         presenters = [(0, "—")] + [(u.id, u.name) for u in units]
@@ -89,6 +87,21 @@ class MeetingForm(Form):
     def validate_day(self, field):
         if field.data and field.data < today() - timedelta(days=3650):
             raise ValidationError("日期不正确。")
+
+
+def room_choices(rooms) -> list[tuple[int, str]]:
+    """Rooms as select options; the community is named only when rooms of several are offered,
+    so a secretary's own room fits a phone's select."""
+    several = len({r.community_id for r in rooms}) > 1
+    return [
+        (
+            r.id,
+            f"{r.community.short_name} · {r.name}（{r.capacity} 人）"
+            if several
+            else f"{r.name}（{r.capacity} 人）",
+        )
+        for r in rooms
+    ]
 
 
 class ReplyForm(Form):
@@ -191,9 +204,7 @@ class SeriesForm(Form):
         super().__init__(*args, **kwargs)
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
         self.community_id.choices = choices + [(c.id, c.name) for c in communities]
-        self.room_id.choices = [
-            (r.id, f"{r.community.short_name} · {r.name}（{r.capacity} 人）") for r in rooms
-        ]
+        self.room_id.choices = room_choices(rooms)
         self.units.choices = [(u.id, f"{u.name}（{u.community.short_name}）") for u in units]
         self.invite_community.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
 

@@ -6,7 +6,7 @@ import calendar as pycal
 import gc
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -45,6 +45,9 @@ from settings import base_url, external_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
+# A draft holds its room against other meetings and against approving a booking, but a
+# booking request goes through: the draft is invisible to the requester and may never happen.
+PUBLISHED_BLOCKING = (MeetingStatus.SCHEDULED, MeetingStatus.HELD)
 DAY_START, DAY_END = time(8, 30), time(21, 0)
 
 
@@ -62,14 +65,25 @@ def fmt(dt: datetime) -> str:
 
 
 def visible_meetings(user: User) -> Select[tuple[Meeting]]:
-    """Meetings the user may see: staff all; a liaison the published ones their unit is invited to."""
+    """Meetings the user may see (as permissions.can_view_meeting decides for one meeting).
+
+    Staff see every published meeting, but a draft only its hosts do: admins, the host
+    community's secretary and whoever created it. A liaison sees the published meetings
+    their unit is invited to.
+    """
     stmt = select(Meeting)
+    published = Meeting.status != MeetingStatus.DRAFT
     if user.role == Role.LIAISON:
-        stmt = stmt.where(
-            Meeting.status != MeetingStatus.DRAFT,
+        return stmt.where(
+            published,
             Meeting.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == user.unit_id)),
         )
-    return stmt
+    if user.role == Role.ADMIN:
+        return stmt
+    own_drafts = Meeting.created_by_id == user.id
+    if user.role == Role.SECRETARY and user.community_id:
+        own_drafts = or_(own_drafts, Meeting.community_id == user.community_id)
+    return stmt.where(or_(published, own_drafts))
 
 
 def meetings_query(
@@ -169,11 +183,15 @@ def find_clash(
     end: datetime,
     exclude_id: int | None = None,
     exclude_booking_id: int | None = None,
+    include_drafts: bool = True,
 ) -> Meeting | RoomHold | None:
-    """The first meeting, or else approved room booking, that holds the room during [start, end)."""
+    """The first meeting, or else approved room booking, that holds the room during [start, end).
+
+    Without include_drafts only published meetings count: what a booking request meets.
+    """
     stmt = select(Meeting).where(
         Meeting.room_id == room_id,
-        Meeting.status.in_(BLOCKING),
+        Meeting.status.in_(BLOCKING if include_drafts else PUBLISHED_BLOCKING),
         Meeting.start_at < end,
         Meeting.end_at > start,
     )
@@ -206,6 +224,7 @@ def room_busy(
     until: datetime,
     exclude_id: int | None = None,
     exclude_booking_id: int | None = None,
+    include_drafts: bool = True,
 ) -> list[tuple[datetime, datetime]]:
     """The intervals in which meetings and approved bookings hold the room, between start and until."""
     from models import Booking, BookingStatus
@@ -213,7 +232,7 @@ def room_busy(
     meetings = db.session.execute(
         select(Meeting.start_at, Meeting.end_at).where(
             Meeting.room_id == room_id,
-            Meeting.status.in_(BLOCKING),
+            Meeting.status.in_(BLOCKING if include_drafts else PUBLISHED_BLOCKING),
             Meeting.end_at > start,
             Meeting.start_at < until,
             Meeting.id != (exclude_id or 0),
@@ -255,13 +274,51 @@ def next_free_slot(
     duration: timedelta,
     exclude_id: int | None = None,
     exclude_booking_id: int | None = None,
+    include_drafts: bool = True,
 ) -> datetime:
     """The earliest start from `start` on when the room is free for `duration`, in office hours.
 
     Meetings and approved room bookings share the room's calendar.
     """
-    busy = room_busy(room_id, start, start + timedelta(days=60) + duration, exclude_id, exclude_booking_id)
+    busy = room_busy(
+        room_id,
+        start,
+        start + timedelta(days=60) + duration,
+        exclude_id,
+        exclude_booking_id,
+        include_drafts,
+    )
     return first_gap(busy, start, duration)
+
+
+def pending_requests(
+    room_ids: Iterable[int], start: datetime, end: datetime | None = None, limit: int | None = None
+) -> list:
+    """Pending booking requests for these rooms that overlap [start, end) (or end after start), soonest first.
+
+    A secretary choosing a meeting's slot sees them: a meeting there would leave them unapprovable.
+    """
+    from models import Booking, BookingStatus
+
+    stmt = (
+        select(Booking)
+        .where(
+            Booking.room_id.in_(list(room_ids)),
+            Booking.status == BookingStatus.PENDING,
+            Booking.end_at > start,
+        )
+        .options(
+            joinedload(Booking.room),
+            joinedload(Booking.requester_unit),
+            joinedload(Booking.requester_community),
+        )
+        .order_by(Booking.start_at, Booking.id)
+    )
+    if end is not None:
+        stmt = stmt.where(Booking.start_at < end)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
 
 
 def clash_message(
@@ -474,18 +531,58 @@ def reply(
     meeting.invalidate_calendar()
 
 
-def set_attendance(meeting: Meeting, marks: dict[int, Attendance], by: User) -> int:
-    """Sign units in or mark them absent; returns how many changed."""
+# The sign-in sheet's marks: Attendance values, and "delegate" (present through a delegate).
+SIGN_IN_MARKS = {
+    "present": "出席",
+    "delegate": "委派代表",
+    "absent_leave": "请假",
+    "absent_no_leave": "缺席",
+    "unknown": "未签到",
+}
+
+
+@dataclass
+class SignIn:
+    """One unit's line on the sign-in sheet."""
+
+    mark: str  # a key of SIGN_IN_MARKS
+    delegate_name: str = ""
+    delegate_post: str = ""
+
+
+def set_attendance(meeting: Meeting, marks: dict[int, SignIn], by: User) -> int:
+    """Sign units in (in person or through a delegate) or mark them absent; returns how many changed.
+
+    A delegate needs a name (given here, or with the unit's reply); a refused sheet changes nothing.
+    """
     if not meeting.attendance_open(utcnow()):
         raise MeetingError("会议开始后才能签到。")
+    unnamed = [
+        inv.unit.name
+        for inv in meeting.invitations
+        if inv.id in marks
+        and marks[inv.id].mark == "delegate"
+        and not (marks[inv.id].delegate_name.strip() or inv.delegate_name)
+    ]
+    if unnamed:
+        raise MeetingError(f"请填写{'、'.join(unnamed)}委派代表的姓名。")
     changed = 0
     for inv in meeting.invitations:
-        mark = marks.get(inv.id)
-        if mark is not None and mark != inv.attendance:
-            inv.attendance = mark
-            inv.attendance_at = utcnow()
-            inv.attendance_by_id = by.id
-            changed += 1
+        sign_in = marks.get(inv.id)
+        if sign_in is None or sign_in.mark not in SIGN_IN_MARKS:
+            continue
+        delegate = sign_in.mark == "delegate"
+        attendance = Attendance.PRESENT if delegate else Attendance(sign_in.mark)
+        name, post = sign_in.delegate_name.strip()[:50], sign_in.delegate_post.strip()[:50]
+        if delegate and name and (name, post) != (inv.delegate_name, inv.delegate_post):
+            inv.delegate_name, inv.delegate_post = name, post
+        elif (attendance, delegate) == (inv.attendance, inv.by_delegate):
+            continue
+        inv.attendance = attendance
+        inv.by_delegate = delegate
+        inv.attendance_at = utcnow()
+        inv.attendance_by_id = by.id
+        changed += 1
     return changed
 
 
@@ -610,6 +707,7 @@ class Occurrence:
     clash: Meeting | RoomHold | None = None
     suggestion: datetime | None = None
     past: bool = False
+    pending: list = field(default_factory=list)  # booking requests the occurrence would overlap
 
 
 def plan_series(rule: SeriesRule, room_id: int) -> list[Occurrence]:
@@ -623,6 +721,8 @@ def plan_series(rule: SeriesRule, room_id: int) -> list[Occurrence]:
         occ.clash = find_clash(room_id, occ.start_at, occ.end_at)
         if occ.clash:
             occ.suggestion = next_free_slot(room_id, occ.start_at, duration)
+        else:
+            occ.pending = pending_requests([room_id], occ.start_at, occ.end_at)
         plan.append(occ)
     return plan
 

@@ -3,8 +3,10 @@ from datetime import date, datetime, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
+import mailer
 import permissions as perm
 from dates import DateArgError, parse_month
 from exports import ics
@@ -266,7 +268,7 @@ def detail(meeting_id: int):
     return _detail_page(_load(meeting_id))
 
 
-def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, status: int = 200):
+def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, sign_in=None, status: int = 200):
     """The meeting page; a form given (after a refused POST) keeps what the user typed."""
     now = utcnow()
     invitation = perm.invitation_for(current_user, meeting)
@@ -299,6 +301,12 @@ def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, status: int
         action_form=Form(formdata=None),
         rates=rates,
         my_topics=[t for t in meeting.topics if invitation and t.unit_id == invitation.unit_id],
+        sign_in=sign_in
+        or {
+            inv.id: svc.SignIn(inv.signed_in_as, inv.delegate_name, inv.delegate_post)
+            for inv in meeting.invitations
+        },
+        sign_in_marks=svc.SIGN_IN_MARKS,
     ), status
 
 
@@ -356,6 +364,7 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
         form.agenda.append_entry({"title": "", "presenter_unit_id": 0, "minutes": 10})
         form.agenda[-1].presenter_unit_id.choices = form.agenda[0].presenter_unit_id.choices
     elif form.validate_on_submit() and _check_scope(form, current_user, rooms):
+        mark = mailer.outbox_mark()
         if meeting is not None and str(meeting.version) != (form.version.data or ""):
             try:
                 before = json.loads(form.original.data or "{}")
@@ -374,9 +383,71 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
                 db.session.rollback()
                 form.form_errors.append(str(exc))
             else:
-                flash("会议已保存。" if meeting else "会议已保存为草稿，确认无误后请发布。", "success")
+                if meeting is None:
+                    flash("会议已保存为草稿，确认无误后请发布。", "success")
+                else:
+                    _flash_mail(saved, mark, "会议已保存。", "通知", everyone=False)
+                _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
-    return render_template("meetings/form.html", form=form, meeting=meeting, conflict=conflict)
+    pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
+    return render_template(
+        "meetings/form.html", form=form, meeting=meeting, conflict=conflict, pending_requests=pending
+    )
+
+
+def _warn_pending_requests(meeting: Meeting) -> None:
+    """Say which booking requests for the room the meeting now overlaps: they can no longer be approved."""
+    overlapping = svc.pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
+    if not overlapping:
+        return
+    names = "；".join(
+        f"{b.requester_name}（{svc.fmt(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
+        for b in overlapping
+    )
+    flash(
+        f"该时段还有 {len(overlapping)} 项待审批的会议室预约申请：{names}。"
+        "会议占用后这些申请将无法同意，请到“我的预约 · 待我审批”中答复申请单位。",
+        "warning",
+    )
+
+
+def _flash_mail(meeting: Meeting, mark: int, done: str, what: str, everyone: bool) -> None:
+    """Say what was done and what became of the mail it queued: sent, queued, or waiting and why.
+
+    `everyone`: the change mails every invited unit, so units without an address are named.
+    """
+    outcome = mailer.delivery_outcome(meeting.id, mark)
+    unreachable = [inv.unit.name for inv in meeting.invitations if not inv.unit.liaison_email.strip()]
+    category = "success"
+    if outcome.queued == 0:
+        text = done
+    elif outcome.waiting == "thread":
+        text = f"{done}{what}邮件（{outcome.queued} 封）已加入发送队列，将在后台发出。"
+    elif outcome.waiting in ("no_server", "off"):
+        why = "系统未配置邮件服务器" if outcome.waiting == "no_server" else "邮件发送已关闭"
+        text = f"{done}{what}邮件（{outcome.queued} 封）已保存在发件箱，但尚未发出：{why}。"
+        if not perm.can_view_outbox(current_user):
+            text += "请联系系统管理员。"
+        category = "warning"
+    elif outcome.failed:
+        text = (
+            f"{done}{what}邮件 {outcome.queued} 封中 {outcome.sent} 封已发出，"
+            f"{outcome.failed} 封发送失败，系统会自动重试。"
+        )
+        category = "warning"
+    else:
+        text = f"{done}{what}已发送给 {outcome.sent} 个受邀单位的联络员。"
+    if everyone and unreachable:
+        names = "、".join(unreachable)
+        if outcome.queued:
+            text += f"另有 {len(unreachable)} 个受邀单位未登记联络员邮箱，未能通知：{names}。"
+        else:
+            text += f"受邀单位均未登记联络员邮箱，没有发出{what}邮件，请另行通知：{names}。"
+        category = "warning"
+    message = Markup("{}").format(text)
+    if outcome.queued and perm.can_view_outbox(current_user):
+        message += Markup(' <a href="{}">查看邮件发送</a>').format(url_for("admin.outbox"))
+    flash(message, category)
 
 
 @bp.route("/<int:meeting_id>/publish", methods=["POST"])
@@ -386,7 +457,15 @@ def publish(meeting_id: int):
     meeting = _manage(meeting_id)
     if not Form().validate_on_submit():
         abort(400)
-    attempt(lambda: svc.publish(meeting, current_user), "会议已发布，邀请已发送给受邀单位联络员。")
+    mark = mailer.outbox_mark()
+    try:
+        svc.publish(meeting, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        _flash_mail(meeting, mark, "会议已发布。", "会议邀请", everyone=True)
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
@@ -396,10 +475,22 @@ def cancel(meeting_id: int):
     """Cancel a meeting with a reason."""
     meeting = _manage(meeting_id)
     form = ReasonForm()
-    if form.validate_on_submit():
-        attempt(lambda: svc.cancel(meeting, form.reason.data, current_user), "会议已取消，已通知受邀单位。")
-    else:
+    if not form.validate_on_submit():
         flash("取消会议请填写原因。", "error")
+        return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+    was_published = meeting.status == MeetingStatus.SCHEDULED
+    mark = mailer.outbox_mark()
+    try:
+        svc.cancel(meeting, form.reason.data, current_user)
+    except MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        if was_published:
+            _flash_mail(meeting, mark, "会议已取消。", "取消通知", everyone=True)
+        else:
+            flash("会议已取消。这份草稿没有发布过，受邀单位不会收到通知。", "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
@@ -455,16 +546,21 @@ def attendance(meeting_id: int):
     marks = {}
     for inv in meeting.invitations:
         value = request.form.get(f"att-{inv.id}", "")
-        if value in Attendance._value2member_map_:
-            marks[inv.id] = Attendance(value)
+        if value in svc.SIGN_IN_MARKS:
+            marks[inv.id] = svc.SignIn(
+                value,
+                request.form.get(f"att-{inv.id}-delegate_name", ""),
+                request.form.get(f"att-{inv.id}-delegate_post", ""),
+            )
     try:
         changed = svc.set_attendance(meeting, marks, current_user)
     except MeetingError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(f"签到已保存（{changed} 个单位有变化）。", "success")
+        # Refused: the sheet again, as the secretary filled it in, with the reason on top.
+        flash(f"签到未保存：{exc}", "error")
+        return _detail_page(_load(meeting_id), sign_in=marks, status=400)
+    db.session.commit()
+    flash(f"签到已保存（{changed} 个单位有变化）。", "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#attendance")
 
 
@@ -592,7 +688,13 @@ def series_new():
             plan = None
         elif "confirm" in request.form:
             return _series_confirm(form, rule, plan, units)
-    return render_template("meetings/series.html", form=form, plan=plan)
+    return _series_page(form, plan, rooms)
+
+
+def _series_page(form: SeriesForm, plan, rooms: list[Room] | None = None):
+    rooms = rooms if rooms is not None else svc.rooms_for(current_user, None)
+    pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
+    return render_template("meetings/series.html", form=form, plan=plan, pending_requests=pending)
 
 
 def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
@@ -630,7 +732,7 @@ def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
         errors.append("至少保留一次会议。")
     if errors:
         form.form_errors.extend(errors)
-        return render_template("meetings/series.html", form=form, plan=plan)
+        return _series_page(form, plan)
     category = form.invite_category.data
     unit_ids = svc.units_for_invitation(
         form.units.data or [],
@@ -657,6 +759,6 @@ def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
         db.session.rollback()
         form.form_errors.append(f"保存时发现新的冲突：{exc} 请重新预览。")
         plan = svc.plan_series(rule, form.room_id.data)
-        return render_template("meetings/series.html", form=form, plan=plan)
+        return _series_page(form, plan)
     flash(f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。", "success")
     return redirect(url_for("meetings.index", community=community_id or "street"))

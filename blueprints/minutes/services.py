@@ -344,6 +344,14 @@ def format_archive_no(meeting: Meeting, year: int, number: int) -> str:
     )
 
 
+def _delegate(inv: Invitation) -> str:
+    """Who came for the unit: the delegate signed in, or (before sign-in) the one it announced."""
+    by_delegate = inv.by_delegate if inv.attendance != Attendance.UNKNOWN else inv.reply == Reply.DELEGATE
+    if not (by_delegate and inv.delegate_name):
+        return ""
+    return f"{inv.delegate_name}（{inv.delegate_post}）" if inv.delegate_post else inv.delegate_name
+
+
 def snapshot_attendance(meeting: Meeting) -> list[dict]:
     # The invited units in one query, not one lazy load per invitation.
     unit_ids = {inv.unit_id for inv in meeting.invitations}
@@ -353,7 +361,7 @@ def snapshot_attendance(meeting: Meeting) -> list[dict]:
             "unit": units[inv.unit_id].name,
             "attendance": inv.attendance.value,
             "reply": inv.reply.value,
-            "delegate": f"{inv.delegate_name}（{inv.delegate_post}）" if inv.delegate_name else "",
+            "delegate": _delegate(inv),
             "reason": inv.reply_reason,
         }
         for inv in meeting.invitations

@@ -564,3 +564,18 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
         start = next_free_slot(room.id, _at(days, hour), timedelta(hours=hours))
         book(room, unit(k), start, hours, purpose, status, reason, room=True)
         db.session.flush()
+
+    # A request that overlaps a draft meeting: it went through (the unit cannot see the draft);
+    # the secretary is told which draft holds the room when deciding.
+    from models import Meeting, MeetingStatus
+
+    draft = db.session.scalar(
+        select(Meeting)
+        .where(Meeting.street_id == street.id, Meeting.status == MeetingStatus.DRAFT)
+        .order_by(Meeting.start_at)
+        .limit(1)
+    )
+    if draft is not None:
+        start = draft.start_at + timedelta(minutes=30)
+        book(db.session.get(Room, draft.room_id), unit(13), start, 2, "十二中初三家长学校讲座", P, room=True)
+        db.session.flush()

@@ -346,10 +346,11 @@ def clashing_pending(bookings: list[Booking]) -> set[int]:
     if room_ids:
         from models import Meeting
 
+        # Drafts block approval too, but only their hosts may know of them: see draft_holds.
         for room_id, s, e in db.session.execute(
             select(Meeting.room_id, Meeting.start_at, Meeting.end_at).where(
                 Meeting.room_id.in_(room_ids),
-                Meeting.status.in_(rooms.BLOCKING),
+                Meeting.status.in_(rooms.PUBLISHED_BLOCKING),
                 Meeting.start_at < hi,
                 Meeting.end_at > lo,
             )
@@ -360,6 +361,37 @@ def clashing_pending(bookings: list[Booking]) -> set[int]:
         key = ("resource", b.resource_id) if b.resource_id else ("room", b.room_id)
         if any(s < b.end_at and e > b.start_at for s, e in busy.get(key, ())):
             out.add(b.id)
+    return out
+
+
+def draft_holds(bookings: list[Booking], user: User) -> dict[int, Any]:
+    """Pending room requests that overlap a draft meeting the viewer may see: booking id -> the draft.
+
+    Such a request can only be approved once the draft moves; its hosts are told which draft it is.
+    One query, whatever the number of bookings.
+    """
+    from models import Meeting, MeetingStatus
+
+    pending = [b for b in bookings if b.status == BookingStatus.PENDING and b.room_id]
+    if not pending:
+        return {}
+    lo, hi = min(b.start_at for b in pending), max(b.end_at for b in pending)
+    drafts = db.session.scalars(
+        rooms.visible_meetings(user).where(
+            Meeting.room_id.in_({b.room_id for b in pending}),
+            Meeting.status == MeetingStatus.DRAFT,
+            Meeting.start_at < hi,
+            Meeting.end_at > lo,
+        )
+    ).all()
+    out = {}
+    for b in pending:
+        draft = next(
+            (m for m in drafts if m.room_id == b.room_id and m.start_at < b.end_at and m.end_at > b.start_at),
+            None,
+        )
+        if draft is not None:
+            out[b.id] = draft
     return out
 
 
@@ -402,8 +434,18 @@ def resource_next_free(resource_id: int, start: datetime, duration: timedelta) -
     return rooms.first_gap([(s, e) for s, e in busy], start, duration)
 
 
-def check_slot(resource: Resource | None, room: Room | None, start: datetime, end: datetime) -> None:
-    """Refuse a slot the resource or room is already taken in, naming the clash and the next free slot."""
+def check_slot(
+    resource: Resource | None,
+    room: Room | None,
+    start: datetime,
+    end: datetime,
+    approver: User | None = None,
+) -> None:
+    """Refuse a slot the resource or room is already taken in, naming the clash and the next free slot.
+
+    A request (no approver) meets only published meetings: a draft is invisible to the requester
+    and may never happen. Approving meets drafts too, and tells the approver which draft it is.
+    """
     if resource is not None:
         clash = resource_clash(resource.id, start, end)
         if clash is not None:
@@ -414,9 +456,18 @@ def check_slot(resource: Resource | None, room: Room | None, start: datetime, en
                 f"最近的空闲时段从 {fmt(suggestion)} 开始。"
             )
         return
-    hold = rooms.find_clash(room.id, start, end)
+    from models import MeetingStatus
+
+    drafts = approver is not None
+    hold = rooms.find_clash(room.id, start, end, include_drafts=drafts)
+    if hold is not None and not isinstance(hold, rooms.RoomHold) and hold.status == MeetingStatus.DRAFT:
+        title = f"“{hold.title}”" if perm.can_view_meeting(approver, hold) else "（街道安排，尚未发布）"
+        raise BookingError(
+            f"“{room.name}”在该时段已安排草稿会议{title}（{fmt_range(hold.start_at, hold.end_at)}）。"
+            "如要同意这项申请，请先把该会议改到其他时段；否则请拒绝申请并说明原因。"
+        )
     if hold is not None:
-        suggestion = rooms.next_free_slot(room.id, start, end - start)
+        suggestion = rooms.next_free_slot(room.id, start, end - start, include_drafts=drafts)
         what = "会议" if not isinstance(hold, rooms.RoomHold) else "预约"
         raise BookingError(
             f"“{room.name}”在该时段已被{what}“{hold.title}”（{fmt_range(hold.start_at, hold.end_at)}）占用。"
@@ -535,7 +586,7 @@ def approve(booking: Booking, by: User) -> None:
     if booking.end_at <= utcnow():
         raise BookingError("该申请的时段已过，不能再同意。")
     check_opening_hours(booking.resource, booking.room, booking.start_at, booking.end_at)
-    check_slot(booking.resource, booking.room, booking.start_at, booking.end_at)
+    check_slot(booking.resource, booking.room, booking.start_at, booking.end_at, approver=by)
     booking.status = BookingStatus.APPROVED
     booking.decided_by_id = by.id
     booking.decided_at = utcnow()
@@ -583,13 +634,13 @@ def upcoming_for(
     return list(db.session.scalars(stmt.order_by(Booking.start_at).limit(limit)))
 
 
-def room_meetings(room: Room, limit: int = 20):
-    """The room's coming meetings (not cancelled), soonest first."""
+def room_meetings(room: Room, user: User, limit: int = 20):
+    """The room's coming meetings (not cancelled) the viewer may see, soonest first."""
     from models import Meeting
 
     return list(
         db.session.scalars(
-            select(Meeting)
+            rooms.visible_meetings(user)
             .where(Meeting.room_id == room.id, Meeting.status.in_(rooms.BLOCKING), Meeting.end_at > utcnow())
             .order_by(Meeting.start_at)
             .limit(limit)

@@ -321,7 +321,8 @@ def _room_page(room: Room, form: BookingForm | None, status: int = 200):
         room=room,
         upcoming=upcoming,
         clashing=svc.clashing_pending(upcoming),
-        meetings=svc.room_meetings(room),
+        meetings=svc.room_meetings(room, current_user),
+        draft_holds=svc.draft_holds(upcoming, current_user),
         form=form,
         editor=perm.can_edit_room(current_user, room),
     ), status
@@ -425,6 +426,7 @@ def bookings():
         todo_count=todo_count,
         status=status,
         clashing=svc.clashing_pending(list(pagination.items)),
+        draft_holds=svc.draft_holds(list(pagination.items), current_user),
         BookingStatus=BookingStatus,
     )
 
@@ -443,6 +445,7 @@ def _booking_page(booking: Booking, decline_form: DeclineForm, status: int = 200
         booking=booking,
         decline_form=decline_form,
         clashing=svc.clashing_pending([booking]),
+        draft_holds=svc.draft_holds([booking], current_user),
     ), status
 
 

@@ -1,10 +1,72 @@
 // Small progressive enhancements; every page works without them.
-document.addEventListener("submit", function (event) {
-  const form = event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.dataset.confirm)) {
-    event.preventDefault();
+
+// Confirm before what cannot be undone. A form (or its submit button) carries
+// data-confirm="what will happen", optionally data-confirm-ok / data-confirm-cancel (button
+// labels) and data-confirm-when="field=value" (ask only when that field has that value).
+// The question opens in an accessible dialog (Bootstrap's modal: focus moves into it and
+// back, Esc cancels); cancelling submits nothing.
+(function () {
+  const dialog = document.getElementById("confirm-dialog");
+  let pending = null;
+
+  function asks(form, submitter) {
+    const source = submitter && submitter.dataset.confirm ? submitter : form;
+    if (!source.dataset.confirm) return null;
+    const when = source.dataset.confirmWhen;
+    if (when) {
+      const [name, value] = when.split("=");
+      const field = form.elements.namedItem(name);
+      if (!field || field.value !== value) return null;
+    }
+    return source;
   }
-});
+
+  function proceed(form, submitter) {
+    form.dataset.confirmed = "1";
+    if (submitter) form.requestSubmit(submitter); else form.requestSubmit();
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form.dataset.confirmed === "1") {
+      delete form.dataset.confirmed;
+      return;
+    }
+    const submitter = event.submitter || null;
+    const source = asks(form, submitter);
+    if (!source) return;
+    event.preventDefault();
+    if (!dialog || !window.bootstrap) {
+      if (window.confirm(source.dataset.confirm)) proceed(form, submitter);
+      return;
+    }
+    pending = { form: form, submitter: submitter, confirmed: false };
+    dialog.querySelector("#confirm-dialog-message").textContent = source.dataset.confirm;
+    dialog.querySelector("#confirm-dialog-ok").textContent = source.dataset.confirmOk || "确定";
+    dialog.querySelector("#confirm-dialog-cancel").textContent = source.dataset.confirmCancel || "取消";
+    window.bootstrap.Modal.getOrCreateInstance(dialog).show(submitter || form);
+  });
+
+  if (!dialog) return;
+  dialog.addEventListener("shown.bs.modal", function () {
+    dialog.querySelector("#confirm-dialog-cancel").focus();  // the safe choice has the focus
+  });
+  dialog.querySelector("#confirm-dialog-ok").addEventListener("click", function () {
+    if (pending) pending.confirmed = true;
+    window.bootstrap.Modal.getInstance(dialog).hide();
+  });
+  dialog.addEventListener("hidden.bs.modal", function () {
+    const done = pending;
+    pending = null;
+    if (!done) return;
+    if (done.confirmed) {
+      proceed(done.form, done.submitter);
+    } else {
+      const back = done.submitter || done.form.querySelector("[type=submit]");
+      if (back) back.focus();
+    }
+  });
+})();
 document.addEventListener("click", function (event) {
   const button = event.target.closest("[data-copy]");
   if (!button) return;

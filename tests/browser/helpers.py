@@ -31,3 +31,15 @@ def log_out(page, base: str) -> None:
     page.get_by_role("button", name="退出").click()
     expect(page).to_have_url(f"{base}/login")
     expect(page.get_by_role("alert")).to_contain_text("您已安全退出")
+
+
+def answer_confirmation(page, accept: bool = True) -> str:
+    """Answer the confirmation dialog (data-confirm) that just opened; return its question."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#confirm-dialog-cancel")).to_be_focused()  # fully open
+    question = dialog.locator("#confirm-dialog-message").inner_text()
+    button = "#confirm-dialog-ok" if accept else "#confirm-dialog-cancel"
+    dialog.locator(button).click()
+    expect(dialog).to_be_hidden()
+    return question

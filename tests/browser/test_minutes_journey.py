@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesStatus, db
-from tests.browser.helpers import log_in, log_out
+from tests.browser.helpers import answer_confirmation, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -59,8 +59,8 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     page.goto(f"{base}/meetings/{mid}/minutes")
     expect(page.locator("#unconfirmed-warning")).to_contain_text("市第三人民医院")  # did not confirm
     page.get_by_label("已知悉上述单位未完成会签，仍然签发").check()
-    page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="签发", exact=True).click()
+    answer_confirmation(page)
     expect(page.locator("#minutes-status")).to_have_text("已签发")
     expect(page.locator("#archive-no")).to_contain_text("青年路社区联席〔")
     with page.expect_download() as info:
@@ -86,6 +86,7 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     expect(page.locator("#action-status")).to_have_text("推进中")
     page.get_by_label("完成情况").fill("检查合格，已出具报告。")
     page.get_by_role("button", name="标记为已完成").click()
+    answer_confirmation(page)
     expect(page.locator("#action-status")).to_have_text("已完成")
     expect(page.locator("#progress")).to_contain_text("已请专业公司完成检查")
     assert page.console.problems() == []

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from blueprints.needs.demo import _png
 from models import Need, NeedStatus, db
 from models.base import today
-from tests.browser.helpers import log_in, log_out, screenshot
+from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +63,7 @@ def test_secretary_posts_a_wish_and_a_unit_claims_and_fulfils_it(page, live_serv
     board.get_by_role("link", name=WISH).click()
     expect(page.locator("#resident")).to_have_count(0)
     page.get_by_role("button", name="为本单位认领").click()
+    answer_confirmation(page)
     expect(page.get_by_role("alert").first).to_contain_text("认领成功")
     expect(page.locator("#need-status")).to_have_text("已认领待确认")
     expect(page.locator("main")).to_contain_text("贵单位已认领，等待社区确认")
