@@ -43,6 +43,7 @@ OBJECT_LABELS = {
     "calendar_feed": "日历订阅",
     "minutes": "会议纪要",
     "minutes_revision": "纪要版本",
+    "minutes_rendition": "纪要存档文件",
     "minutes_confirmation": "纪要会签",
     "action": "议定事项",
     "action_progress": "事项进展",

@@ -168,13 +168,14 @@ def test_propose_accept_and_turn_into_an_action(app, client, world, login_as, ma
     # The secretary turns it into an action of one of the community's meetings.
     meeting = make_meeting(days=-3, status=MeetingStatus.HELD)
     cancelled = make_meeting(days=5, status=MeetingStatus.CANCELLED)
-    other = make_meeting(days=6, community_id=world.community2)
+    other = make_meeting(days=6, community_id=world.community2, status=MeetingStatus.SCHEDULED)
+    draft = make_meeting(days=7)  # not yet sent to the units: no agreed actions on it
     login_as(world.liaison_c)
     assert client.post(f"/needs/matches/{match_id}/action", data={"meeting_id": meeting}).status_code == 403
     login_as(world.secretary1)
     page = client.get(f"/needs/{need}").get_data(as_text=True)
     assert "转为议定事项" in page
-    for bad in (cancelled, other, 99999, "x"):
+    for bad in (cancelled, other, draft, 99999, "x"):
         resp = client.post(
             f"/needs/matches/{match_id}/action", data={"meeting_id": bad}, follow_redirects=True
         )

@@ -819,3 +819,13 @@ def test_sign_in_by_delegate_needs_a_name_and_counts_as_present(app, client, wor
     with app.app_context():
         rows = {r["unit"]: r["delegate"] for r in snapshot_attendance(db.session.get(Meeting, started))}
     assert rows["东大街第一小学"] == ""
+
+
+def test_non_ascii_digits_in_a_posted_topic_id_are_ignored_not_a_500(app, client, world, login_as):
+    """'²'.isdigit() is true but int('²') fails: a forged agenda topic id must not crash the save."""
+    login_as("secretary1")
+    resp = client.post("/meetings/new", data=_form(app, world, **{"agenda-0-topic_id": "²"}))
+    assert resp.status_code == 302
+    with app.app_context():
+        meeting = db.session.scalar(select(Meeting).where(Meeting.title == "2026年第四季度联席会议"))
+        assert [(a.title, a.topic_id) for a in meeting.agenda_items] == [("通报共建项目进展", None)]

@@ -336,3 +336,16 @@ def test_registered_data_that_predates_todays_checks_still_counts_as_unchanged(
     preview = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert re.search(r'id="rejected-count">0<', preview)
     assert re.search(r'id="unchanged-count">4<', preview)
+
+
+def test_non_ascii_digits_as_party_member_count_are_a_rejected_cell(app, client, world, login_as):
+    """'²'.isdigit() is true but int('²') fails: the row is refused with a message, never a 500."""
+    login_as("secretary1")
+    row = ["青年路书店", "", "非公企业", "青年路社区", "", "", "²", "", "", "", "", ""]
+    resp = _upload(client, _xlsx([row]), "名册.xlsx")
+    assert resp.status_code == 302
+    client.get(resp.headers["Location"])
+    with app.app_context():
+        batch = db.session.scalar(select(UnitImport))
+        assert [(r["row"], r["column"]) for r in batch.rejected_rows] == [(2, "党员人数")]
+        assert batch.valid_rows == []

@@ -206,6 +206,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "attendance": "出席情况",
         "attendance_at": "签到时间",
         "attendance_by_id": "签到登记人",
+        "by_delegate": "委派代表出席",
     },
     "minutes": {
         "archive_no": "档案编号",
@@ -240,6 +241,17 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "decided_by_id": "处理人",
         "decided_at": "处理时间",
         "action_id": "议定事项",
+    },
+    "minutes_rendition": {
+        "revision_id": "纪要版本",
+        "number": "存档文件序号",
+        "source_number": "据以生成的存档文件序号",
+        "pdf_sha256": "PDF 的 SHA-256 摘要",
+        "pdf_sm3": "PDF 的 SM3 摘要",
+        "reason": "生成原因",
+        "findings": "原文件检查结果",
+        "software": "生成软件及版本",
+        "made_by": "生成人",
     },
     "minutes_revision": {
         "minutes_id": "会议纪要",

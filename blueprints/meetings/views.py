@@ -113,7 +113,9 @@ def _form_data(form: MeetingForm, units: list[Unit], user) -> svc.MeetingData:
                 title=title,
                 presenter_unit_id=presenter if presenter in unit_ids else None,
                 minutes=entry.minutes.data or 10,
-                topic_id=int(entry.topic_id.data) if (entry.topic_id.data or "").isdigit() else None,
+                topic_id=int(entry.topic_id.data)
+                if (entry.topic_id.data or "").isascii() and (entry.topic_id.data or "").isdigit()
+                else None,
                 is_followup=entry.is_followup.data == "1",
             )
         )

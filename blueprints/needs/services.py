@@ -514,7 +514,10 @@ def meetings_for_action(need: Need, limit: int = 20) -> list[Meeting]:
     return list(
         db.session.scalars(
             select(Meeting)
-            .where(Meeting.community_id == need.community_id, Meeting.status != MeetingStatus.CANCELLED)
+            .where(
+                Meeting.community_id == need.community_id,
+                Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.HELD)),
+            )
             .order_by(Meeting.start_at.desc())
             .limit(limit)
         )
@@ -528,8 +531,11 @@ def match_to_action(match: Match, meeting: Meeting, by: User) -> Action:
     if match.action_id is not None:
         raise NeedError("该对接已经转为议定事项。")
     need, resource = match.need, match.resource
-    if meeting.community_id != need.community_id or meeting.status == MeetingStatus.CANCELLED:
-        raise NeedError("请选择本社区未取消的会议。")
+    if meeting.community_id != need.community_id or meeting.status not in (
+        MeetingStatus.SCHEDULED,
+        MeetingStatus.HELD,
+    ):
+        raise NeedError("请选择本社区已发布或已召开的会议（草稿会议尚未通知各单位）。")
     lead_id = resource.owner_unit_id or need.claimed_unit_id
     if lead_id is None:
         raise NeedError("社区自有资源需先由单位认领需求，才能确定议定事项的牵头单位。")

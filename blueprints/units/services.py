@@ -246,7 +246,7 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
         count_text = _text(cells.get("党员人数"))
         record["party_member_count"] = 0
         if count_text:
-            if not count_text.isdigit() or int(count_text) > 100000:
+            if not (count_text.isascii() and count_text.isdigit()) or int(count_text) > 100000:
                 problems.append(("党员人数", f"党员人数应为 0 到 100000 的整数，而不是“{count_text}”"))
             else:
                 record["party_member_count"] = int(count_text)

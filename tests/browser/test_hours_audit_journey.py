@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Resource, ResourceKind, Room, db
-from tests.browser.helpers import log_in, log_out, screenshot
+from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot
 from tests.test_needs import RESIDENT, new_need
 from tests.test_resources import make_resource  # noqa: F401 - the shared fixture
 
@@ -47,7 +47,7 @@ def test_hours_on_forms_pages_and_booking_refusal(page, live_server, world, app)
     page.get_by_label("资源名称", exact=True).fill("第一小学多功能厅")
     page.get_by_label("开放预约（场地、设施设备可在线申请使用）").check()
     page.get_by_label("每天开放").fill("08:30")
-    page.get_by_label("关闭", exact=True).fill("17:30")
+    page.locator("#closes_at").fill("17:30")
     for day in ("星期六", "星期日"):
         page.locator("#opening-hours").get_by_text(day, exact=True).click()
     _both_widths(page, "resource-form-hours")
@@ -80,7 +80,7 @@ def test_hours_on_forms_pages_and_booking_refusal(page, live_server, world, app)
     page.goto(f"{base}/rooms/{room_id}")
     page.get_by_role("link", name="修改开放时间").click()
     page.get_by_label("每天开放").fill("08:30")
-    page.get_by_label("关闭", exact=True).fill("20:00")
+    page.locator("#closes_at").fill("20:00")
     page.locator("#opening-hours").get_by_text("星期日", exact=True).click()
     _both_widths(page, "room-form-hours")
     page.get_by_role("button", name="保存").click()
@@ -142,6 +142,7 @@ def test_resident_appears_after_confirmation_and_panel_is_coherent(
     log_in(page, base, "liaison_a")
     page.goto(f"{base}/needs/{need}")
     page.get_by_role("button", name="为本单位认领").click()
+    answer_confirmation(page)
     expect(page.locator("#resident-pending")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text(RESIDENT)
     _both_widths(page, "need-claimed-pending")
