@@ -195,6 +195,10 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
+    def recycled(self) -> int:
+        """Workers restarted so far for reaching max_requests (from the error log)."""
+        return self.log.read_text(errors="replace").count("Autorestarting worker") if self.log.exists() else 0
+
     @property
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
@@ -490,6 +494,7 @@ def report(result: dict[str, Any]) -> str:
             f"{p['page']:<19} {path:<30} {p['rps']:>7.1f} {p['ratio_pct']:>7.1f}% {p['target_pct']:>6.0f}% "
             f"{p['met']:>5} {p['ratio_around_pct']:>6.1f}% {p['p50_ms']:>7.1f} {p['p99_ms']:>7.1f} {fmt_codes(p):>8} {sql:>4}"
         )
+    recycled = [f"{p['page']} ({p['workers_recycled']})" for p in result["pages"] if p["workers_recycled"]]
     met = sum(p["met"] == "yes" for p in result["pages"])
     errors = [p["page"] for p in result["pages"] if p["met"] == "ERROR"]
     lines += [
@@ -499,6 +504,12 @@ def report(result: dict[str, Any]) -> str:
         "SQL = statements per request (test client, BEGIN/COMMIT excluded; * = varied)",
         f"targets met: {met} of {len(result['pages'])}"
         + (f"; errors: {', '.join(errors)}" if errors else ""),
+        "Gongjian workers recycled (max_requests) while loading: "
+        + (
+            ", ".join(recycled) + " (a worker answers nothing while its replacement boots)"
+            if recycled
+            else "none"
+        ),
         "load average (1/5/15 min): "
         + " / ".join(f"{x:.2f}" for x in result["loadavg_start"])
         + " at start, "
@@ -536,7 +547,17 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="load generator (default: wrk if installed)",
     )
-    parser.add_argument("--only", nargs="+", metavar="PATH", help="only these page paths (e.g. / /units)")
+    parser.add_argument(
+        "--no-recycle",
+        action="store_true",
+        help="start both servers with --max-requests 0 (gunicorn.conf.py recycles workers every ~2,000 requests)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="PAGE",
+        help="only these pages, by path or label (/ /units '/calendar/{token}.ics')",
+    )
     parser.add_argument(
         "--reset",
         action="store_true",
@@ -577,14 +598,18 @@ def main(argv: list[str] | None = None) -> int:
     meeting_id, meeting_title, scope = upcoming_meeting(app, args.user)
 
     settings = gunicorn_settings(args.workers)
+    if args.no_recycle:
+        settings["max_requests"] = settings["max_requests_jitter"] = 0
     print(
         f"gunicorn: {settings['workers']} {settings['worker_class']} workers per server; "
         f"load generator: {generator}",
         file=sys.stderr,
         flush=True,
     )
-    gongjian = Server("gongjian", "wsgi:app", env)
-    hello = Server("hello", "hello:create_app()", env, ["--pythonpath", str(HERE)])
+    # --no-recycle: a steadier comparison, but no longer quite the production settings.
+    recycle = ["--max-requests", "0"] if args.no_recycle else []
+    gongjian = Server("gongjian", "wsgi:app", env, recycle)
+    hello = Server("hello", "hello:create_app()", env, [*recycle, "--pythonpath", str(HERE)])
     try:
         for server in (gongjian, hello):
             server.start(args.workers)
@@ -594,9 +619,11 @@ def main(argv: list[str] | None = None) -> int:
         cookies = log_in(gongjian.port, args.user)
         token = create_feed(gongjian.port, cookies)
         cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        pages = [(label, kind, path.format(meeting=meeting_id, token=token)) for label, kind, path in PAGES]
-        if args.only:
-            pages = [p for p in pages if p[2] in args.only or p[0] in args.only]
+        pages = [
+            (label, kind, path.format(meeting=meeting_id, token=token))
+            for label, kind, path in PAGES
+            if not args.only or label in args.only or path in args.only
+        ]
         counted = count_statements(app, args.user, [p[2] for p in pages])
 
         hello_runs: list[dict[str, Any]] = []
@@ -604,7 +631,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def run_hello() -> None:
             print("  hello world", file=sys.stderr, flush=True)
+            recycled = hello.recycled()
             hello_runs.append(measure(load, hello.base + "/", "", args.duration, warmup))
+            hello_runs[-1]["workers_recycled"] = hello.recycled() - recycled
 
         run_hello()
         for i, (label, kind, path) in enumerate(pages):
@@ -612,7 +641,9 @@ def main(argv: list[str] | None = None) -> int:
                 run_hello()
             print(f"  {label}: {path}", file=sys.stderr, flush=True)
             first, _, _ = request(gongjian.port, "GET", path, dict(cookies))
+            recycled = gongjian.recycled()
             r = measure(load, gongjian.base + path, cookie, args.duration, warmup)
+            r["workers_recycled"] = gongjian.recycled() - recycled
             page = {"page": label, "kind": kind, "path": path, "first_status": first}
             # The hello world runs just before and after this page (the one after always comes).
             page["hello_around"] = [len(hello_runs) - 1, len(hello_runs)]
