@@ -1,5 +1,5 @@
 # Gongjian 共建: the two commands are `make run` and `make test`.
-.PHONY: setup run test bench lint format
+.PHONY: setup run test bench bench-http lint format
 
 VENV := .venv
 FLASK := $(VENV)/bin/flask --app app
@@ -16,6 +16,9 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python bench/run.py
+
+bench-http: setup
+	$(VENV)/bin/python bench/http_load.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
