@@ -31,14 +31,14 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Load defaults, then the environment, then instance/config.py, then the test dict."""
     # The instance folder holds the database, the secret key and the uploads: owner only.
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
-    app.config.from_object("settings.Defaults")
+    app.config.from_object("config.Defaults")
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "gongjian.db")
     env = os.environ
     if env.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
     if env.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env["SECRET_KEY"]
-    from settings import from_environment
+    from config import from_environment
 
     app.config.update(from_environment(env))
     if env.get("GONGJIAN_HTTPS", "").lower() in ("1", "true", "yes"):
@@ -47,7 +47,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
 
-    from settings import check_base_url, create_sqlite_file, normalise_database_url
+    from config import check_base_url, create_sqlite_file, normalise_database_url
 
     check_base_url(app.config, app.logger)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -85,9 +85,9 @@ def _instance_secret(app: Flask) -> str:
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, login manager and CSRF protection."""
-    from extensions import csrf, login_manager, migrate
     from models import db
-    from settings import configure_engine
+    from web.database import configure_engine
+    from web.extensions import csrf, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -102,9 +102,8 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
 
-    import audit  # noqa: F401  (registers the flush hook)
-    import mailer
-    import security
+    from services import mail as mailer
+    from web import security
 
     security.init_app(app)
     mailer.init_app(app)
@@ -155,20 +154,20 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Render friendly Chinese error pages; never show a traceback."""
-    from errors import register
+    from web.errors import register
 
     register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
     """Add date filters and permission helpers to Jinja."""
-    from templating import register
+    from web.templating import register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
     """Add the CLI commands (seed-demo, create-user)."""
-    from commands import register
+    from cli import register
 
     register(app)

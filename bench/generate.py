@@ -248,7 +248,7 @@ def refuse_to_reset_unasked(parser: argparse.ArgumentParser, args: argparse.Name
 
 def generate(units: int = 2000, seed: int = 2026) -> dict[str, int]:
     """Fill the (empty, migrated) database of the current app; return row counts."""
-    from commands import COMMUNITIES, SECRETARY_NAMES, STREET
+    from cli import COMMUNITIES, SECRETARY_NAMES, STREET
     from models import (
         Community,
         Role,
@@ -262,7 +262,7 @@ def generate(units: int = 2000, seed: int = 2026) -> dict[str, int]:
         db,
     )
     from models.base import today
-    from security import hash_password
+    from services.passwords import hash_password
 
     rng = random.Random(seed)
     now = datetime.now(UTC)

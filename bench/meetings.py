@@ -389,8 +389,8 @@ def measure(size: str, requests: int, warmup: int, cold_requests: int) -> dict[s
     """Build the database for one size, then time the pages as secretary1 and admin, and two feeds."""
     from sqlalchemy import select, text
 
-    from blueprints.meetings import services as svc
     from models import Invitation, Meeting, User, db
+    from services import meetings as svc
 
     url = database_url(None, f"meetings-{size}")
     started = time.perf_counter()

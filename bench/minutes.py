@@ -132,7 +132,6 @@ def record_minutes(long: bool = False, units_in_register: int = PDF_UNITS) -> di
     """A held meeting with 12 items, 30 units and 20 actions, its minutes saved as a draft."""
     from sqlalchemy import select
 
-    from blueprints.minutes import services as msvc
     from models import (
         AgendaItem,
         Attendance,
@@ -147,6 +146,7 @@ def record_minutes(long: bool = False, units_in_register: int = PDF_UNITS) -> di
         User,
         db,
     )
+    from services import minutes as msvc
 
     generate(units_in_register)
     secretary = db.session.scalar(select(User).where(User.username == "secretary1"))
@@ -482,7 +482,7 @@ def measure_pdf(part: str, renders: int, requests: int, warmup: int) -> dict[str
         if archival:
             from sqlalchemy import select
 
-            from blueprints.minutes import services as msvc
+            from services import minutes as msvc
 
             secretary = db.session.scalar(select(User).where(User.username == "secretary1"))
             msvc.submit(revision, secretary, None)

@@ -35,7 +35,7 @@ def confirmation_rows(revision: MinutesRevision) -> list[dict]:
 
 def minutes_context(revision: MinutesRevision) -> dict:
     """Everything the minutes document shows, from snapshots once approved."""
-    from blueprints.minutes.services import snapshot_actions, snapshot_attendance
+    from services.minutes import snapshot_actions, snapshot_attendance
 
     minutes = revision.minutes
     meeting = minutes.meeting
@@ -99,9 +99,9 @@ def minutes_json(revision: MinutesRevision) -> bytes:
 
 def render_minutes_pdf(revision: MinutesRevision, archival: bool = False) -> bytes:
     """Render the minutes; archival=True gives PDF/A-3b with the .ics and JSON attached."""
-    from blueprints.meetings.services import cached_vevent
     from exports import ics
     from exports.pdf import render_pdf
+    from services.meetings import cached_vevent
 
     ctx = minutes_context(revision)
     html = render_template("pdf/minutes.html", **ctx)

@@ -11,7 +11,7 @@ from models import Street
 
 def annual_report_context(street: Street, year: int) -> dict:
     """Everything the annual report shows for a street and year."""
-    from blueprints.stats import services as svc
+    from services import stats as svc
 
     period = svc.year_period(year)
     d = svc.dashboard(street, period)

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from app import create_app
 from models import Community, Role, Room, Street, Unit, UnitCategory, User, db
-from security import hash_password
+from services.passwords import hash_password
 
 PASSWORD = "共建测试口令2026"
 

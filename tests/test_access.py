@@ -392,7 +392,7 @@ def match_action_form(world) -> dict:
 
 
 def point_rules_form(world) -> dict:
-    from blueprints.stats.services import RULES
+    from services.stats import RULES
 
     return {r.key: str(r.default + 1) for r in RULES}
 
@@ -1253,7 +1253,7 @@ class MatrixWorld(conftest.World):
 
 def _build_extras(app, world: conftest.World) -> MatrixWorld:
     """Add the objects the meeting, minutes, action, feed and outbox rows need."""
-    from blueprints.actions.services import upload_folder
+    from services.actions import upload_folder
 
     with app.app_context():
         room1 = db.session.scalar(select(Room.id).where(Room.community_id == world.community1))

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
-import audit
-from blueprints.admin.auditlog import field_label
 from models import AuditEvent, Booking, Resource, ResourceKind, Unit, db
 from models.audit import OBJECT_LABELS
 from models.base import today
+from services import audit
+from services.auditlog import field_label
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

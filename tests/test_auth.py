@@ -10,8 +10,8 @@ from conftest import PASSWORD, count
 from sqlalchemy import select
 
 from app import create_app
+from config import Defaults
 from models import AuditEvent, LoginAttempt, MinutesRendition, Role, Unit, User, db
-from settings import Defaults
 
 SAME_LOGIN_ERROR = "用户名或密码错误"
 THROTTLED = "次数过多"
@@ -421,7 +421,7 @@ def test_production_hash_parameters_meet_owasp_asvs(app):
     assert Defaults.PASSWORD_MEMORY_COST >= 19 * 1024
     assert Defaults.PASSWORD_TIME_COST >= 2
     assert Defaults.PASSWORD_PARALLELISM >= 1
-    from security import hash_password
+    from services.passwords import hash_password
 
     with app.app_context():
         for key in ("PASSWORD_TIME_COST", "PASSWORD_MEMORY_COST", "PASSWORD_PARALLELISM"):

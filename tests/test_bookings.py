@@ -22,7 +22,7 @@ from models import (
     Visibility,
     db,
 )
-from security import hash_password
+from services.passwords import hash_password
 from tests import test_resources
 from tests.conftest import PASSWORD, count
 
@@ -260,8 +260,8 @@ def test_room_booking_refused_over_meeting_and_meeting_refused_over_booking(
     assert "和平里派出所" in client.get(f"/rooms/{room_id}").get_data(as_text=True)
 
     # Now a meeting cannot take the room then: the clash names the booking and suggests 16:00.
-    from blueprints.meetings import services as msvc
     from models.meeting import MeetingError
+    from services import meetings as msvc
 
     with app.app_context():
         secretary = db.session.get(User, world.secretary1)
@@ -439,7 +439,7 @@ def test_twenty_simultaneous_requests_and_approvals_for_one_slot(app, world, ven
     bookings = booking_row(app, resource_id=venue)
     assert len(bookings) == N and {b.status for b in bookings} == {BookingStatus.PENDING}
 
-    from blueprints.resources import services as svc
+    from services import resources as svc
 
     check_slot = svc.check_slot
 

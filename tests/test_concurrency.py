@@ -63,7 +63,7 @@ def _prepare_database(url: str) -> None:
 
     from app import create_app
     from models import Community, Role, Street, User, db
-    from security import hash_password
+    from services.passwords import hash_password
 
     app = create_app(_config(url))
     with app.app_context():

@@ -109,7 +109,7 @@ def test_secret_key_generated_once_and_kept(tmp_path, monkeypatch):
 
 
 def test_postgres_urls_use_psycopg3():
-    from settings import normalise_database_url
+    from config import normalise_database_url
 
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"

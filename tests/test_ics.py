@@ -18,7 +18,6 @@ from rfc5545 import check_calendar, check_mime_method
 from sqlalchemy import select
 
 import exports.ics
-import mailer
 from models import (
     AgendaItem,
     Community,
@@ -31,6 +30,7 @@ from models import (
     User,
     db,
 )
+from services import mail as mailer
 
 BASE_URL = "https://gongjian.dongdajie.example.gov.cn"
 SECRETARY_EMAIL = "shuji@qingnianlu.example.cn"

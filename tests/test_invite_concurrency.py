@@ -55,7 +55,7 @@ def _prepare(url: str) -> int:
         User,
         db,
     )
-    from security import hash_password
+    from services.passwords import hash_password
 
     app = create_app(_config(url))
     with app.app_context():

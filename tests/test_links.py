@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from common.links import DEV_BASE_URL
+from config import ConfigurationError
 from models import Meeting, MinutesRevision, OutboxMessage, Unit, User, db
 from models.enums import MeetingStatus
-from settings import DEV_BASE_URL, ConfigurationError
 from tests.test_minutes import _approve, held_meeting  # noqa: F401  (fixture)
 
 BASE = "https://gongjian.dongdajie.example.gov.cn"

@@ -20,11 +20,11 @@ from aiosmtpd.controller import Controller
 from conftest import count
 from sqlalchemy import select, update
 
-import mailer
 from models import Meeting, MeetingStatus, OutboxMessage, Room, Unit, User, db
 from models.base import utcnow
 from models.enums import MailStatus
 from models.meeting import MeetingError
+from services import mail as mailer
 
 SENDER = "gongjian@jiedao.example"
 EMAILS = {
@@ -806,7 +806,7 @@ def test_every_kind_of_mail_has_a_date_and_short_encoded_words(
 def test_default_sender_passes_the_apps_own_email_validation(tmp_path):
     from email_validator import validate_email
 
-    from settings import Defaults
+    from config import Defaults
 
     name, addr = email.utils.parseaddr(Defaults.MAIL_DEFAULT_SENDER)
     assert validate_email(addr, check_deliverability=False).normalized == addr
@@ -863,7 +863,7 @@ class _FormValues(__import__("html.parser").parser.HTMLParser):
 def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as):
     from email_validator import validate_email
 
-    from commands import seed_demo
+    from cli import seed_demo
 
     password = "演示口令-共建-2026"
     with app.app_context():
@@ -888,7 +888,7 @@ def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client
 
 
 def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app):
-    from commands import seed_demo
+    from cli import seed_demo
 
     password = "演示口令-共建-2026"
     with app.app_context():

@@ -9,7 +9,6 @@ from flask import render_template_string
 from flask_login import login_user
 from sqlalchemy import select
 
-from blueprints.needs import services as svc
 from models import (
     Action,
     ActionStatus,
@@ -29,6 +28,7 @@ from models import (
     db,
 )
 from models.base import today
+from services import needs as svc
 from tests.conftest import count
 from tests.test_needs import get_need, new_need
 

@@ -173,7 +173,7 @@ def test_double_booking_names_the_clash_and_suggests_a_slot(app, client, world, 
 
 
 def test_next_free_slot_skips_evening_to_next_morning(app, world, make_meeting):
-    from blueprints.meetings.services import next_free_slot
+    from services.meetings import next_free_slot
 
     make_meeting(days=5, at=time(19, 0), hours=2)
     with app.app_context():
@@ -459,7 +459,7 @@ def test_series_lists_clashes_before_saving_and_creates_occurrences(app, client,
 
 
 def test_weekly_series_dates(app, world):
-    from blueprints.meetings.services import SeriesRule, occurrence_dates
+    from services.meetings import SeriesRule, occurrence_dates
 
     rule = SeriesRule("weekly", 2, 2, None, time(9, 0), 60, date(2027, 3, 1), date(2027, 4, 1))
     assert occurrence_dates(rule) == [date(2027, 3, 3), date(2027, 3, 17), date(2027, 3, 31)]
@@ -716,7 +716,7 @@ def test_publish_without_mail_server_says_the_invites_wait(app, client, world, l
 def test_mail_delivery_off_and_the_sender_thread_are_told_apart(
     app, client, world, login_as, make_meeting, monkeypatch
 ):
-    import mailer
+    from services import mail as mailer
 
     _with_addresses(app, world)
     monkeypatch.setattr(mailer, "wake", lambda app: None)  # no real sender thread in this test
@@ -771,8 +771,8 @@ def test_inline_delivery_says_sent_or_failed(app, client, world, login_as, make_
 
 
 def test_sign_in_by_delegate_needs_a_name_and_counts_as_present(app, client, world, login_as, make_meeting):
-    from blueprints.meetings.services import attendance_rates
-    from blueprints.minutes.services import snapshot_attendance
+    from services.meetings import attendance_rates
+    from services.minutes import snapshot_attendance
 
     started = make_meeting(days=0, at=time(0, 0), hours=0.5, status=MeetingStatus.SCHEDULED)
     inv = {i.unit_id: i.id for i in _meeting(app, started).invitations}

@@ -298,8 +298,8 @@ def test_archive_numbers_per_community_and_year_gap_free(app, client, world, log
 
 def test_concurrent_approvals_get_distinct_gap_free_numbers(app, world, held_meeting):
     """Several approvals at the same moment, each in its own connection and transaction."""
-    from blueprints.minutes import services as svc
     from models import User
+    from services import minutes as svc
 
     ids = []
     for i in range(6):

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from blueprints.needs import services as svc
 from models import (
     AuditEvent,
     Community,
@@ -24,6 +23,7 @@ from models import (
     db,
 )
 from models.base import today
+from services import needs as svc
 from tests.conftest import count
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
@@ -617,8 +617,8 @@ def test_invalid_community_id_for_admin_is_refused(app, client, world, login_as)
 
 
 def test_demo_has_needs_and_wishes_in_every_state(app, client, login_as):
-    from blueprints.needs import demo
-    from commands import seed_demo
+    from cli import seed_demo
+    from demo import needs as demo
     from models import Match, Resource, Street
 
     with app.app_context():

@@ -10,7 +10,6 @@ import openpyxl
 import pytest
 from sqlalchemy import event, select
 
-from blueprints.stats import services as svc
 from models import (
     Action,
     ActionStatus,
@@ -31,6 +30,7 @@ from models import (
     Unit,
     db,
 )
+from services import stats as svc
 from tests.conftest import count
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -397,7 +397,7 @@ def test_unit_page_panel_shows_points(app, world):
     with app.test_request_context():
         from flask import render_template_string
 
-        import panels
+        from web import panels
 
         user = db.session.scalar(select(User).where(User.username == "liaison_b"))
         login_user(user)

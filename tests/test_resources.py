@@ -311,7 +311,7 @@ def test_liaison_edits_own_resource_and_lost_update_is_caught(app, world, client
     with app.app_context():
         r = db.session.get(Resource, rid)
         from blueprints.resources.views import FIELD_LABELS
-        from concurrency import snapshot
+        from web.concurrency import snapshot
 
         original = snapshot(r, tuple(FIELD_LABELS))
     form = resource_form(owner=f"u:{world.unit_a}", title="第一小学风雨操场", version="1", original=original)
@@ -398,8 +398,8 @@ def test_nav_links_to_catalogue(app, world, client, login_as):
 
 
 def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
-    from blueprints.resources.demo import seed
-    from commands import seed_demo
+    from cli import seed_demo
+    from demo.resources import seed
     from models import Community, Street, Unit
 
     with app.app_context():
@@ -420,7 +420,7 @@ def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
         assert {b.status for b in bookings} == set(BookingStatus)
         assert any(b.room_id for b in bookings) and any(b.resource_id for b in bookings)
         # Approved bookings never overlap, and approved room bookings never overlap a meeting.
-        from blueprints.meetings.services import find_clash
+        from services.meetings import find_clash
 
         approved = [b for b in bookings if b.status == BookingStatus.APPROVED]
         for b in approved:
@@ -435,8 +435,8 @@ def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
 
 
 def test_every_demo_page_renders_for_every_role(app, client, login_as):
-    from blueprints.resources.demo import seed
-    from commands import seed_demo
+    from cli import seed_demo
+    from demo.resources import seed
     from models import Community, Room, Street, Unit
 
     password = "演示口令-共建-2026"

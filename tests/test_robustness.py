@@ -211,7 +211,7 @@ def test_calendar_out_of_range_months_fall_back_with_a_message(client, world, lo
 
 
 def test_shared_date_parser_bounds():
-    from dates import DateArgError, parse_day, parse_month
+    from common.dates import DateArgError, parse_day, parse_month
 
     assert parse_month("2026-03").isoformat() == "2026-03-01"
     assert parse_day(" 2026-02-28 ").isoformat() == "2026-02-28"

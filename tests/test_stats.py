@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from blueprints.stats import services as svc
 from exports import charts
 from models import Attendance, AuditEvent, BookingStatus, Community, NeedStatus, Street, db
+from services import stats as svc
 from tests.conftest import count
 from tests.test_pdf import pdftotext, squeezed
 from tests.test_points import SH, YEAR, Builder, _statements, at, build_year
@@ -275,7 +275,7 @@ def test_bookings_of_community_rooms_count(app, world):
 
 
 def test_demo_seed_is_idempotent_and_gives_last_year_a_ranking(app, world):
-    from blueprints.stats import demo
+    from demo import stats as demo
     from models import Meeting
 
     with app.app_context():

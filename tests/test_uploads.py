@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.actions import services as action_svc
 from models import (
     Action,
     ActionProgress,
@@ -24,6 +23,7 @@ from models import (
     User,
     db,
 )
+from services import actions as action_svc
 from tests.conftest import count
 from tests.test_needs import PNG, claim_and_confirm, new_need
 

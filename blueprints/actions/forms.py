@@ -2,8 +2,8 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from formbase import Form, strip
 from models.base import today
+from web.forms import Form, strip
 
 
 class ProgressForm(Form):

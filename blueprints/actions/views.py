@@ -6,9 +6,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-import audit
-import permissions as perm
-from downloads import download_response
+from blueprints.actions import bp
+from blueprints.actions.forms import CloseForm, ProgressForm
 from exports.sheets import actions_to_csv, actions_to_xlsx
 from models import (
     Action,
@@ -21,11 +20,11 @@ from models import (
     db,
 )
 from models.base import today
-from settings import begin_write
-
-from . import bp
-from . import services as svc
-from .forms import CloseForm, ProgressForm
+from services import actions as svc
+from services import audit
+from services import permissions as perm
+from web.database import begin_write
+from web.downloads import download_response
 
 
 def _filters() -> svc.LedgerFilters:

@@ -2,8 +2,8 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField, Submi
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from blueprints.auth.forms import NewPasswordMixin
-from formbase import Form, strip
 from models import Role
+from web.forms import Form, strip
 
 
 class UserForm(NewPasswordMixin, Form):

@@ -7,17 +7,17 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-import mailer
-import permissions as perm
-from blueprints.units.services import escape_like
-from dates import DateArgError, parse_day
-from formbase import Form
+from blueprints.admin import bp
+from blueprints.admin.forms import UserForm
+from common.dates import DateArgError, parse_day
 from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
-from security import set_password
-
-from . import auditlog, bp
-from .forms import UserForm
+from services import auditlog
+from services import mail as mailer
+from services import permissions as perm
+from services.passwords import set_password
+from services.units import escape_like
+from web.forms import Form
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

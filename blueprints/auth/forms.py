@@ -1,8 +1,8 @@
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from formbase import Form
-from security import PASSWORD_MAX, password_problem
+from services.passwords import PASSWORD_MAX, password_problem
+from web.forms import Form
 
 
 class LoginForm(Form):

@@ -4,13 +4,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-import audit
+from blueprints.auth import bp
+from blueprints.auth.forms import LoginForm, PasswordForm
 from models import db
-from security import set_password
-
-from . import bp
-from .forms import LoginForm, PasswordForm
-from .services import authenticate, check_current_password
+from services import audit
+from services.auth import authenticate, check_current_password
+from services.passwords import set_password
 
 
 def _safe_next(target: str | None) -> str:

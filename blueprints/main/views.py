@@ -3,8 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-import panels
-from blueprints.meetings.services import visible_meetings
+from blueprints.main import bp
 from models import (
     Action,
     ActionStatus,
@@ -19,8 +18,8 @@ from models import (
     db,
 )
 from models.base import today, utcnow
-
-from . import bp
+from services.meetings import visible_meetings
+from web import panels
 
 
 @bp.route("/")
@@ -67,7 +66,7 @@ def dashboard():
 
 def _action_panels(user) -> dict:
     """My open actions (a liaison: my unit's; a secretary: my community's), overdue first."""
-    from blueprints.actions.services import LedgerFilters, involves, ledger_query
+    from services.actions import LedgerFilters, involves, ledger_query
 
     if user.role == Role.LIAISON:
         stmt = ledger_query(user, LedgerFilters()).where(involves(user.unit_id or 0))

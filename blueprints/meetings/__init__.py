@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
-from . import views  # noqa: E402,F401
+from blueprints.meetings import views  # noqa: E402,F401

@@ -6,11 +6,10 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from formbase import Form
 from models import CalendarFeed, Community, Role, Unit, db
-from settings import begin_write
-
-from . import services as svc
+from services import meetings as svc
+from web.database import begin_write
+from web.forms import Form
 
 bp = Blueprint("feeds", __name__)
 

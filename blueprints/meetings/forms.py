@@ -17,9 +17,9 @@ from wtforms import (
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from formbase import CheckboxList, Form, strip
 from models import MeetingKind, Reply, UnitCategory
 from models.base import today
+from web.forms import CheckboxList, Form, strip
 
 
 class AgendaRowForm(PlainForm):

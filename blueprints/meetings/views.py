@@ -6,12 +6,10 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
-import mailer
-import permissions as perm
-from dates import DateArgError, parse_month
+from blueprints.meetings import bp
+from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
+from common.dates import DateArgError, parse_month
 from exports import ics
-from flow import attempt
-from formbase import Form
 from models import (
     Attendance,
     Community,
@@ -28,10 +26,11 @@ from models import (
 )
 from models.base import utcnow
 from models.meeting import MeetingError
-
-from . import bp
-from . import services as svc
-from .forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
+from services import mail as mailer
+from services import meetings as svc
+from services import permissions as perm
+from web.flow import attempt
+from web.forms import Form
 
 SHANGHAI = svc.SHANGHAI
 

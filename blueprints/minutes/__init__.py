@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("minutes", __name__, url_prefix="/meetings/<int:meeting_id>")
 
-from . import views  # noqa: E402,F401
+from blueprints.minutes import views  # noqa: E402,F401

@@ -14,8 +14,8 @@ from wtforms import (
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from formbase import CheckboxList, Form, strip
 from models import Principle
+from web.forms import CheckboxList, Form, strip
 
 
 def unit_id(value) -> int:

@@ -6,12 +6,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-import panels
-import permissions as perm
-from blueprints.meetings.services import load_meeting
-from downloads import download_response
-from flow import attempt
-from formbase import Form
+from blueprints.minutes import bp
+from blueprints.minutes.forms import ApproveForm, ConfirmForm, CorrectionForm, MinutesForm, SubmitMinutesForm
 from models import (
     Action,
     Confirmation,
@@ -26,10 +22,14 @@ from models import (
     db,
 )
 from models.base import today
-
-from . import archive, bp
-from . import services as svc
-from .forms import ApproveForm, ConfirmForm, CorrectionForm, MinutesForm, SubmitMinutesForm
+from services import archive
+from services import minutes as svc
+from services import permissions as perm
+from services.meetings import load_meeting
+from web import panels
+from web.downloads import download_response
+from web.flow import attempt
+from web.forms import Form
 
 
 def _meeting(meeting_id: int, for_update: bool = False) -> Meeting:

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("needs", __name__)
 
-from . import views  # noqa: E402,F401
+from blueprints.needs import views  # noqa: E402,F401

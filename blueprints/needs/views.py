@@ -8,9 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
-import panels
-import permissions as perm
-from concurrency import changed_since, snapshot
+from blueprints.needs import bp
+from blueprints.needs.forms import (
+    ActionForm,
+    DecideForm,
+    FulfilForm,
+    NeedForm,
+    ProgressForm,
+    ProposeForm,
+    ReasonForm,
+)
 from models import (
     Community,
     Match,
@@ -26,10 +33,10 @@ from models import (
     need_update_photo,
 )
 from models.base import today
-
-from . import bp
-from . import services as svc
-from .forms import ActionForm, DecideForm, FulfilForm, NeedForm, ProgressForm, ProposeForm, ReasonForm
+from services import needs as svc
+from services import permissions as perm
+from web import panels
+from web.concurrency import changed_since, snapshot
 
 MAX_ID = 2**31 - 1  # larger ids exist nowhere (and overflow PostgreSQL's integer)
 
@@ -280,7 +287,7 @@ def withdraw(need_id: int):
 
 
 def _read_photos(form) -> list[tuple[str, bytes]]:
-    from blueprints.actions.services import MAX_ATTACHMENT
+    from services.actions import MAX_ATTACHMENT
 
     files = []
     for upload in form.photos.data or []:
@@ -328,8 +335,8 @@ def fulfil(need_id: int):
 @login_required
 def photo(attachment_id: int):
     """Show a photo of a need's progress (only images are ever stored here)."""
-    from blueprints.actions.services import upload_folder
     from models import Attachment
+    from services.actions import upload_folder
 
     att = db.get_or_404(Attachment, attachment_id) if _known_id(attachment_id) else abort(404)
     linked = db.session.scalar(

@@ -14,9 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from formbase import CheckboxList, Form
 from models import ResourceKind, Visibility
 from models.hours import ALL_DAYS, DEFAULT_CLOSES, DEFAULT_OPENS, WEEKDAY_CHOICES
+from web.forms import CheckboxList, Form
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 BOOKABLE_KINDS = (ResourceKind.VENUE.value, ResourceKind.EQUIPMENT.value)

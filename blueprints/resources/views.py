@@ -10,15 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-import panels
-import permissions as perm
-from concurrency import changed_since, snapshot
-from formbase import Form
+from blueprints.resources import bp
+from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
 from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Visibility, db
-
-from . import bp
-from . import services as svc
-from .forms import BookingForm, DeclineForm, ResourceForm, RoomForm
+from services import permissions as perm
+from services import resources as svc
+from web import panels
+from web.concurrency import changed_since, snapshot
+from web.forms import Form
 
 SHANGHAI = svc.SHANGHAI
 FIELD_LABELS = {

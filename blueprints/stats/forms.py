@@ -1,9 +1,8 @@
 from wtforms import IntegerField, SubmitField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 
-from formbase import Form
-
-from .services import POINTS_LIMIT, RULES
+from services.stats import POINTS_LIMIT, RULES
+from web.forms import Form
 
 
 def points_in_range(form, field) -> None:

@@ -7,19 +7,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-import audit
-import panels
-import permissions as perm
-from downloads import download_response
+from blueprints.stats import bp
+from blueprints.stats.forms import PointRulesForm
 from exports.pdf import PdfRenderError
 from exports.sheets import to_xlsx
 from models import Community, Role, Street, Unit, db
 from models.base import today
-from settings import begin_write
-
-from . import bp
-from . import services as svc
-from .forms import PointRulesForm
+from services import audit
+from services import permissions as perm
+from services import stats as svc
+from web import panels
+from web.database import begin_write
+from web.downloads import download_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

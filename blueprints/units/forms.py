@@ -18,9 +18,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from formbase import Form, strip
 from models import UnitCategory, UnitStatus
 from models.base import today
+from web.forms import Form, strip
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"

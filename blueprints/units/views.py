@@ -6,11 +6,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-import audit
-import panels
-import permissions as perm
-from concurrency import changed_since, snapshot
-from downloads import download_response
+from blueprints.units import bp
+from blueprints.units.forms import ImportForm, StatusForm, UnitForm
 from exports.sheets import import_template_xlsx, units_to_csv, units_to_xlsx
 from models import (
     Action,
@@ -29,11 +26,9 @@ from models import (
 )
 from models.base import today
 from models.unit import UnitStatusError
-from settings import begin_write
-
-from . import bp
-from .forms import ImportForm, StatusForm, UnitForm
-from .services import (
+from services import audit
+from services import permissions as perm
+from services.units import (
     ImportFileError,
     apply_changes,
     check_import,
@@ -43,6 +38,10 @@ from .services import (
     name_taken,
     units_query,
 )
+from web import panels
+from web.concurrency import changed_since, snapshot
+from web.database import begin_write
+from web.downloads import download_response
 
 FIELD_LABELS = {
     "name": "单位名称",
@@ -98,7 +97,7 @@ def index():
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()
-    from blueprints.meetings.services import attendance_rates
+    from services.meetings import attendance_rates
 
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
@@ -130,11 +129,11 @@ def detail(unit_id: int):
 
 def _unit_meetings(unit: Unit) -> dict:
     """The unit's attendance rate and its recent and coming meetings the viewer may see."""
-    from blueprints.meetings.services import attendance_rates, meetings_query
+    from services.meetings import attendance_rates, meetings_query
 
     present, held = attendance_rates([unit.id]).get(unit.id, (0, 0))
     stmt = meetings_query(current_user, unit_id=unit.id).order_by(None).order_by(Meeting.start_at.desc())
-    from blueprints.actions.services import involves
+    from services.actions import involves
 
     unit_actions = (
         db.session.scalars(

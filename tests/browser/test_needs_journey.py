@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from blueprints.needs.demo import _png
+from demo.needs import _png
 from models import Need, NeedStatus, db
 from models.base import today
 from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot

@@ -1,4 +1,4 @@
-"""Configuration defaults and database engine set-up."""
+"""Configuration: defaults, the environment, and checks of settings the app cannot run with."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import contextlib
 import os
 from urllib.parse import urlsplit
 
-from flask import current_app, g, has_request_context, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from common.links import DEV_BASE_URL
 
 
 class Defaults:
@@ -129,10 +127,6 @@ def create_sqlite_file(url: str, instance_path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-# Where links point when BASE_URL is unset: the development server of `make run`.
-DEV_BASE_URL = "http://127.0.0.1:5000"
-
-
 class ConfigurationError(RuntimeError):
     """A setting the app cannot run with; it refuses to start and says what to set."""
 
@@ -176,57 +170,3 @@ def check_base_url(config, logger) -> None:
     if config.get("HTTPS") and parts.scheme != "https":
         logger.warning("HTTPS is on but BASE_URL %s starts with http://: links will not use HTTPS.", raw)
     config["BASE_URL"] = raw.rstrip("/")
-
-
-def base_url() -> str:
-    """The configured address links are built on (never the request's Host)."""
-    return (current_app.config.get("BASE_URL") or DEV_BASE_URL).rstrip("/")
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link to an endpoint under BASE_URL, whatever host the current request names."""
-    path = current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
-    return base_url() + path
-
-
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-def wants_write_transaction() -> bool:
-    """Whether the transaction being opened may write.
-
-    Requests that change state (and the CLI) take SQLite's write lock up front
-    with BEGIN IMMEDIATE, so a read-then-write never fails on lock upgrade under
-    several worker processes; GET requests read without blocking writers.
-    A GET that must write (auditing a refusal) sets ``g.write_transaction``.
-    """
-    if has_request_context():
-        return request.method not in SAFE_METHODS or bool(g.get("write_transaction"))
-    return True
-
-
-def configure_engine(engine: Engine) -> None:
-    """Apply SQLite pragmas and explicit BEGIN handling; PostgreSQL needs none."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):
-        # Let SQLAlchemy, not the driver, emit BEGIN.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_transaction() else "BEGIN")
-
-
-def begin_write(session) -> None:
-    """End the current read transaction so the next one starts as a write (GET views that write)."""
-    session.commit()
-    g.write_transaction = True

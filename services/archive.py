@@ -23,8 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from models import Minutes, MinutesError, MinutesRendition, MinutesRevision, MinutesStatus, db
 from models.base import utcnow
-
-from .services import digests
+from services.minutes import digests
 
 MADE_BY = "flask migrate-archive"
 ROOT = Path(__file__).resolve().parent.parent.parent

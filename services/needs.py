@@ -87,7 +87,7 @@ def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
     if f.wish is not None:
         stmt = stmt.where(Need.is_wish.is_(f.wish))
     if f.q:
-        from blueprints.units.services import escape_like
+        from services.units import escape_like
 
         pattern = f"%{escape_like(f.q)}%"
         stmt = stmt.where(
@@ -249,7 +249,7 @@ def withdraw(need: Need, by: User, reason: str) -> None:
 
 def store_photos(files: list[tuple[str, bytes]], by: User) -> list[Attachment]:
     """Keep uploaded photos (images only, checked by content and size) as attachments."""
-    from blueprints.actions.services import ActionError, store_attachment
+    from services.actions import ActionError, store_attachment
 
     files = [(name, data) for name, data in files if name]
     if len(files) > MAX_PHOTOS:

@@ -25,8 +25,7 @@ from models import (
     db,
 )
 from models.base import today
-
-from . import services as svc
+from services import needs as svc
 
 K = ResourceKind
 # community index (1-based), wish?, kind, title, description, people served, wanted in days,
@@ -361,7 +360,7 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
         if state == "in_progress":
             need.last_activity_at = _ago(last_days)
             continue
-        from blueprints.actions.services import store_attachment
+        from services.actions import store_attachment
 
         photo = store_attachment("现场照片.png", _png(), liaison)
         svc.fulfil(need, liaison, _ago(last_days).date(), story[4], [photo])

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import Community, Role, Room, Street, Unit, UnitCategory, UnitStatus, User, db
 from models.base import today
-from security import check_password, password_problem, set_password
+from services.passwords import check_password, password_problem, set_password
 
 STREET = ("东大街街道", "东大街")
 COMMUNITIES = [
@@ -135,7 +135,7 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
             )
         communities.append(community)
 
-    from blueprints.units.services import create_unit
+    from services.units import create_unit
 
     start = today() - timedelta(days=720)
     units = []
@@ -204,9 +204,9 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     _replace_legacy_demo_addresses()
     seed_meetings(street, communities, units)
     seed_minutes(street)
-    from blueprints.needs import demo as needs_demo
-    from blueprints.resources import demo as resources_demo
-    from blueprints.stats import demo as stats_demo
+    from demo import needs as needs_demo
+    from demo import resources as resources_demo
+    from demo import stats as stats_demo
 
     resources_demo.seed(street, communities, units)
     needs_demo.seed(street, communities, units)
@@ -232,8 +232,7 @@ DEMO_DRAFTING = "垃圾分类宣传进校园专题会"
 
 def seed_minutes(street: Street) -> None:
     """Approved minutes for past meetings, with actions open, in progress, done and overdue."""
-    from blueprints.minutes import demo as minutes_demo
-    from blueprints.minutes import services as msvc
+    from demo import minutes as minutes_demo
     from models import (
         Action,
         ActionProgress,
@@ -243,6 +242,7 @@ def seed_minutes(street: Street) -> None:
         Minutes,
         Principle,
     )
+    from services import minutes as msvc
 
     if db.session.scalar(select(Minutes.id).limit(1)):
         return
@@ -349,7 +349,6 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
     """Past meetings with replies and attendance, upcoming ones, a draft, a cancellation, a series."""
     from zoneinfo import ZoneInfo
 
-    from blueprints.meetings.services import SeriesRule, create_series, plan_series
     from models import (
         AgendaItem,
         Attendance,
@@ -361,6 +360,7 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
         Topic,
         TopicStatus,
     )
+    from services.meetings import SeriesRule, create_series, plan_series
 
     if db.session.scalar(select(Meeting.id).where(Meeting.street_id == street.id).limit(1)):
         return
@@ -557,7 +557,7 @@ def seed_meetings(street: Street, communities: list[Community], units: list[Unit
     )
     # The invitations of the street-level meeting wait in the outbox (the demo has no
     # mail server), as they would on an intranet before SMTP is configured.
-    import mailer
+    from services import mail as mailer
 
     db.session.flush()
     mailer.queue_meeting_mail(zone, zone.invitations, "publish")
@@ -588,15 +588,15 @@ def register(app: Flask) -> None:
     @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="按哪一天计算（默认今天）")
     def remind_command(day):
         """Mail the lead units of actions due within 3 days or overdue (run daily)."""
-        from blueprints.actions.services import queue_reminders
+        from services.actions import queue_reminders
 
         when = day.date() if day else today()
-        from settings import base_url
+        from common.links import base_url
 
         base = base_url()
         queued = queue_reminders(when, base)
         db.session.commit()
-        import mailer
+        from services import mail as mailer
 
         sent, failed = mailer.deliver_due()
         click.echo(
@@ -606,7 +606,7 @@ def register(app: Flask) -> None:
     @app.cli.command("verify-archive")
     def verify_archive_command():
         """Re-hash every archival file of approved minutes and say which digest fails where."""
-        from blueprints.minutes import archive
+        from services import archive
 
         revisions = files = bad = 0
         for revision in db.session.scalars(archive.approved_revisions()):
@@ -635,8 +635,8 @@ def register(app: Flask) -> None:
         """Re-render approved minutes whose newest archival PDF fails the font check."""
         from sqlalchemy.exc import IntegrityError
 
-        from blueprints.minutes import archive
         from models import MinutesError
+        from services import archive
 
         ids = db.session.scalars(archive.approved_revision_ids()).all()
         made = failed = 0

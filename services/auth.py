@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, func, select
 
-import audit
 from models import LoginAttempt, User, db
 from models.base import utcnow
-from security import check_password
+from services import audit
+from services.passwords import check_password
 
 
 def _window() -> timedelta:

@@ -104,7 +104,7 @@ def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
         nxt = (f.due_month + timedelta(days=32)).replace(day=1)
         stmt = stmt.where(Action.due_on >= f.due_month, Action.due_on < nxt)
     if f.q:
-        from blueprints.units.services import escape_like
+        from services.units import escape_like
 
         stmt = stmt.where(Action.title.ilike(f"%{escape_like(f.q)}%", escape="\\"))
     return stmt.order_by(Action.status == ActionStatus.DONE, Action.due_on, Action.id)
@@ -120,7 +120,7 @@ def involves(unit_id: int):
 
 def may_report(user: User, action: Action) -> bool:
     """Progress is posted by the liaisons of the lead and co-units, and by the host's managers."""
-    import permissions as perm
+    from services import permissions as perm
 
     if user.role == Role.LIAISON:
         return action.involves(user.unit_id)
@@ -129,7 +129,7 @@ def may_report(user: User, action: Action) -> bool:
 
 def may_close(user: User, action: Action) -> bool:
     """The lead unit's liaison or the host's secretary (or an admin) closes an action."""
-    import permissions as perm
+    from services import permissions as perm
 
     if user.role == Role.LIAISON:
         return user.unit_id == action.lead_unit_id

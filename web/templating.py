@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, request
 from markupsafe import Markup
 
-import permissions
 from models.enums import MeetingKind, MeetingStatus, Role, UnitCategory, UnitStatus
+from services import permissions
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -54,7 +54,7 @@ def cn_number(n: int) -> str:
 
 def rich(html: str | None) -> Markup:
     """Stored minutes text, sanitised again on the way out (never marked safe unsanitised)."""
-    from blueprints.minutes.services import clean_html
+    from services.minutes import clean_html
 
     return Markup(clean_html(html or ""))
 
@@ -73,7 +73,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_input"] = local_input
     app.jinja_env.filters["cn_number"] = cn_number
     app.jinja_env.filters["rich"] = rich
-    from settings import external_url
+    from common.links import external_url
 
     # Absolute links (feed addresses to copy) come from BASE_URL, never from the Host header.
     app.jinja_env.globals["external_url"] = external_url

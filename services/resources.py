@@ -9,9 +9,6 @@ from typing import Any
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-import permissions as perm
-from blueprints.meetings import services as rooms
-from blueprints.meetings.services import SHANGHAI, fmt
 from models import (
     Booking,
     BookingStatus,
@@ -26,6 +23,9 @@ from models import (
     db,
 )
 from models.base import utcnow
+from services import meetings as rooms
+from services import permissions as perm
+from services.meetings import SHANGHAI, fmt
 
 BOOKABLE_KINDS = (ResourceKind.VENUE, ResourceKind.EQUIPMENT)
 MAX_BOOKING = timedelta(days=31)

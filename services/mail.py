@@ -85,8 +85,8 @@ def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
 
 def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind: str) -> int:
     """Queue the invite (REQUEST) or CANCEL for each invited liaison that has an address."""
-    from blueprints.meetings.services import cached_vevent, meeting_url, organizer_email
     from exports import ics
+    from services.meetings import cached_vevent, meeting_url, organizer_email
 
     invitations = [inv for inv in invitations if inv.unit.liaison_email.strip()]
     if not invitations:

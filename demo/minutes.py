@@ -15,9 +15,8 @@ from pathlib import Path
 from flask import render_template
 
 from models import MinutesRevision, User
-
-from . import archive
-from . import services as svc
+from services import archive
+from services import minutes as svc
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-import mailer
+from common.links import base_url, external_url
 from exports import ics
 from models import (
     AgendaItem,
@@ -41,7 +41,7 @@ from models import (
 )
 from models.base import utcnow
 from models.meeting import MeetingError, default_topic_deadline
-from settings import base_url, external_url
+from services import mail as mailer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
@@ -423,7 +423,7 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
         elif added:
             mailer.queue_meeting_mail(meeting, added, "publish")
     if creating:
-        from blueprints.minutes.services import add_followup_item
+        from services.minutes import add_followup_item
 
         add_followup_item(meeting)
     return meeting
@@ -871,7 +871,7 @@ def invite_vevent(meeting: Meeting, viewer: User) -> str:
     Staff see every invited unit's liaison; anyone else only their own unit's, so a
     liaison's invite discloses no other unit's address.
     """
-    from permissions import can_see_all_attendees
+    from services.permissions import can_see_all_attendees
 
     text = current_vevent(meeting)
     if can_see_all_attendees(viewer):
@@ -916,7 +916,7 @@ def feed_own_unit(feed: CalendarFeed) -> int | None:
 
     A unit's feed and a liaison's own feed disclose no other unit's liaison address.
     """
-    from permissions import can_see_all_attendees
+    from services.permissions import can_see_all_attendees
 
     if feed.unit_id:
         return feed.unit_id

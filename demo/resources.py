@@ -542,7 +542,7 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
         book(resource, unit(k), _at(days, hour, 30), 2, purpose, status, reason)
 
     # Community rooms share their calendar with the meetings: pick free slots.
-    from blueprints.meetings.services import next_free_slot
+    from services.meetings import next_free_slot
 
     rooms = {
         r.community_id: r for r in db.session.scalars(select(Room).where(Room.community_id.is_not(None)))

@@ -1,4 +1,4 @@
-"""Password hashing and policy, session loading and security headers."""
+"""Passwords: argon2id hashing with rehash on login, and the policy for new passwords."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, current_app
+from flask import current_app
 
-from extensions import login_manager
-from models import User, db
+from models import User
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -116,51 +115,3 @@ def check_password(user: User | None, password: str) -> bool:
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return True
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Load the session's user if their session token is still current."""
-    uid, _, token = user_id.partition(":")
-    if not uid.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(uid))
-    if user is None or not user.active:
-        return None
-    if not secrets.compare_digest(user.session_token, token):
-        return None
-    return user
-
-
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-
-
-def init_app(app: Flask) -> None:
-    """Send security headers on every response."""
-
-    @app.after_request
-    def _headers(response):
-        h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if response.mimetype == "text/html":
-            h.setdefault("Cache-Control", "no-store")
-        if app.config.get("HTTPS"):
-            h.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from models import db
-from settings import begin_write
+from web.database import begin_write
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _audit_refusal() -> None:
     """Record a refused access in its own write transaction."""
     from flask_login import current_user
 
-    import audit
+    from services import audit
 
     try:
         db.session.rollback()
