@@ -19,7 +19,7 @@ class Defaults:
     # A form left open on a phone must still submit: the token lives as long as
     # the session instead of one hour.
     WTF_CSRF_TIME_LIMIT = None
-    # WTForms translates its built-in messages itself (see formbase.Form).
+    # WTForms translates its built-in messages itself (see web.forms.Form).
     WTF_I18N_ENABLED = False
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     HTTPS = False
@@ -29,7 +29,7 @@ class Defaults:
     PASSWORD_PARALLELISM = 2
     # Failed logins within LOGIN_WINDOW_MINUTES: an address that reaches LOGIN_MAX_FAILURES
     # waits; an account that does only refuses addresses that have themselves failed
-    # LOGIN_ACCOUNT_ADDRESS_FAILURES times for it (see blueprints/auth/services.login_wait).
+    # LOGIN_ACCOUNT_ADDRESS_FAILURES times for it (see services/auth.login_wait).
     LOGIN_MAX_FAILURES = 10
     LOGIN_ACCOUNT_ADDRESS_FAILURES = 3
     LOGIN_WINDOW_MINUTES = 15

@@ -248,7 +248,8 @@ def refuse_to_reset_unasked(parser: argparse.ArgumentParser, args: argparse.Name
 
 def generate(units: int = 2000, seed: int = 2026) -> dict[str, int]:
     """Fill the (empty, migrated) database of the current app; return row counts."""
-    from cli import COMMUNITIES, SECRETARY_NAMES, STREET
+    from demo.people import SECRETARY_NAMES
+    from demo.places import COMMUNITIES, STREET
     from models import (
         Community,
         Role,

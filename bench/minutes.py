@@ -11,7 +11,7 @@ process's first render and the peak RSS is the part's own:
 
 - draft:   a held meeting with 12 agenda items, 30 invited units with their attendance, a
            few paragraphs and a list of discussion per item and 20 actions (lead, co-units,
-           tags), recorded through blueprints.minutes.services; its watermarked draft PDF
+           tags), recorded through services.minutes; its watermarked draft PDF
            rendered by exports.minutes.render_minutes_pdf, cold and then RENDERS times warm.
 - archive: the same minutes submitted and approved through services.approve (whose
            archival render is the process's first: the cold figure), then the PDF/A-3b

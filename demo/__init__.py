@@ -1,0 +1,23 @@
+"""The demo: one street with its communities, units, logins and a year of co-building.
+
+`seed_demo` calls one seeder per feature, in the order their data depends on each other;
+each seeder creates its data once and changes nothing when run again. They build through
+the same services the pages use, so the demo shows what the product does.
+"""
+
+from __future__ import annotations
+
+from demo import meetings, minutes, needs, people, places, resources, stats, units
+
+
+def seed_demo(password: str) -> list[tuple[str, str, str]]:
+    """Create the demo data and logins (idempotent); return (username, role, scope) per login."""
+    street, communities = places.seed()
+    unit_list = units.seed(street, communities)
+    logins = people.seed(password, communities, unit_list)
+    meetings.seed(street, communities, unit_list)
+    minutes.seed(street)
+    resources.seed(street, communities, unit_list)
+    needs.seed(street, communities, unit_list)
+    stats.seed(street)
+    return logins

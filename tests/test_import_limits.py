@@ -116,7 +116,7 @@ _PROBE = """
 import json, resource, sys
 sys.path.insert(0, sys.argv[1])
 import openpyxl.reader.excel  # loaded before the baseline, like in a running server
-import blueprints.units.services as svc
+import services.units as svc
 data = open(sys.argv[2], "rb").read()
 # Keep a runaway parse from taking the machine down: at most 1 GB more address space.
 with open("/proc/self/status") as fh:

@@ -863,7 +863,7 @@ class _FormValues(__import__("html.parser").parser.HTMLParser):
 def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as):
     from email_validator import validate_email
 
-    from cli import seed_demo
+    from demo import seed_demo
 
     password = "演示口令-共建-2026"
     with app.app_context():
@@ -888,7 +888,7 @@ def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client
 
 
 def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app):
-    from cli import seed_demo
+    from demo import seed_demo
 
     password = "演示口令-共建-2026"
     with app.app_context():

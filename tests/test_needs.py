@@ -617,8 +617,8 @@ def test_invalid_community_id_for_admin_is_refused(app, client, world, login_as)
 
 
 def test_demo_has_needs_and_wishes_in_every_state(app, client, login_as):
-    from cli import seed_demo
     from demo import needs as demo
+    from demo import seed_demo
     from models import Match, Resource, Street
 
     with app.app_context():

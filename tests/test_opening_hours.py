@@ -205,7 +205,7 @@ def test_resource_form_edits_hours(app, world, client, login_as, make_resource):
 
 
 def test_demo_shows_opening_hours_and_its_bookings_respect_them(app):
-    from cli import seed_demo
+    from demo import seed_demo
 
     with app.app_context():
         seed_demo("演示口令-共建-2026")

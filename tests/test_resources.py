@@ -398,7 +398,7 @@ def test_nav_links_to_catalogue(app, world, client, login_as):
 
 
 def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
-    from cli import seed_demo
+    from demo import seed_demo
     from demo.resources import seed
     from models import Community, Street, Unit
 
@@ -435,7 +435,7 @@ def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
 
 
 def test_every_demo_page_renders_for_every_role(app, client, login_as):
-    from cli import seed_demo
+    from demo import seed_demo
     from demo.resources import seed
     from models import Community, Room, Street, Unit
 

@@ -2,7 +2,7 @@
 // paragraphs, bulleted and numbered lists and bold. The textarea stays in the form (hidden)
 // and always holds the editor's HTML, so the form posts what the user sees; without
 // JavaScript the textarea itself is the editor and nothing is lost. The server sanitises
-// the HTML again with nh3 (blueprints/minutes/services.py clean_html).
+// the HTML again with nh3 (common/html.py clean_html).
 (function () {
   "use strict";
   if (!window.Quill) return;

@@ -1,0 +1,51 @@
+"""flask seed-demo: the demo street, its data and the demo logins."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from demo import seed_demo
+from models import Unit, db
+from services.passwords import password_problem
+
+
+def demo_password(explicit: str | None) -> str:
+    """The demo password: given, or generated once and kept in the instance folder."""
+    if explicit:
+        return explicit
+    path = Path(current_app.instance_path) / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    password = "共建-" + secrets.token_urlsafe(9)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password)
+    return password
+
+
+@click.command("seed-demo")
+@click.option("--password", help="所有演示账号的密码（默认生成一个并保存在 instance/demo_password）")
+@with_appcontext
+def seed_demo_command(password: str | None):
+    """Create the demo data and logins (safe to run again)."""
+    upgrade()
+    password = demo_password(password)
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
+    logins = seed_demo(password)
+    db.session.commit()
+    click.echo(
+        f"演示数据已就绪：东大街街道、5 个社区及会议室、{db.session.scalar(select(func.count()).select_from(Unit))} 个驻区单位。"
+    )
+    click.echo(f"演示账号（密码均为：{password}）")
+    for username, role, scope in logins:
+        click.echo(f"  {username:<12} {role:<6} {scope}")

@@ -1,0 +1,27 @@
+"""flask remind: the daily reminder mail for actions due soon or overdue."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from common.links import base_url
+from models import db
+from models.base import today
+from services import mail
+from services.actions import queue_reminders
+
+
+@click.command("remind")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="按哪一天计算（默认今天）")
+@with_appcontext
+def remind_command(day):
+    """Mail the lead units of actions due within 3 days or overdue (run daily)."""
+    when = day.date() if day else today()
+
+    base = base_url()
+    queued = queue_reminders(when, base)
+    db.session.commit()
+
+    sent, failed = mail.deliver_due()
+    click.echo(f"已生成 {queued} 封提醒邮件；本次发送成功 {sent} 封，失败 {failed} 封（失败的会自动重试）。")
