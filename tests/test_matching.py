@@ -218,7 +218,7 @@ def test_declined_match_and_action_due_date_default(
         assert match.decided_by_id == world.liaison_b
     assert get_need(app, need).status == NeedStatus.OPEN
     # A declined match becomes no action.
-    meeting = make_meeting(days=2)
+    meeting = make_meeting(days=2, status=MeetingStatus.SCHEDULED)
     login_as(world.secretary1)
     resp = client.post(
         f"/needs/matches/{match_id}/action", data={"meeting_id": meeting}, follow_redirects=True
