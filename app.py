@@ -102,11 +102,13 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
 
-    from services import mail as mailer
+    from web import audit as audit_glue
+    from web import mail as mail_glue
     from web import security
 
     security.init_app(app)
-    mailer.init_app(app)
+    audit_glue.init_app(app)
+    mail_glue.init_app(app)
     if app.config.get("PDF_CHECK_FONTS", True):
         from exports.fonts import check_pdf_fonts
 

@@ -390,7 +390,7 @@ def measure(size: str, requests: int, warmup: int, cold_requests: int) -> dict[s
     from sqlalchemy import select, text
 
     from models import Invitation, Meeting, User, db
-    from services import meetings as svc
+    from services.calendar import feed_scope, get_or_create_feed
 
     url = database_url(None, f"meetings-{size}")
     started = time.perf_counter()
@@ -442,10 +442,8 @@ def measure(size: str, requests: int, warmup: int, cold_requests: int) -> dict[s
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         feeds = []
         for who, user in (("liaison (agency)", agency_liaison), ("admin", admin)):
-            feed = svc.get_or_create_feed(user=user)
-            vevents = db.session.scalar(
-                select(text("count(*)")).select_from(Meeting).where(svc.feed_scope(feed))
-            )
+            feed = get_or_create_feed(user=user)
+            vevents = db.session.scalar(select(text("count(*)")).select_from(Meeting).where(feed_scope(feed)))
             feeds.append((f"{who}: {user.username}", feed.token, vevents))
         invited = db.session.scalar(
             select(text("count(*)"))

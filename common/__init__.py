@@ -1,0 +1,2 @@
+"""Small helpers below everything else: the time zone and Chinese dates, rich-text cleaning,
+links built on BASE_URL. They import nothing of the app."""

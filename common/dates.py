@@ -1,13 +1,17 @@
-"""Dates and months typed into query arguments, parsed within the years the app shows.
+"""Dates: the one time zone (Beijing), Chinese formatting, and parsing of typed dates.
 
-Python's dates end at 9999-12-31 and a month grid or a Beijing-to-UTC shift near either end
-overflows, so every page takes its day and month arguments through these two functions.
+Times are stored in UTC and shown in Beijing time as 2026年11月28日 14:30. Python's dates end
+at 9999-12-31 and a month grid or a Beijing-to-UTC shift near either end overflows, so every
+page takes its day and month arguments through `parse_day` and `parse_month`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
@@ -53,3 +57,45 @@ def parse_month(raw: str | None, what: str = "月份") -> date | None:
     if not 1 <= month <= 12:
         raise DateArgError(f"{what}无效：月份须在 1 到 12 之间。")
     return date(year, month, 1)
+
+
+def local_dt(day: date, at: time) -> datetime:
+    """A Beijing wall-clock date and time as an aware datetime."""
+    return datetime.combine(day, at, SHANGHAI)
+
+
+def format_datetime(value: datetime | None) -> str:
+    """2026年11月28日 14:30 in Beijing time."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
+def format_date(value: date | datetime | None) -> str:
+    """2026年11月28日."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(SHANGHAI).date()
+    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+
+
+def format_time(value: datetime | None) -> str:
+    """14:30 in Beijing time."""
+    return value.astimezone(SHANGHAI).strftime("%H:%M") if value else ""
+
+
+def local_input(value: datetime | None) -> str:
+    """The value of a datetime-local input, in Beijing time."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+CN_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """1 → 一, 12 → 十二, 20 → 二十 (up to 99), for headings such as （三）."""
+    if n < 10:
+        return CN_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return (CN_DIGITS[tens] if tens > 1 else "") + "十" + (CN_DIGITS[ones] if ones else "")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from common.dates import SHANGHAI
 from models import (
     AgendaItem,
     Attendance,
@@ -27,7 +27,7 @@ from models import (
     db,
 )
 from services import mail as mailer
-from services.meetings import SeriesRule, create_series, plan_series
+from services.series import SeriesRule, create_series, plan_series
 
 # Recent special meetings: minutes awaiting the units' 会签, and minutes still being drafted.
 DEMO_AWAITING_CONFIRMATION = "老旧小区加装电梯协调专题会"
@@ -50,13 +50,12 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
     """Past meetings with replies and attendance, upcoming ones, a draft, a cancellation, a series."""
     if db.session.scalar(select(Meeting.id).where(Meeting.street_id == street.id).limit(1)):
         return
-    sh = ZoneInfo("Asia/Shanghai")
-    now_local = datetime.now(sh)
+    now_local = datetime.now(SHANGHAI)
     admin = db.session.scalar(select(User).where(User.username == "admin"))
     rooms = {r.community_id: r for r in db.session.scalars(select(Room))}
 
     def at(days: int, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(now_local.date() + timedelta(days=days), time(hour, minute), sh)
+        return datetime.combine(now_local.date() + timedelta(days=days), time(hour, minute), SHANGHAI)
 
     def meeting(community, title, start, hours, status, kind=MeetingKind.REGULAR, invited=(), agenda=()):
         secretary = db.session.scalar(

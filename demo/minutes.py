@@ -48,7 +48,7 @@ def first_font_build(revision: MinutesRevision) -> Iterator[None]:
     from exports import fonts, pdf
     from exports.minutes import minutes_context
 
-    text = render_template("pdf/minutes.html", **minutes_context(revision))
+    text = render_template("pdf/minutes.html", **minutes_context(revision, **svc.live_record(revision)))
     characters = sorted({ord(c) for c in text + "联席〔〕号第页共签发人0123456789"} | set(range(0x20, 0x7F)))
     font_dir = fonts.FONT_DIR
     with tempfile.TemporaryDirectory(prefix="gongjian-first-build-") as folder:

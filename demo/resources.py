@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from common.dates import SHANGHAI
 from models import (
     Booking,
     BookingStatus,
@@ -23,7 +23,6 @@ from models import (
 )
 from models.base import today
 
-SH = ZoneInfo("Asia/Shanghai")
 V, E, X, VO, F, T, OT = (
     ResourceKind.VENUE,
     ResourceKind.EQUIPMENT,
@@ -378,8 +377,8 @@ HOURS = {
 
 
 def _at(day_offset: int, hour: int, minute: int = 0) -> datetime:
-    day = datetime.now(SH).date() + timedelta(days=day_offset)
-    return datetime.combine(day, time(hour, minute), SH)
+    day = datetime.now(SHANGHAI).date() + timedelta(days=day_offset)
+    return datetime.combine(day, time(hour, minute), SHANGHAI)
 
 
 def seed(street: Street, communities: list[Community], units: list[Unit]) -> None:
@@ -542,7 +541,7 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
         book(resource, unit(k), _at(days, hour, 30), 2, purpose, status, reason)
 
     # Community rooms share their calendar with the meetings: pick free slots.
-    from services.meetings import next_free_slot
+    from services.rooms import next_free_slot
 
     rooms = {
         r.community_id: r for r in db.session.scalars(select(Room).where(Room.community_id.is_not(None)))

@@ -9,10 +9,10 @@ has last year's year-end meetings is left alone.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from common.dates import SHANGHAI
 from models import (
     Action,
     ActionStatus,
@@ -33,8 +33,6 @@ from models import (
     db,
 )
 from models.base import today
-
-SH = ZoneInfo("Asia/Shanghai")
 
 
 def seed(street: Street) -> None:
@@ -61,7 +59,7 @@ def seed(street: Street) -> None:
         room = rooms.get(community.id)
         if not units or room is None:
             continue
-        start = datetime.combine(date(year, 12, 10 + n), time(14, 30), SH)
+        start = datetime.combine(date(year, 12, 10 + n), time(14, 30), SHANGHAI)
         meeting = Meeting(
             street_id=street.id,
             community_id=community.id,

@@ -10,15 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 from icalendar.parser import param_value
 
+from common.dates import SHANGHAI
 from models import Invitation, Meeting, MeetingStatus, Reply
 
 TZID = "Asia/Shanghai"
-SHANGHAI = ZoneInfo(TZID)
 PRODID = "-//Gongjian//共建联席会议//ZH"
 CRLF = "\r\n"
 

@@ -33,15 +33,21 @@ def confirmation_rows(revision: MinutesRevision) -> list[dict]:
     ]
 
 
-def minutes_context(revision: MinutesRevision) -> dict:
-    """Everything the minutes document shows, from snapshots once approved."""
-    from services.minutes import snapshot_actions, snapshot_attendance
+def minutes_context(
+    revision: MinutesRevision, attendance: list[dict] | None = None, actions: list[dict] | None = None
+) -> dict:
+    """Everything the minutes document shows: the snapshots once approved, else the given records.
 
+    A draft shows the meeting as it stands: the caller passes its attendance and actions
+    (services.minutes.live_record), so this module reads nothing itself.
+    """
     minutes = revision.minutes
     meeting = minutes.meeting
     approved = revision.status == MinutesStatus.APPROVED
-    attendance = revision.attendance_snapshot if approved else snapshot_attendance(meeting)
-    actions = revision.actions_snapshot if approved else snapshot_actions(meeting)
+    if approved:
+        attendance, actions = revision.attendance_snapshot, revision.actions_snapshot
+    elif attendance is None or actions is None:
+        raise ValueError("a draft's attendance and actions must be given")
     groups = {a.value: [] for a in Attendance}
     for row in attendance:
         groups.setdefault(row["attendance"], []).append(row)
@@ -65,7 +71,7 @@ def minutes_context(revision: MinutesRevision) -> dict:
 
 
 def minutes_json(revision: MinutesRevision) -> bytes:
-    """The minutes as structured data, attached to the archival PDF."""
+    """The approved minutes as structured data, attached to the archival PDF."""
     ctx = minutes_context(revision)
     meeting = ctx["meeting"]
     data = {
@@ -97,13 +103,18 @@ def minutes_json(revision: MinutesRevision) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2).encode()
 
 
-def render_minutes_pdf(revision: MinutesRevision, archival: bool = False) -> bytes:
-    """Render the minutes; archival=True gives PDF/A-3b with the .ics and JSON attached."""
+def render_minutes_pdf(
+    revision: MinutesRevision,
+    attendance: list[dict] | None = None,
+    actions: list[dict] | None = None,
+    vevent: str | None = None,
+) -> bytes:
+    """Render the minutes: a watermarked draft, or with `vevent` (the meeting's event text) the
+    approved minutes as PDF/A-3b with the meeting's .ics and the minutes as JSON attached."""
     from exports import ics
     from exports.pdf import render_pdf
-    from services.meetings import cached_vevent
 
-    ctx = minutes_context(revision)
+    ctx = minutes_context(revision, attendance, actions)
     html = render_template("pdf/minutes.html", **ctx)
     meeting = ctx["meeting"]
     title = f"{meeting.title} 会议纪要"
@@ -117,10 +128,10 @@ def render_minutes_pdf(revision: MinutesRevision, archival: bool = False) -> byt
         "created": when,
         "modified": when,
     }
-    if not archival:
+    if vevent is None:
         return render_pdf(html, metadata=metadata)
     attachments = [
-        ("meeting.ics", ics.invite_ics(meeting, cached_vevent(meeting)), "会议日历（iCalendar）"),
+        ("meeting.ics", ics.invite_ics(meeting, vevent), "会议日历（iCalendar）"),
         ("minutes.json", minutes_json(revision), "会议纪要结构化数据（JSON）"),
     ]
     return render_pdf(html, variant="pdf/a-3b", attachments=attachments, metadata=metadata)

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from xml.parsers import expat
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from common.dates import SHANGHAI
 from models import Unit
-
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # (field, header) of the unit register; import reads the same headers.
 UNIT_COLUMNS: list[tuple[str, str]] = [
@@ -64,7 +62,7 @@ def _plain(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(_SHANGHAI).replace(tzinfo=None)
+        return value.astimezone(SHANGHAI).replace(tzinfo=None)
     if isinstance(value, int | float | date):
         return value
     return str(value)
@@ -204,7 +202,7 @@ def action_row(action, today: date) -> list[Any]:
         action.detail,
         action.community.name if action.community else "街道",
         action.meeting.title,
-        action.meeting.start_at.astimezone(_SHANGHAI).date(),
+        action.meeting.start_at.astimezone(SHANGHAI).date(),
         action.lead_unit.name,
         "、".join(u.name for u in action.co_units),
         "、".join(p.label for p in action.principles),

@@ -8,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from common.dates import SHANGHAI
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -24,9 +26,8 @@ def utcnow() -> datetime:
 
 def today() -> date:
     """Return today's date in the deployment's time zone (Asia/Shanghai)."""
-    from zoneinfo import ZoneInfo
 
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return datetime.now(SHANGHAI).date()
 
 
 class UTCDateTime(TypeDecorator):

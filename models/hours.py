@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from common.dates import SHANGHAI
 
 DEFAULT_OPENS = time(8, 0)
 DEFAULT_CLOSES = time(21, 0)

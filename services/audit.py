@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import g, has_app_context, has_request_context, request
+from flask import g, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
@@ -48,13 +48,15 @@ def _actor() -> tuple[int | None, str]:
     if isinstance(actor, User) and actor.is_authenticated:
         identity = inspect(actor).identity
         return (identity[0] if identity else None), actor.username
-    return None, ("" if has_request_context() else "命令行")
+    return None, ("" if _where() != NOWHERE else "命令行")
+
+
+NOWHERE = ("", "")
 
 
 def _where() -> tuple[str, str]:
-    if has_request_context():
-        return (request.remote_addr or "")[:64], request.path[:200]
-    return "", ""
+    """The client address and path of the request being served (set by web.audit), or none."""
+    return g.get("audit_where", NOWHERE) if has_app_context() else NOWHERE
 
 
 def _describe(obj: Any) -> str:

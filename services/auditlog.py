@@ -21,11 +21,10 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 from sqlalchemy import Boolean, Date, Enum, Table, Time, select
 
+from common.dates import format_date, format_datetime
 from models import AuditEvent, db
 from models.base import UTCDateTime
 from models.hours import days_text
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Fields named alike in most tables.
 COMMON_LABELS = {
@@ -333,7 +332,7 @@ def visible(text: Any) -> Markup:
 def _local(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+    return format_datetime(value)
 
 
 def _columns(table: str):
@@ -374,8 +373,7 @@ def _format(table: str, column: str, value: Any, names: dict[tuple[str, int], st
             if isinstance(col_type, UTCDateTime):
                 return _local(datetime.fromisoformat(value))
             if isinstance(col_type, Date):
-                d = date.fromisoformat(value[:10])
-                return f"{d.year}年{d.month:02d}月{d.day:02d}日"
+                return format_date(date.fromisoformat(value[:10]))
             if isinstance(col_type, Time):
                 return time.fromisoformat(value).strftime("%H:%M")
         except ValueError:

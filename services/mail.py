@@ -19,7 +19,6 @@ import logging
 import math
 import smtplib
 import ssl
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,11 +27,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
-from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
 
+from common.dates import SHANGHAI
+from common.dates import format_datetime as chinese_datetime
 from models import Invitation, Meeting, OutboxMessage, db
 from models.base import utcnow
 from models.enums import MailStatus
@@ -43,7 +43,6 @@ MAX_ATTEMPTS = 8
 # A claim older than this is taken to be a sender that died; far above MAIL_TIMEOUT.
 STALE_CLAIM = timedelta(minutes=10)
 SENDER_NAME = "共建联席会议"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SUBJECTS = {
     "publish": "【会议通知】",
@@ -71,7 +70,7 @@ def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
         f"会议名称：{meeting.title}",
         f"会议类型：{meeting.kind.label}",
         f"召集单位：{meeting.host_name}",
-        f"时间：{start.year}年{start.month:02d}月{start.day:02d}日 {start:%H:%M}—{end:%H:%M}",
+        f"时间：{chinese_datetime(start)}—{end:%H:%M}",
         f"地点：{meeting.room.name}" + (f"（{meeting.room.address}）" if meeting.room.address else ""),
     ]
     if kind == "cancel" and meeting.cancel_reason:
@@ -86,7 +85,7 @@ def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
 def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind: str) -> int:
     """Queue the invite (REQUEST) or CANCEL for each invited liaison that has an address."""
     from exports import ics
-    from services.meetings import cached_vevent, meeting_url, organizer_email
+    from services.calendar import cached_vevent, meeting_url, organizer_email
 
     invitations = [inv for inv in invitations if inv.unit.liaison_email.strip()]
     if not invitations:
@@ -122,7 +121,8 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
 
 
 def _note_pending() -> None:
-    if has_request_context():
+    """Tell the web layer that this request queued mail (it sends or wakes the sender after it)."""
+    if has_app_context():
         g.mail_pending = True
 
 
@@ -381,7 +381,7 @@ def retry(msg: OutboxMessage) -> None:
     _note_pending()
 
 
-def _check_sender(app: Flask) -> None:
+def check_sender(app: Flask) -> None:
     """Warn at start-up when the From address would fail the app's own e-mail validation."""
     from email_validator import EmailNotValidError, validate_email
 
@@ -392,71 +392,6 @@ def _check_sender(app: Flask) -> None:
         app.logger.warning(
             "MAIL_DEFAULT_SENDER %r is not a valid address (%s): mail servers may refuse it.", configured, exc
         )
-
-
-# --- sender thread --------------------------------------------------------------------
-
-# One sender per app: a thread bound to whichever app woke it first would send another
-# app's mail (a second app in the same process, as in tests) with the wrong settings.
-_lock = threading.Lock()
-
-
-def _sender(app: Flask) -> dict:
-    return app.extensions.setdefault("gongjian_mailer", {"wake": threading.Event(), "thread": None})
-
-
-def _run(app: Flask, wake_event: threading.Event) -> None:
-    while True:
-        wake_event.wait(timeout=app.config.get("MAIL_POLL_SECONDS", 60))
-        wake_event.clear()
-        with app.app_context():
-            try:
-                deliver_due()
-            except Exception:  # keep the sender alive whatever happens
-                log.exception("mail delivery failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-
-def _running(app: Flask) -> bool:
-    thread = _sender(app)["thread"]
-    return thread is not None and thread.is_alive()
-
-
-def wake(app: Flask) -> None:
-    """Start this app's sender thread if needed and let it send now."""
-    state = _sender(app)
-    with _lock:
-        if not _running(app):
-            state["thread"] = threading.Thread(
-                target=_run, args=(app, state["wake"]), name="gongjian-mailer", daemon=True
-            )
-            state["thread"].start()
-    state["wake"].set()
-
-
-def init_app(app: Flask) -> None:
-    """After a request that queued mail, send it (inline) or wake the sender thread."""
-    _check_sender(app)
-
-    @app.after_request
-    def _after(response):
-        if not app.config.get("MAIL_SERVER"):
-            return response
-        pending = g.pop("mail_pending", False)
-        mode = app.config.get("MAIL_DELIVERY", "thread")
-        if mode == "inline" and pending:
-            try:
-                deliver_due()
-            except Exception:
-                log.exception("inline mail delivery failed")
-                db.session.rollback()
-        elif mode == "thread" and (pending or not _running(app)):
-            # The first request of a process starts the sender too, so mail that waited
-            # (no server yet, a retry after a restart) goes out without new mail.
-            wake(app)
-        return response
 
 
 # --- what became of a change's mail, for the message its author sees -------------------
@@ -495,8 +430,7 @@ def delivery_outcome(meeting_id: int, after_id: int) -> MailOutcome:
     if not cfg.get("MAIL_SERVER"):
         return MailOutcome(queued, 0, 0, "no_server")
     if mode == "inline":
-        if has_request_context():
-            g.pop("mail_pending", None)  # sent here, not again after the request
+        g.pop("mail_pending", None)  # sent here, not again after the request
         deliver_due()
         statuses = db.session.scalars(mine).all()
         sent = sum(1 for s in statuses if s == MailStatus.SENT)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
-import nh3
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
+from common.dates import SHANGHAI
+from common.html import clean_html
+from exports.minutes import render_minutes_pdf
 from models import (
     Action,
     ActionStatus,
@@ -39,26 +40,9 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from services.calendar import cached_vevent
 
-ALLOWED_TAGS = {"p", "br", "ul", "ol", "li", "strong", "b", "em"}
 FOLLOWUP_TITLE = "上次议定事项落实情况"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def clean_html(text: str) -> str:
-    """Minutes text limited to paragraphs, lists and bold, sanitised with nh3.
-
-    Plain text (no tags) is turned into paragraphs, one per line.
-    """
-    text = (text or "").strip()
-    if not text:
-        return ""
-    if "<" not in text:
-        from html import escape
-
-        text = "".join(f"<p>{escape(line.strip())}</p>" for line in text.splitlines() if line.strip())
-    cleaned = nh3.clean(text, tags=ALLOWED_TAGS, attributes={}, link_rel=None, strip_comments=True)
-    return cleaned.strip()
 
 
 def can_take_minutes(meeting: Meeting) -> bool:
@@ -352,6 +336,19 @@ def _delegate(inv: Invitation) -> str:
     return f"{inv.delegate_name}（{inv.delegate_post}）" if inv.delegate_post else inv.delegate_name
 
 
+def live_record(revision: MinutesRevision) -> dict[str, list[dict]]:
+    """A draft's attendance and actions as the meeting stands (approved minutes keep snapshots)."""
+    if revision.status == MinutesStatus.APPROVED:
+        return {}
+    meeting = revision.minutes.meeting
+    return {"attendance": snapshot_attendance(meeting), "actions": snapshot_actions(meeting)}
+
+
+def render_draft_pdf(revision: MinutesRevision) -> bytes:
+    """The minutes as they stand, as a PDF (a draft carries the 草稿 watermark)."""
+    return render_minutes_pdf(revision, **live_record(revision))
+
+
 def snapshot_attendance(meeting: Meeting) -> list[dict]:
     # The invited units in one query, not one lazy load per invitation.
     unit_ids = {inv.unit_id for inv in meeting.invitations}
@@ -400,8 +397,6 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
     While units asked to confirm have not (no answer, or comments), approval needs
     `unconfirmed_ok`: the approver has seen them named and approves all the same.
     """
-    from exports.minutes import render_minutes_pdf
-
     if revision.status != MinutesStatus.SUBMITTED:
         raise MinutesError("只有已提交的纪要可以签发。")
     missing = unconfirmed_message(revision)
@@ -425,7 +420,7 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
         revision.attendance_snapshot = snapshot_attendance(meeting)
         revision.actions_snapshot = snapshot_actions(meeting)
         revision.status = MinutesStatus.APPROVED
-        pdf = render_minutes_pdf(revision, archival=True)
+        pdf = render_minutes_pdf(revision, vevent=cached_vevent(meeting))
         revision.pdf = pdf
         revision.pdf_sha256, revision.pdf_sm3 = digests(pdf)
         revision.version += 1

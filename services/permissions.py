@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import Role, Unit, User
+from models import Role, Unit, User, db
 
 
 def can_view_units(user: User) -> bool:
@@ -389,3 +389,19 @@ def can_see_need_photos(user, need) -> bool:
     if not need.is_wish:
         return True
     return can_see_resident(user, need) or user.role == Role.ARCHIVIST
+
+
+def may_hold_feed(user, kind: str, target: int) -> bool:
+    """Whether a user may hold a private calendar feed of this kind (user, community, unit) and target."""
+    if kind == "user":
+        return target == user.id
+    if kind == "community":
+        return user.role == Role.ADMIN or (user.role == Role.SECRETARY and user.community_id == target)
+    if kind == "unit":
+        if user.role == Role.ADMIN:
+            return True
+        if user.role == Role.LIAISON:
+            return user.unit_id == target
+        unit = db.session.get(Unit, target)
+        return unit is not None and user.role == Role.SECRETARY and unit.community_id == user.community_id
+    return False

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from common.dates import SHANGHAI, format_date, format_datetime
 from models import (
     Booking,
     BookingStatus,
@@ -25,7 +26,15 @@ from models import (
 from models.base import utcnow
 from services import meetings as rooms
 from services import permissions as perm
-from services.meetings import SHANGHAI, fmt
+from services.rooms import (
+    BLOCKING,
+    PUBLISHED_BLOCKING,
+    RoomHold,
+    find_clash,
+    first_gap,
+    lock_room,
+    next_free_slot,
+)
 
 BOOKABLE_KINDS = (ResourceKind.VENUE, ResourceKind.EQUIPMENT)
 MAX_BOOKING = timedelta(days=31)
@@ -45,8 +54,8 @@ def fmt_range(start: datetime, end: datetime) -> str:
     """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
     local_start, local_end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
     if local_start.date() == local_end.date():
-        return f"{fmt(start)}—{local_end:%H:%M}"
-    return f"{fmt(start)}—{fmt(end)}"
+        return f"{format_datetime(start)}—{local_end:%H:%M}"
+    return f"{format_datetime(start)}—{format_datetime(end)}"
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -350,7 +359,7 @@ def clashing_pending(bookings: list[Booking]) -> set[int]:
         for room_id, s, e in db.session.execute(
             select(Meeting.room_id, Meeting.start_at, Meeting.end_at).where(
                 Meeting.room_id.in_(room_ids),
-                Meeting.status.in_(rooms.PUBLISHED_BLOCKING),
+                Meeting.status.in_(PUBLISHED_BLOCKING),
                 Meeting.start_at < hi,
                 Meeting.end_at > lo,
             )
@@ -431,7 +440,7 @@ def resource_next_free(resource_id: int, start: datetime, duration: timedelta) -
         )
         .order_by(Booking.start_at)
     ).all()
-    return rooms.first_gap([(s, e) for s, e in busy], start, duration)
+    return first_gap([(s, e) for s, e in busy], start, duration)
 
 
 def check_slot(
@@ -453,25 +462,25 @@ def check_slot(
             raise BookingError(
                 f"“{resource.title}”在该时段已预约给{clash.requester_name}"
                 f"（{fmt_range(clash.start_at, clash.end_at)}）。"
-                f"最近的空闲时段从 {fmt(suggestion)} 开始。"
+                f"最近的空闲时段从 {format_datetime(suggestion)} 开始。"
             )
         return
     from models import MeetingStatus
 
     drafts = approver is not None
-    hold = rooms.find_clash(room.id, start, end, include_drafts=drafts)
-    if hold is not None and not isinstance(hold, rooms.RoomHold) and hold.status == MeetingStatus.DRAFT:
+    hold = find_clash(room.id, start, end, include_drafts=drafts)
+    if hold is not None and not isinstance(hold, RoomHold) and hold.status == MeetingStatus.DRAFT:
         title = f"“{hold.title}”" if perm.can_view_meeting(approver, hold) else "（街道安排，尚未发布）"
         raise BookingError(
             f"“{room.name}”在该时段已安排草稿会议{title}（{fmt_range(hold.start_at, hold.end_at)}）。"
             "如要同意这项申请，请先把该会议改到其他时段；否则请拒绝申请并说明原因。"
         )
     if hold is not None:
-        suggestion = rooms.next_free_slot(room.id, start, end - start, include_drafts=drafts)
-        what = "会议" if not isinstance(hold, rooms.RoomHold) else "预约"
+        suggestion = next_free_slot(room.id, start, end - start, include_drafts=drafts)
+        what = "会议" if not isinstance(hold, RoomHold) else "预约"
         raise BookingError(
             f"“{room.name}”在该时段已被{what}“{hold.title}”（{fmt_range(hold.start_at, hold.end_at)}）占用。"
-            f"最近的空闲时段从 {fmt(suggestion)} 开始。"
+            f"最近的空闲时段从 {format_datetime(suggestion)} 开始。"
         )
 
 
@@ -488,9 +497,9 @@ def check_times(resource: Resource | None, start: datetime, end: datetime, now: 
         local_start = start.astimezone(SHANGHAI).date()
         local_end = (end - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
         if resource.available_from and local_start < resource.available_from:
-            raise BookingError(f"“{resource.title}”从 {_day(resource.available_from)} 起开放预约。")
+            raise BookingError(f"“{resource.title}”从 {format_date(resource.available_from)} 起开放预约。")
         if resource.available_until and local_end > resource.available_until:
-            raise BookingError(f"“{resource.title}”只开放到 {_day(resource.available_until)}。")
+            raise BookingError(f"“{resource.title}”只开放到 {format_date(resource.available_until)}。")
 
 
 def check_opening_hours(resource: Resource | None, room: Room | None, start: datetime, end: datetime) -> None:
@@ -502,10 +511,6 @@ def check_opening_hours(resource: Resource | None, room: Room | None, start: dat
     problem = target.hours_problem(target.name, start, end)
     if problem:
         raise BookingError(problem)
-
-
-def _day(d: date) -> str:
-    return f"{d.year}年{d.month:02d}月{d.day:02d}日"
 
 
 def is_own(user: User, resource: Resource | None = None, room: Room | None = None) -> bool:
@@ -549,7 +554,7 @@ def request_booking(
     if resource is not None:
         lock_resource(resource.id)
     else:
-        rooms.lock_room(room.id)
+        lock_room(room.id)
     check_slot(resource, room, start, end)
     booking = Booking(
         resource_id=resource.id if resource is not None else None,
@@ -572,7 +577,7 @@ def _lock_and_refresh(booking: Booking) -> None:
     if booking.resource_id:
         lock_resource(booking.resource_id)
     else:
-        rooms.lock_room(booking.room_id)
+        lock_room(booking.room_id)
     db.session.refresh(booking, ["status", "decided_at", "decline_reason"])
 
 
@@ -641,7 +646,7 @@ def room_meetings(room: Room, user: User, limit: int = 20):
     return list(
         db.session.scalars(
             rooms.visible_meetings(user)
-            .where(Meeting.room_id == room.id, Meeting.status.in_(rooms.BLOCKING), Meeting.end_at > utcnow())
+            .where(Meeting.room_id == room.id, Meeting.status.in_(BLOCKING), Meeting.end_at > utcnow())
             .order_by(Meeting.start_at)
             .limit(limit)
         )

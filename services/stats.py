@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, and_, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
 
+from common.dates import SHANGHAI
+from exports.report import render_annual_report
 from models import (
     Action,
     ActionStatus,
@@ -39,7 +40,6 @@ from models import (
 )
 from models.base import today
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_SPAN_DAYS = 366 * 10
 POINTS_LIMIT = 100  # a rule's points lie within ±POINTS_LIMIT
@@ -796,3 +796,28 @@ def dashboard_charts(d: Dashboard, highlight_key: int | None = None) -> dict[str
             "逐月工作量",
         ),
     }
+
+
+# --- annual report ------------------------------------------------------------------------
+
+
+def annual_report_context(street: Street, year: int) -> dict:
+    """Everything the annual report shows for a street and year."""
+    period = year_period(year)
+    d = dashboard(street, period)
+    return {
+        "street": street,
+        "year": year,
+        "d": d,
+        "charts": dashboard_charts(d),
+        "top_units": street_top_units(street, year),
+        "rules": point_rules(),
+        "RULES": RULES,
+        "percent": percent,
+        "generated": datetime.now().astimezone(),
+    }
+
+
+def annual_report_pdf(street: Street, year: int) -> bytes:
+    """The street's annual report for a year, as a PDF."""
+    return render_annual_report(annual_report_context(street, year))

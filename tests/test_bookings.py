@@ -262,6 +262,7 @@ def test_room_booking_refused_over_meeting_and_meeting_refused_over_booking(
     # Now a meeting cannot take the room then: the clash names the booking and suggests 16:00.
     from models.meeting import MeetingError
     from services import meetings as msvc
+    from services.rooms import next_free_slot
 
     with app.app_context():
         secretary = db.session.get(User, world.secretary1)
@@ -281,7 +282,7 @@ def test_room_booking_refused_over_meeting_and_meeting_refused_over_booking(
             msvc.save_meeting(None, data, secretary)
         assert "和平里派出所预约" in str(err.value) and "16:00 开始" in str(err.value)
         db.session.rollback()
-        assert msvc.next_free_slot(room_id, local(2, 14), timedelta(hours=1)) == local(2, 16)
+        assert next_free_slot(room_id, local(2, 14), timedelta(hours=1)) == local(2, 16)
 
 
 def test_meeting_form_refuses_a_booked_room(app, world, client, login_as, room_id):

@@ -173,7 +173,7 @@ def test_double_booking_names_the_clash_and_suggests_a_slot(app, client, world, 
 
 
 def test_next_free_slot_skips_evening_to_next_morning(app, world, make_meeting):
-    from services.meetings import next_free_slot
+    from services.rooms import next_free_slot
 
     make_meeting(days=5, at=time(19, 0), hours=2)
     with app.app_context():
@@ -459,7 +459,7 @@ def test_series_lists_clashes_before_saving_and_creates_occurrences(app, client,
 
 
 def test_weekly_series_dates(app, world):
-    from services.meetings import SeriesRule, occurrence_dates
+    from services.series import SeriesRule, occurrence_dates
 
     rule = SeriesRule("weekly", 2, 2, None, time(9, 0), 60, date(2027, 3, 1), date(2027, 4, 1))
     assert occurrence_dates(rule) == [date(2027, 3, 3), date(2027, 3, 17), date(2027, 3, 31)]
@@ -716,10 +716,10 @@ def test_publish_without_mail_server_says_the_invites_wait(app, client, world, l
 def test_mail_delivery_off_and_the_sender_thread_are_told_apart(
     app, client, world, login_as, make_meeting, monkeypatch
 ):
-    from services import mail as mailer
+    from web import mail as mail_glue
 
     _with_addresses(app, world)
-    monkeypatch.setattr(mailer, "wake", lambda app: None)  # no real sender thread in this test
+    monkeypatch.setattr(mail_glue, "wake", lambda app: None)  # no real sender thread in this test
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_DELIVERY="off")
     mid = make_meeting(days=7)
     login_as("secretary1")

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pikepdf
 from sqlalchemy import select
 
+from common.dates import format_date
 from models import Attendance, ConfirmationStatus, Meeting, Minutes, MinutesRevision, MinutesStatus, db
 from tests.test_minutes import _draft, _revision, _start, held_meeting  # noqa: F401
 from tests.test_pdf import pdftotext, squeezed
-from web.templating import format_date
 
 
 def _submitted(app, client, world, login_as, held_meeting, days=5):

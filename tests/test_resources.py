@@ -420,7 +420,7 @@ def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
         assert {b.status for b in bookings} == set(BookingStatus)
         assert any(b.room_id for b in bookings) and any(b.resource_id for b in bookings)
         # Approved bookings never overlap, and approved room bookings never overlap a meeting.
-        from services.meetings import find_clash
+        from services.rooms import find_clash
 
         approved = [b for b in bookings if b.status == BookingStatus.APPROVED]
         for b in approved:

@@ -2,7 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from services.passwords import password_problem
 
 
 class Form(FlaskForm):
@@ -20,3 +23,14 @@ class CheckboxList(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class NewPasswordMixin:
+    """The new password and its confirmation, checked against the policy."""
+
+    username_for_policy = ""
+
+    def validate_new_password(self, field):
+        problem = password_problem(field.data or "", self.username_for_policy)
+        if problem:
+            raise ValidationError(problem)

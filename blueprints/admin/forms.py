@@ -1,9 +1,8 @@
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from blueprints.auth.forms import NewPasswordMixin
 from models import Role
-from web.forms import Form, strip
+from web.forms import Form, NewPasswordMixin, strip
 
 
 class UserForm(NewPasswordMixin, Form):

@@ -1,5 +1,4 @@
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -9,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from blueprints.admin import bp
 from blueprints.admin.forms import UserForm
-from common.dates import DateArgError, parse_day
+from common.dates import SHANGHAI, DateArgError, parse_day
 from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from services import auditlog
@@ -18,8 +17,6 @@ from services import permissions as perm
 from services.passwords import set_password
 from services.units import escape_like
 from web.forms import Form
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _require_admin():

@@ -1,25 +1,14 @@
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from services.passwords import PASSWORD_MAX, password_problem
-from web.forms import Form
+from services.passwords import PASSWORD_MAX
+from web.forms import Form, NewPasswordMixin
 
 
 class LoginForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=PASSWORD_MAX)])
     submit = SubmitField("登录")
-
-
-class NewPasswordMixin:
-    """The new password and its confirmation, checked against the policy."""
-
-    username_for_policy = ""
-
-    def validate_new_password(self, field):
-        problem = password_problem(field.data or "", self.username_for_policy)
-        if problem:
-            raise ValidationError(problem)
 
 
 class PasswordForm(NewPasswordMixin, Form):

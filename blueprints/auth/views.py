@@ -75,7 +75,7 @@ def account():
             login_user(user)
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("auth.account"))
-    from blueprints.meetings.feeds import feed_targets
+    from services.calendar import feed_targets
 
     return (
         render_template(

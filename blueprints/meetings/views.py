@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from blueprints.meetings import bp
 from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
-from common.dates import DateArgError, parse_month
+from common.dates import SHANGHAI, DateArgError, format_datetime, local_dt, parse_month
 from exports import ics
 from models import (
     Attendance,
@@ -29,11 +29,11 @@ from models.meeting import MeetingError
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
+from services.calendar import invite_vevent
+from services.rooms import pending_requests, rooms_for
+from services.series import SeriesRule, create_series, plan_series
 from web.flow import attempt
 from web.forms import Form
-
-SHANGHAI = svc.SHANGHAI
-
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ def _communities_for(user) -> list[Community]:
 def _form_context(user, community_id: int | None):
     """Choices for the meeting form: communities, rooms and invitable units."""
     communities = _communities_for(user)
-    rooms = svc.rooms_for(user, None)
+    rooms = rooms_for(user, None)
     units = svc.invitable_units(user, None if user.role == Role.ADMIN else user.community_id)
     return communities, rooms, units
 
@@ -88,7 +88,7 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     return {
         "会议名称": meeting.title,
         "会议类型": meeting.kind.label,
-        "时间": f"{svc.fmt(meeting.start_at)}—{meeting.end_at.astimezone(SHANGHAI):%H:%M}",
+        "时间": f"{format_datetime(meeting.start_at)}—{meeting.end_at.astimezone(SHANGHAI):%H:%M}",
         "会议室": meeting.room.name,
         "会议说明": meeting.description,
         "议程": "；".join(f"{i.title}（{i.minutes}分钟）" for i in meeting.agenda_items),
@@ -97,8 +97,8 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
 
 
 def _form_data(form: MeetingForm, units: list[Unit], user) -> svc.MeetingData:
-    start = svc.local_dt(form.day.data, form.start_time.data)
-    end = svc.local_dt(form.day.data, form.end_time.data)
+    start = local_dt(form.day.data, form.start_time.data)
+    end = local_dt(form.day.data, form.end_time.data)
     deadline = form.topic_deadline.data.replace(tzinfo=SHANGHAI) if form.topic_deadline.data else None
     rows = []
     unit_ids = {u.id for u in units}
@@ -234,8 +234,8 @@ def calendar():
     if first is None:
         first = utcnow().astimezone(SHANGHAI).date().replace(day=1)
     weeks = svc.month_grid(first.year, first.month)
-    start = svc.local_dt(weeks[0][0], datetime.min.time())
-    end = svc.local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())
+    start = local_dt(weeks[0][0], datetime.min.time())
+    end = local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())
     filters = _filters()
     meetings = db.session.scalars(svc.meetings_query(current_user, start=start, end=end, **filters)).all()
     by_day: dict[date, list[Meeting]] = {}
@@ -390,7 +390,7 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
                     _flash_mail(saved, mark, "会议已保存。", "通知", everyone=False)
                 _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
-    pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
+    pending = pending_requests([r.id for r in rooms], utcnow(), limit=20)
     return render_template(
         "meetings/form.html", form=form, meeting=meeting, conflict=conflict, pending_requests=pending
     )
@@ -398,11 +398,11 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
 
 def _warn_pending_requests(meeting: Meeting) -> None:
     """Say which booking requests for the room the meeting now overlaps: they can no longer be approved."""
-    overlapping = svc.pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
+    overlapping = pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
     if not overlapping:
         return
     names = "；".join(
-        f"{b.requester_name}（{svc.fmt(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
+        f"{b.requester_name}（{format_datetime(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
         for b in overlapping
     )
     flash(
@@ -639,7 +639,7 @@ def invite(meeting_id: int):
     """Download the meeting's invite (REQUEST, or CANCEL once cancelled)."""
     meeting = _load(meeting_id)
     # No write in a GET: a stale cache is rendered for this response, not stored.
-    body = ics.invite_ics(meeting, svc.invite_vevent(meeting, current_user))
+    body = ics.invite_ics(meeting, invite_vevent(meeting, current_user))
     method = "CANCEL" if meeting.is_cancelled else "REQUEST"
     resp = Response(body, mimetype="text/calendar")
     resp.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
@@ -650,9 +650,9 @@ def invite(meeting_id: int):
 # --- series --------------------------------------------------------------------------------
 
 
-def _series_rule(form: SeriesForm) -> svc.SeriesRule:
+def _series_rule(form: SeriesForm) -> SeriesRule:
     rule = form.rule.data
-    return svc.SeriesRule(
+    return SeriesRule(
         rule="weekly" if rule == "weekly" else "monthly_nth",
         interval=(form.interval.data or 1) if rule == "weekly" else (3 if rule == "quarterly" else 1),
         weekday=form.weekday.data,
@@ -683,7 +683,7 @@ def series_new():
     plan = None
     if form.validate_on_submit() and _check_scope(form, current_user, rooms):
         rule = _series_rule(form)
-        plan = svc.plan_series(rule, form.room_id.data)
+        plan = plan_series(rule, form.room_id.data)
         if not plan:
             form.form_errors.append("这段时间内没有符合规则的日期，请调整。")
             plan = None
@@ -693,12 +693,12 @@ def series_new():
 
 
 def _series_page(form: SeriesForm, plan, rooms: list[Room] | None = None):
-    rooms = rooms if rooms is not None else svc.rooms_for(current_user, None)
-    pending = svc.pending_requests([r.id for r in rooms], utcnow(), limit=20)
+    rooms = rooms if rooms is not None else rooms_for(current_user, None)
+    pending = pending_requests([r.id for r in rooms], utcnow(), limit=20)
     return render_template("meetings/series.html", form=form, plan=plan, pending_requests=pending)
 
 
-def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
+def _series_confirm(form: SeriesForm, rule: SeriesRule, plan, units):
     """Create the occurrences as the secretary decided: keep, skip or move each one."""
     starts = []
     errors = []
@@ -745,7 +745,7 @@ def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
         current_user.community_id if current_user.role == Role.SECRETARY else (form.community_id.data or None)
     )
     try:
-        series = svc.create_series(
+        series = create_series(
             rule,
             form.title.data,
             MeetingKind.REGULAR,
@@ -759,7 +759,7 @@ def _series_confirm(form: SeriesForm, rule: svc.SeriesRule, plan, units):
     except MeetingError as exc:
         db.session.rollback()
         form.form_errors.append(f"保存时发现新的冲突：{exc} 请重新预览。")
-        plan = svc.plan_series(rule, form.room_id.data)
+        plan = plan_series(rule, form.room_id.data)
         return _series_page(form, plan)
     flash(f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。", "success")
     return redirect(url_for("meetings.index", community=community_id or "street"))

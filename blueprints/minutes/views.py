@@ -437,14 +437,12 @@ def revision(meeting_id: int, number: int):
 
 
 def _revision_pdf(meeting: Meeting, minutes: Minutes, rev: MinutesRevision) -> Response:
-    from exports.minutes import render_minutes_pdf
-
     name = f"{minutes.archive_no or meeting.title}会议纪要.pdf"
     if rev.status == MinutesStatus.APPROVED:
         # The newest archival rendition whose digests hold (see `flask migrate-archive`).
         _, body = archive.download(rev)
         return download_response(body, "application/pdf", name, inline=True)
-    return download_response(render_minutes_pdf(rev), "application/pdf", name, inline=True)
+    return download_response(svc.render_draft_pdf(rev), "application/pdf", name, inline=True)
 
 
 @bp.route("/minutes.pdf")

@@ -13,10 +13,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from common.dates import format_date
 from models import ResourceKind
 from models.base import today
 from web.forms import Form
-from web.templating import format_date
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"

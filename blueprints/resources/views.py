@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from blueprints.resources import bp
 from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
+from common.dates import SHANGHAI
 from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Visibility, db
 from services import permissions as perm
 from services import resources as svc
@@ -19,7 +20,6 @@ from web import panels
 from web.concurrency import changed_since, snapshot
 from web.forms import Form
 
-SHANGHAI = svc.SHANGHAI
 FIELD_LABELS = {
     "kind": "资源类别",
     "title": "资源名称",

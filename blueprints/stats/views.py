@@ -89,11 +89,10 @@ def report():
     street = svc.street_for(current_user, request.args.get("street", type=int))
     if street is None:
         abort(404)
-    from exports.report import render_annual_report
 
     begin_write(db.session)
     try:
-        pdf = render_annual_report(street, year)
+        pdf = svc.annual_report_pdf(street, year)
     except PdfRenderError:
         db.session.rollback()
         flash("年度报告生成失败，请稍后再试。", "error")

@@ -33,7 +33,9 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     page.get_by_role("link", name="会议纪要").click()
     page.get_by_role("button", name="开始记录会议纪要").click()
     expect(page.get_by_role("textbox", name="（一）冬季供暖保障")).to_be_visible()  # the editor is ready
-    page.get_by_role("textbox", name="（一）冬季供暖保障").fill("一小介绍了锅炉检修情况。\n各单位同意错峰用气。")
+    page.get_by_role("textbox", name="（一）冬季供暖保障").fill(
+        "一小介绍了锅炉检修情况。\n各单位同意错峰用气。"
+    )
     page.get_by_label("事项", exact=True).nth(0).fill("锅炉房安全检查")
     page.get_by_label("牵头单位").nth(0).select_option(label="东大街第一小学")
     page.get_by_label("完成时限").nth(0).fill(due)

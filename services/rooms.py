@@ -1,0 +1,215 @@
+"""Rooms and their calendar, shared by meetings and bookings: clashes, free slots, pending requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from common.dates import SHANGHAI, format_datetime, local_dt
+from models import (
+    Meeting,
+    MeetingStatus,
+    Role,
+    Room,
+    User,
+    db,
+)
+
+BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
+# A draft holds its room against other meetings and against approving a booking, but a
+# booking request goes through: the draft is invisible to the requester and may never happen.
+PUBLISHED_BLOCKING = (MeetingStatus.SCHEDULED, MeetingStatus.HELD)
+DAY_START, DAY_END = time(8, 30), time(21, 0)
+
+
+# --- room calendar --------------------------------------------------------------
+
+
+def lock_room(room_id: int) -> None:
+    """Serialise writers on one room (PostgreSQL row lock; SQLite already holds the write lock)."""
+    db.session.execute(select(Room.id).where(Room.id == room_id).with_for_update())
+
+
+@dataclass(frozen=True)
+class RoomHold:
+    """An approved booking holding a room, described like a meeting for clash messages."""
+
+    title: str
+    start_at: datetime
+    end_at: datetime
+    booking_id: int
+
+
+def _booking_hold(booking) -> RoomHold:
+    purpose = booking.purpose.strip().splitlines()[0][:30] if booking.purpose.strip() else "场地预约"
+    return RoomHold(f"{booking.requester_name}预约：{purpose}", booking.start_at, booking.end_at, booking.id)
+
+
+def find_clash(
+    room_id: int,
+    start: datetime,
+    end: datetime,
+    exclude_id: int | None = None,
+    exclude_booking_id: int | None = None,
+    include_drafts: bool = True,
+) -> Meeting | RoomHold | None:
+    """The first meeting, or else approved room booking, that holds the room during [start, end).
+
+    Without include_drafts only published meetings count: what a booking request meets.
+    """
+    stmt = select(Meeting).where(
+        Meeting.room_id == room_id,
+        Meeting.status.in_(BLOCKING if include_drafts else PUBLISHED_BLOCKING),
+        Meeting.start_at < end,
+        Meeting.end_at > start,
+    )
+    if exclude_id:
+        stmt = stmt.where(Meeting.id != exclude_id)
+    meeting = db.session.scalar(stmt.order_by(Meeting.start_at).limit(1))
+    if meeting is not None:
+        return meeting
+    from models import Booking, BookingStatus
+
+    stmt = (
+        select(Booking)
+        .where(
+            Booking.room_id == room_id,
+            Booking.status == BookingStatus.APPROVED,
+            Booking.start_at < end,
+            Booking.end_at > start,
+        )
+        .options(joinedload(Booking.requester_unit), joinedload(Booking.requester_community))
+    )
+    if exclude_booking_id:
+        stmt = stmt.where(Booking.id != exclude_booking_id)
+    booking = db.session.scalar(stmt.order_by(Booking.start_at).limit(1))
+    return _booking_hold(booking) if booking is not None else None
+
+
+def room_busy(
+    room_id: int,
+    start: datetime,
+    until: datetime,
+    exclude_id: int | None = None,
+    exclude_booking_id: int | None = None,
+    include_drafts: bool = True,
+) -> list[tuple[datetime, datetime]]:
+    """The intervals in which meetings and approved bookings hold the room, between start and until."""
+    from models import Booking, BookingStatus
+
+    meetings = db.session.execute(
+        select(Meeting.start_at, Meeting.end_at).where(
+            Meeting.room_id == room_id,
+            Meeting.status.in_(BLOCKING if include_drafts else PUBLISHED_BLOCKING),
+            Meeting.end_at > start,
+            Meeting.start_at < until,
+            Meeting.id != (exclude_id or 0),
+        )
+    ).all()
+    bookings = db.session.execute(
+        select(Booking.start_at, Booking.end_at).where(
+            Booking.room_id == room_id,
+            Booking.status == BookingStatus.APPROVED,
+            Booking.end_at > start,
+            Booking.start_at < until,
+            Booking.id != (exclude_booking_id or 0),
+        )
+    ).all()
+    return sorted([(s, e) for s, e in meetings] + [(s, e) for s, e in bookings])
+
+
+def first_gap(busy: Sequence[tuple[datetime, datetime]], start: datetime, duration: timedelta) -> datetime:
+    """The earliest start from `start` on that overlaps none of `busy`, in office hours when it fits."""
+    office_hours = duration <= datetime.combine(date.min, DAY_END) - datetime.combine(date.min, DAY_START)
+    candidate = start
+    for _ in range(500):
+        if office_hours:
+            local = candidate.astimezone(SHANGHAI)
+            if local.time() < DAY_START:
+                candidate = local_dt(local.date(), DAY_START)
+            elif (local + duration).time() > DAY_END or (local + duration).date() != local.date():
+                candidate = local_dt(local.date() + timedelta(days=1), DAY_START)
+        clash = next(((s, e) for s, e in busy if s < candidate + duration and e > candidate), None)
+        if clash is None:
+            return candidate
+        candidate = clash[1]
+    return candidate
+
+
+def next_free_slot(
+    room_id: int,
+    start: datetime,
+    duration: timedelta,
+    exclude_id: int | None = None,
+    exclude_booking_id: int | None = None,
+    include_drafts: bool = True,
+) -> datetime:
+    """The earliest start from `start` on when the room is free for `duration`, in office hours.
+
+    Meetings and approved room bookings share the room's calendar.
+    """
+    busy = room_busy(
+        room_id,
+        start,
+        start + timedelta(days=60) + duration,
+        exclude_id,
+        exclude_booking_id,
+        include_drafts,
+    )
+    return first_gap(busy, start, duration)
+
+
+def pending_requests(
+    room_ids: Iterable[int], start: datetime, end: datetime | None = None, limit: int | None = None
+) -> list:
+    """Pending booking requests for these rooms that overlap [start, end) (or end after start), soonest first.
+
+    A secretary choosing a meeting's slot sees them: a meeting there would leave them unapprovable.
+    """
+    from models import Booking, BookingStatus
+
+    stmt = (
+        select(Booking)
+        .where(
+            Booking.room_id.in_(list(room_ids)),
+            Booking.status == BookingStatus.PENDING,
+            Booking.end_at > start,
+        )
+        .options(
+            joinedload(Booking.room),
+            joinedload(Booking.requester_unit),
+            joinedload(Booking.requester_community),
+        )
+        .order_by(Booking.start_at, Booking.id)
+    )
+    if end is not None:
+        stmt = stmt.where(Booking.start_at < end)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def clash_message(
+    clash: Meeting | RoomHold, room_id: int, start: datetime, end: datetime, exclude_id=None
+) -> str:
+    suggestion = next_free_slot(room_id, start, end - start, exclude_id)
+    return (
+        f"会议室在该时段已被“{clash.title}”（{format_datetime(clash.start_at)}—{clash.end_at.astimezone(SHANGHAI):%H:%M}）占用。"
+        f"该会议室最近的空闲时段从 {format_datetime(suggestion)} 开始。"
+    )
+
+
+def rooms_for(user: User, community_id: int | None = None) -> list[Room]:
+    """Community meeting rooms a user may schedule in."""
+    stmt = select(Room).where(Room.community_id.is_not(None), Room.bookable.is_(True))
+    if user.role == Role.SECRETARY:
+        stmt = stmt.where(Room.community_id == user.community_id)
+    elif community_id:
+        stmt = stmt.where(Room.community_id == community_id)
+    return list(
+        db.session.scalars(stmt.options(joinedload(Room.community)).order_by(Room.community_id, Room.id))
+    )
