@@ -146,7 +146,7 @@ def gunicorn_settings(workers: int) -> dict[str, Any]:
             os.environ.pop("GUNICORN_WORKERS")
         else:
             os.environ["GUNICORN_WORKERS"] = saved
-    keys = ("workers", "worker_class", "timeout", "keepalive", "max_requests", "max_requests_jitter")
+    keys = ("workers", "worker_class", "preload_app", "timeout", "keepalive", "max_requests", "max_requests_jitter")
     return {k: conf.get(k) for k in keys}
 
 
@@ -472,7 +472,8 @@ def report(result: dict[str, Any]) -> str:
     s, cfg = result["settings"], result["gunicorn"]
     lines = [
         f"gunicorn.conf.py: {cfg['workers']} {cfg['worker_class']} workers per server (fixed), "
-        f"timeout {cfg['timeout']} s, max_requests {cfg['max_requests']} ± {cfg['max_requests_jitter']}",
+        f"{'preloaded, ' if cfg['preload_app'] else ''}timeout {cfg['timeout']} s, "
+        f"max_requests {cfg['max_requests']} + 0–{cfg['max_requests_jitter']}",
         f"load: {s['generator']}, {s['connections']} connections, {s['duration']:g} s per page "
         f"after {s['warmup']:g} s warm-up; {result['machine']}",
         f"user {result['user']} ({result['user_scope']}) on {result['database']}; "
