@@ -146,7 +146,15 @@ def gunicorn_settings(workers: int) -> dict[str, Any]:
             os.environ.pop("GUNICORN_WORKERS")
         else:
             os.environ["GUNICORN_WORKERS"] = saved
-    keys = ("workers", "worker_class", "preload_app", "timeout", "keepalive", "max_requests", "max_requests_jitter")
+    keys = (
+        "workers",
+        "worker_class",
+        "preload_app",
+        "timeout",
+        "keepalive",
+        "max_requests",
+        "max_requests_jitter",
+    )
     return {k: conf.get(k) for k in keys}
 
 
