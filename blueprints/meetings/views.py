@@ -67,8 +67,11 @@ def _form_context(user, community_id: int | None):
     return communities, rooms, units
 
 
-def _load(meeting_id: int, for_update: bool = False) -> Meeting:
-    meeting = svc.load_meeting(meeting_id, for_update=for_update)
+def _load(meeting_id: int, for_update: bool = False, page: bool = True) -> Meeting:
+    """The meeting (404) if the user may see it (403); page=False: without what its page shows."""
+    meeting = (
+        svc.load_meeting(meeting_id, for_update=for_update) if page else db.session.get(Meeting, meeting_id)
+    )
     if meeting is None:
         abort(404)
     if not perm.can_view_meeting(current_user, meeting):
@@ -637,7 +640,9 @@ def decline_topic(meeting_id: int, topic_id: int):
 @login_required
 def invite(meeting_id: int):
     """Download the meeting's invite (REQUEST, or CANCEL once cancelled)."""
-    meeting = _load(meeting_id)
+    # Only the meeting: a fresh cached VEVENT needs none of its agenda, invitations or topics
+    # (a liaison's own invitation, or a stale cache, loads what it needs).
+    meeting = _load(meeting_id, page=False)
     # No write in a GET: a stale cache is rendered for this response, not stored.
     body = ics.invite_ics(meeting, invite_vevent(meeting, current_user))
     method = "CANCEL" if meeting.is_cancelled else "REQUEST"
