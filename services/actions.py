@@ -78,14 +78,18 @@ class LedgerFilters:
 
 
 def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
-    """Actions matching the ledger filters, soonest due first, with what the list shows."""
-    stmt = select(Action).options(
+    """Actions matching the ledger filters, soonest due first, with what a ledger row shows."""
+    return ledger_select(user, f).options(
         joinedload(Action.lead_unit),
         joinedload(Action.community),
-        joinedload(Action.meeting),
         selectinload(Action.co_units),
         selectinload(Action.tags),
     )
+
+
+def ledger_select(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
+    """Actions matching the ledger filters, soonest due first, loading nothing else."""
+    stmt = select(Action)
     if user.role == Role.LIAISON:
         stmt = stmt.where(involves(user.unit_id or 0))
     if f.community_id:

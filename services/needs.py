@@ -310,15 +310,14 @@ def stale_claims(user: User, limit: int = 10) -> tuple[list[Need], int]:
     stmt = select(Need).where(Need.status.in_(ACTIVE_CLAIM), Need.last_activity_at < stale_cutoff())
     if user.role == Role.SECRETARY:
         stmt = stmt.where(Need.community_id == (user.community_id or 0))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    if not total:
-        return [], 0
-    rows = db.session.scalars(
-        stmt.options(joinedload(Need.claimed_unit), joinedload(Need.community))
+    # The total comes with the rows (a window over every match, before LIMIT): one statement.
+    rows = db.session.execute(
+        stmt.add_columns(func.count().over())
+        .options(joinedload(Need.claimed_unit), joinedload(Need.community))
         .order_by(Need.last_activity_at)
         .limit(limit)
     ).all()
-    return list(rows), total
+    return [need for need, _ in rows], rows[0][1] if rows else 0
 
 
 # --- matching (资源需求对接) -------------------------------------------------------------

@@ -294,12 +294,26 @@ def _requested_by_me(user: User):
     return false()
 
 
-def awaiting_decision(user: User) -> Select[tuple[Booking]]:
-    """Pending requests the user may approve or decline, soonest first."""
+def awaiting_decision(user: User, brief: bool = False) -> Select[tuple[Booking]]:
+    """Pending requests the user may approve or decline, soonest first.
+
+    brief: with only what the dashboard's list shows (what is booked, by whom), not the
+    owners and the requesting user that a booking row names.
+    """
+    options = (
+        (
+            joinedload(Booking.resource),
+            joinedload(Booking.room),
+            joinedload(Booking.requester_unit),
+            joinedload(Booking.requester_community),
+        )
+        if brief
+        else booking_options()
+    )
     return (
         select(Booking)
         .where(Booking.status == BookingStatus.PENDING, _owned_targets(user))
-        .options(*booking_options())
+        .options(*options)
         .order_by(Booking.start_at, Booking.id)
     )
 

@@ -75,7 +75,9 @@ def export(fmt: str):
     """Download the ledger (with the current filters) as xlsx or CSV."""
     if not perm.can_export_actions(current_user):
         abort(403)
-    actions = db.session.scalars(svc.ledger_query(current_user, _filters())).all()
+    actions = db.session.scalars(
+        svc.ledger_query(current_user, _filters()).options(joinedload(Action.meeting))
+    ).all()
     # Build the file before the audit commit: the commit expires the loaded actions (every
     # row would be read again, one SELECT each) and the write lock is not held meanwhile.
     if fmt == "xlsx":

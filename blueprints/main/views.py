@@ -1,6 +1,6 @@
 from flask import render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from blueprints.main import bp
@@ -66,20 +66,24 @@ def dashboard():
 
 def _action_panels(user) -> dict:
     """My open actions (a liaison: my unit's; a secretary: my community's), overdue first."""
-    from services.actions import LedgerFilters, involves, ledger_query
+    from services.actions import LedgerFilters, involves, ledger_select
 
     if user.role == Role.LIAISON:
-        stmt = ledger_query(user, LedgerFilters()).where(involves(user.unit_id or 0))
+        stmt = ledger_select(user, LedgerFilters()).where(involves(user.unit_id or 0))
     elif user.role == Role.SECRETARY:
-        stmt = ledger_query(user, LedgerFilters(community_id=user.community_id))
+        stmt = ledger_select(user, LedgerFilters(community_id=user.community_id))
     else:
-        stmt = ledger_query(user, LedgerFilters())
-    stmt = stmt.where(Action.status != ActionStatus.DONE)
-    actions = db.session.scalars(stmt.limit(8)).all()
-    overdue = db.session.scalar(
-        select(func.count()).select_from(stmt.order_by(None).where(Action.due_on < today()).subquery())
-    )
-    return {"my_actions": actions, "overdue_count": overdue, "today": today()}
+        stmt = ledger_select(user, LedgerFilters())
+    day = today()
+    # The overdue count comes with the rows (a window over all open actions, before LIMIT).
+    overdue_total = func.sum(case((Action.due_on < day, 1), else_=0)).over()
+    rows = db.session.execute(
+        stmt.add_columns(overdue_total)
+        .where(Action.status != ActionStatus.DONE)
+        .options(joinedload(Action.lead_unit))
+        .limit(8)
+    ).all()
+    return {"my_actions": [a for a, _ in rows], "overdue_count": rows[0][1] if rows else 0, "today": day}
 
 
 def _meeting_panels(user) -> dict:
