@@ -106,6 +106,11 @@ def cached_vevent(meeting: Meeting) -> str:
     return text
 
 
+def has_current_vevent(meeting: Meeting) -> bool:
+    """Whether the meeting's cached VEVENT is current (then it needs nothing else loaded)."""
+    return _cache_fresh(meeting, calendar_cache_key())
+
+
 def current_vevent(meeting: Meeting) -> str:
     """The meeting's VEVENT text for a read request: the cached text if fresh, else rendered.
 

@@ -29,7 +29,7 @@ from models.meeting import MeetingError
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
-from services.calendar import invite_vevent
+from services.calendar import has_current_vevent, invite_vevent
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
 from web.flow import attempt
@@ -640,9 +640,12 @@ def decline_topic(meeting_id: int, topic_id: int):
 @login_required
 def invite(meeting_id: int):
     """Download the meeting's invite (REQUEST, or CANCEL once cancelled)."""
-    # Only the meeting: a fresh cached VEVENT needs none of its agenda, invitations or topics
-    # (a liaison's own invitation, or a stale cache, loads what it needs).
+    # Only the meeting: a current cached VEVENT needs none of its agenda, invitations or topics
+    # (a liaison's own invitation loads lazily). A stale one is rendered from all of them,
+    # loaded in a fixed number of statements.
     meeting = _load(meeting_id, page=False)
+    if not has_current_vevent(meeting):
+        meeting = _load(meeting_id)
     # No write in a GET: a stale cache is rendered for this response, not stored.
     body = ics.invite_ics(meeting, invite_vevent(meeting, current_user))
     method = "CANCEL" if meeting.is_cancelled else "REQUEST"
