@@ -51,7 +51,9 @@ def index():
     """The action ledger with filters."""
     f = _filters()
     pagination = db.paginate(
-        svc.ledger_query(current_user, f), per_page=current_app.config["ACTIONS_PER_PAGE"], error_out=False
+        svc.ledger_page_query(current_user, f),
+        per_page=current_app.config["ACTIONS_PER_PAGE"],
+        error_out=False,
     )
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
@@ -60,6 +62,7 @@ def index():
     return render_template(
         "actions/index.html",
         pagination=pagination,
+        extras=svc.ledger_extras(pagination.items),
         f=f,
         communities=communities,
         unit=unit,
