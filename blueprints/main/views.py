@@ -27,13 +27,19 @@ from web import panels
 def dashboard():
     """Show the work overview for the current role."""
     user = current_user
-    counts = select(Unit.community_id, Unit.status, func.count()).group_by(Unit.community_id, Unit.status)
+    # The communities with their units counted by status, in one statement.
     table: dict[int, dict[UnitStatus, int]] = {}
-    for community_id, status, n in db.session.execute(counts):
-        table.setdefault(community_id, {s: 0 for s in UnitStatus})[UnitStatus(status)] = n
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    listed: dict[int, Community] = {}
+    for community, status, n in db.session.execute(
+        select(Community, Unit.status, func.count(Unit.id))
+        .outerjoin(Unit, Unit.community_id == Community.id)
+        .group_by(Community.id, Unit.status)
+        .order_by(Community.street_id, Community.position)
+    ):
+        listed.setdefault(community.id, community)
+        if status is not None:
+            table.setdefault(community.id, {s: 0 for s in UnitStatus})[UnitStatus(status)] = n
+    communities = list(listed.values())
     pending = []
     if user.role in (Role.ADMIN, Role.SECRETARY):
         stmt = select(Unit).where(Unit.status == UnitStatus.REGISTERED).order_by(Unit.registered_on)
@@ -101,7 +107,15 @@ def _meeting_panels(user) -> dict:
         )
     if user.role in (Role.LIAISON, Role.ARCHIVIST):
         upcoming = upcoming.where(Meeting.status == MeetingStatus.SCHEDULED)
-    next_meetings = db.session.scalars(upcoming.limit(6)).all()
+    hosts = user.role in (Role.ADMIN, Role.SECRETARY)
+    if hosts:  # the replies still missing come with each meeting
+        upcoming = upcoming.add_columns(
+            select(func.count())
+            .where(Invitation.meeting_id == Meeting.id, Invitation.reply == Reply.PENDING)
+            .scalar_subquery()
+        )
+    rows = db.session.execute(upcoming.limit(6)).all()
+    next_meetings = [row[0] for row in rows]
     owed = []
     if user.role == Role.LIAISON and user.unit_id:
         owed = db.session.scalars(
@@ -116,18 +130,6 @@ def _meeting_panels(user) -> dict:
             .options(joinedload(Meeting.room))
             .order_by(Meeting.start_at)
         ).all()
-    pending_counts = {}
     # Only a published meeting's invitations were sent: a draft's units owe no reply yet.
-    published = [m.id for m in next_meetings if m.status == MeetingStatus.SCHEDULED]
-    if published and user.role in (Role.ADMIN, Role.SECRETARY):
-        pending_counts = dict(
-            db.session.execute(
-                select(Invitation.meeting_id, func.count())
-                .where(
-                    Invitation.meeting_id.in_(published),
-                    Invitation.reply == Reply.PENDING,
-                )
-                .group_by(Invitation.meeting_id)
-            ).all()
-        )
+    pending_counts = {m.id: n for m, n in rows if m.status == MeetingStatus.SCHEDULED and n} if hosts else {}
     return {"next_meetings": next_meetings, "owed": owed, "pending_counts": pending_counts}
