@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import render_template
 
-from models import Attendance, MinutesRevision, MinutesStatus
+from models import Attendance, ConfirmationStatus, MinutesRevision, MinutesStatus
 
 ATTENDANCE_LABELS = {a.value: a.label for a in Attendance}
 
@@ -51,6 +51,10 @@ def minutes_context(
     groups = {a.value: [] for a in Attendance}
     for row in attendance:
         groups.setdefault(row["attendance"], []).append(row)
+    confirmations = confirmation_rows(revision)
+    answers = {c.value: [] for c in ConfirmationStatus}
+    for row in confirmations:
+        answers[row["status"]].append(row)
     return {
         "revision": revision,
         "minutes": minutes,
@@ -63,7 +67,10 @@ def minutes_context(
         "not_signed": groups[Attendance.UNKNOWN.value],
         "delegates": [row for row in attendance if row.get("delegate")],
         "actions": actions,
-        "confirmations": confirmation_rows(revision),
+        "confirmations": confirmations,
+        "confirmed": answers[ConfirmationStatus.CONFIRMED.value],
+        "commented": answers[ConfirmationStatus.COMMENTED.value],
+        "unanswered": answers[ConfirmationStatus.PENDING.value],
         "history": [r for r in minutes.revisions if r.number <= revision.number],
         "watermark": None if approved else "草稿",
         "attendance_labels": ATTENDANCE_LABELS,

@@ -106,6 +106,19 @@ class Meeting(Base):
         return self.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
 
     @property
+    def is_draft(self) -> bool:
+        return self.status == MeetingStatus.DRAFT
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Published and not yet marked held."""
+        return self.status == MeetingStatus.SCHEDULED
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == MeetingStatus.HELD
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status == MeetingStatus.CANCELLED
 
@@ -120,6 +133,15 @@ class Meeting(Base):
     def attendance_open(self, now: datetime) -> bool:
         """Sign-in opens at the meeting's start and stays open once it is held."""
         return self.status in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) and now >= self.start_at
+
+    def minutes_open(self, now: datetime) -> bool:
+        """Minutes are written once the meeting has begun, when sign-in opens (never if cancelled)."""
+        return self.attendance_open(now)
+
+    @property
+    def present_count(self) -> int:
+        """Invited units signed in as present (in person or through a delegate)."""
+        return sum(1 for inv in self.invitations if inv.attendance == Attendance.PRESENT)
 
     def publish(self, now: datetime) -> None:
         if self.status != MeetingStatus.DRAFT:
@@ -222,6 +244,23 @@ class Invitation(Base):
         return self.unit.name if self.unit else ""
 
     @property
+    def awaiting_reply(self) -> bool:
+        return self.reply == Reply.PENDING
+
+    @property
+    def declined(self) -> bool:
+        return self.reply == Reply.DECLINE
+
+    @property
+    def sends_delegate(self) -> bool:
+        return self.reply == Reply.DELEGATE
+
+    @property
+    def signed_in(self) -> bool:
+        """Marked at sign-in, present or absent."""
+        return self.attendance != Attendance.UNKNOWN
+
+    @property
     def signed_in_as(self) -> str:
         """The sign-in mark as the sign-in sheet offers it: unknown, present, delegate, absent_*."""
         if self.attendance == Attendance.PRESENT and self.by_delegate:
@@ -256,6 +295,15 @@ class Topic(Base):
     meeting: Mapped[Meeting] = relationship(back_populates="topics")
     unit: Mapped[Unit] = relationship()
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+
+    @property
+    def is_submitted(self) -> bool:
+        """Waiting for the host to accept or decline it."""
+        return self.status == TopicStatus.SUBMITTED
+
+    @property
+    def is_declined(self) -> bool:
+        return self.status == TopicStatus.DECLINED
 
 
 class MeetingSeries(Base):

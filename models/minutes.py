@@ -111,6 +111,11 @@ class MinutesRevision(Base):
     def locked(self) -> bool:
         return self.status == MinutesStatus.APPROVED
 
+    @property
+    def is_submitted(self) -> bool:
+        """Submitted for approval (签发), perhaps with units asked to confirm (会签)."""
+        return self.status == MinutesStatus.SUBMITTED
+
 
 class MinutesRendition(Base):
     """A later archival rendition of an approved revision, kept beside the original PDF.
@@ -172,6 +177,15 @@ class Confirmation(Base):
     @property
     def name(self) -> str:
         return self.unit.name if self.unit else ""
+
+    @property
+    def is_pending(self) -> bool:
+        """The unit has not answered yet."""
+        return self.status == ConfirmationStatus.PENDING
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == ConfirmationStatus.CONFIRMED
 
 
 class ArchiveCounter(Base):

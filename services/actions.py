@@ -118,24 +118,6 @@ def involves(unit_id: int):
     )
 
 
-def may_report(user: User, action: Action) -> bool:
-    """Progress is posted by the liaisons of the lead and co-units, and by the host's managers."""
-    from services import permissions as perm
-
-    if user.role == Role.LIAISON:
-        return action.involves(user.unit_id)
-    return perm.can_manage_meeting(user, action.meeting)
-
-
-def may_close(user: User, action: Action) -> bool:
-    """The lead unit's liaison or the host's secretary (or an admin) closes an action."""
-    from services import permissions as perm
-
-    if user.role == Role.LIAISON:
-        return user.unit_id == action.lead_unit_id
-    return perm.can_manage_meeting(user, action.meeting)
-
-
 def upload_folder() -> Path:
     """The folder attachments are kept in, created readable by the app's user only."""
     folder = current_app.config.get("UPLOAD_FOLDER") or str(Path(current_app.instance_path) / "uploads")

@@ -141,11 +141,7 @@ def catalogue_query(user: User, f: CatalogueFilters) -> Select[tuple[Resource]]:
 
 def unit_resources(user: User, unit: Unit, limit: int = 20) -> tuple[list[Resource], int]:
     """The unit's resources the viewer may see (inactive ones too for its editors), and how many."""
-    editor = user.is_authenticated and (
-        user.role == Role.ADMIN
-        or (user.role == Role.SECRETARY and user.community_id == unit.community_id)
-        or (user.role == Role.LIAISON and user.unit_id == unit.id)
-    )
+    editor = perm.can_edit_unit(user, unit)
     stmt = visible_resources(user, include_inactive=editor).where(Resource.owner_unit_id == unit.id)
     items = list(
         db.session.scalars(
@@ -513,19 +509,6 @@ def check_opening_hours(resource: Resource | None, room: Room | None, start: dat
         raise BookingError(problem)
 
 
-def is_own(user: User, resource: Resource | None = None, room: Room | None = None) -> bool:
-    """Whether the resource or room belongs to the user's own unit (a liaison) or community (a secretary)."""
-    if resource is not None:
-        unit_id, community_id = resource.owner_unit_id, resource.owner_community_id
-    else:
-        unit_id, community_id = room.unit_id, room.community_id
-    if user.role == Role.LIAISON:
-        return unit_id is not None and unit_id == user.unit_id
-    if user.role == Role.SECRETARY:
-        return community_id is not None and community_id == user.community_id
-    return False
-
-
 def request_booking(
     by: User,
     start: datetime,
@@ -544,7 +527,7 @@ def request_booking(
             raise BookingError("该资源不接受预约，请直接联系提供单位。")
     elif not room.bookable:
         raise BookingError("该会议室暂不开放预约。")
-    if is_own(by, resource, room):
+    if perm.is_owner(by, resource, room):
         raise BookingError("这是本单位（本社区）自己的场地或资源，无需申请预约。")
     purpose = purpose.strip()
     if not purpose:

@@ -454,6 +454,7 @@ class RankRow:
     status: str
     counts: dict[str, int]
     points: int
+    active: bool  # 在册: the ranking names the status of the others
 
 
 def community_ranking(community: Community, year: int) -> tuple[list[RankRow], dict[str, int]]:
@@ -477,7 +478,8 @@ def community_ranking(community: Community, year: int) -> tuple[list[RankRow], d
         c = counts.get(uid, dict.fromkeys(RULE_KEYS, 0))
         if status == UnitStatus.WITHDRAWN and not any(c.values()):
             continue
-        rows.append(RankRow(0, uid, name, category.label, status.label, c, score(c, rules)))
+        active = status == UnitStatus.ACTIVE
+        rows.append(RankRow(0, uid, name, category.label, status.label, c, score(c, rules), active))
     rows.sort(key=lambda r: (-r.points, r.name))
     for i, row in enumerate(rows):
         row.rank = rows[i - 1].rank if i and rows[i - 1].points == row.points else i + 1

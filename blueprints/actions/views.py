@@ -120,10 +120,10 @@ def detail(action_id: int):
         action=action,
         today=today(),
         progress_form=ProgressForm()
-        if svc.may_report(current_user, action) and action.status != ActionStatus.DONE
+        if perm.can_report_progress(current_user, action) and action.status != ActionStatus.DONE
         else None,
         close_form=CloseForm()
-        if svc.may_close(current_user, action) and action.status != ActionStatus.DONE
+        if perm.can_close_action(current_user, action) and action.status != ActionStatus.DONE
         else None,
     )
 
@@ -133,7 +133,7 @@ def detail(action_id: int):
 def progress(action_id: int):
     """Report progress, optionally with an attachment."""
     action = _load(action_id)
-    if not svc.may_report(current_user, action):
+    if not perm.can_report_progress(current_user, action):
         abort(403)
     form = ProgressForm()
     if form.validate_on_submit():
@@ -162,7 +162,7 @@ def progress(action_id: int):
         action=action,
         today=today(),
         progress_form=form,
-        close_form=CloseForm() if svc.may_close(current_user, action) else None,
+        close_form=CloseForm() if perm.can_close_action(current_user, action) else None,
     ), 400
 
 
@@ -171,7 +171,7 @@ def progress(action_id: int):
 def done(action_id: int):
     """Close an action as done with its result."""
     action = _load(action_id)
-    if not svc.may_close(current_user, action):
+    if not perm.can_close_action(current_user, action):
         abort(403)
     form = CloseForm()
     if form.validate_on_submit():
@@ -188,7 +188,7 @@ def done(action_id: int):
         "actions/detail.html",
         action=action,
         today=today(),
-        progress_form=ProgressForm() if svc.may_report(current_user, action) else None,
+        progress_form=ProgressForm() if perm.can_report_progress(current_user, action) else None,
         close_form=form,
     ), 400
 

@@ -172,7 +172,7 @@ def audit():
     return render_template(
         "admin/audit.html",
         pagination=pagination,
-        rows=auditlog.rows_for(pagination.items, see_residents=current_user.role == Role.ADMIN),
+        rows=auditlog.rows_for(pagination.items, see_residents=perm.can_see_residents_in_audit(current_user)),
         visible=auditlog.visible,
         actions=ACTION_LABELS,
         objects=OBJECT_LABELS,

@@ -322,7 +322,7 @@ def create():
         communities=communities,
         rooms=rooms,
         units=units,
-        allow_street=current_user.role == Role.ADMIN,
+        allow_street=perm.can_host_street_meeting(current_user),
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
@@ -350,11 +350,14 @@ def edit(meeting_id: int):
             communities=communities,
             rooms=rooms,
             units=units,
-            allow_street=current_user.role == Role.ADMIN,
+            allow_street=perm.can_host_street_meeting(current_user),
         )
     else:
         form = MeetingForm(
-            communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
+            communities=communities,
+            rooms=rooms,
+            units=units,
+            allow_street=perm.can_host_street_meeting(current_user),
         )
     return _save(form, meeting, units, rooms)
 
@@ -672,7 +675,10 @@ def series_new():
         abort(403)
     communities, rooms, units = _form_context(current_user, None)
     form = SeriesForm(
-        communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
+        communities=communities,
+        rooms=rooms,
+        units=units,
+        allow_street=perm.can_host_street_meeting(current_user),
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)

@@ -21,7 +21,7 @@ from models import (
     Unit,
     db,
 )
-from models.base import today
+from models.base import today, utcnow
 from services import archive
 from services import minutes as svc
 from services import permissions as perm
@@ -67,7 +67,7 @@ def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
     """The revision this user may read: staff the current one, a liaison the latest beyond draft."""
     if perm.can_read_minutes_drafts(current_user):
         return minutes.current
-    return next((r for r in reversed(minutes.revisions) if r.status != MinutesStatus.DRAFT), None)
+    return next((r for r in reversed(minutes.revisions) if perm.can_read_revision(current_user, r)), None)
 
 
 def _unit_groups(meeting: Meeting) -> tuple[list[tuple[str, list[Unit]]], set[int]]:
@@ -184,7 +184,7 @@ def edit(meeting_id: int):
             minutes=None,
             revision=None,
             manager=manager,
-            can_start=manager and svc.can_take_minutes(meeting),
+            can_start=manager and meeting.minutes_open(utcnow()),
             action_form=Form(),
         )
     minutes = _minutes(meeting)
@@ -266,22 +266,16 @@ def _view(
     status: int = 200,
 ):
     """The minutes page; a form given (after a refused POST) keeps what the user typed."""
-    my_confirmation = None
-    if revision is not None and current_user.role == Role.LIAISON:
-        my_confirmation = next((c for c in revision.confirmations if c.unit_id == current_user.unit_id), None)
-        if (
-            confirm_form is None
-            and my_confirmation is not None
-            and revision.status == MinutesStatus.SUBMITTED
-        ):
-            confirm_form = ConfirmForm(formdata=None)
+    my_confirmation = perm.confirmation_for(current_user, revision) if revision is not None else None
+    if confirm_form is None and my_confirmation is not None and revision.is_submitted:
+        confirm_form = ConfirmForm(formdata=None)
     return render_template(
         "minutes/view.html",
         meeting=meeting,
         minutes=minutes,
         revision=revision,
         manager=manager,
-        can_approve=manager and svc.may_approve(current_user, meeting),
+        can_approve=perm.can_approve_minutes(current_user, meeting),
         can_start=False,
         action_form=Form(),
         confirm_form=confirm_form,
@@ -350,7 +344,7 @@ def withdraw(meeting_id: int):
 def approve(meeting_id: int):
     """签发: number the minutes and store the archival PDF."""
     meeting, minutes = _manage(meeting_id)
-    if not svc.may_approve(current_user, meeting):
+    if not perm.can_approve_minutes(current_user, meeting):
         abort(403)
     form = ApproveForm()
     if not form.validate_on_submit():
@@ -375,9 +369,7 @@ def confirm(meeting_id: int):
     """会签: a liaison confirms the minutes for their unit or comments on them."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    if current_user.role != Role.LIAISON or not any(
-        c.unit_id == current_user.unit_id for c in minutes.current.confirmations
-    ):
+    if perm.confirmation_for(current_user, minutes.current) is None:
         abort(403)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -431,7 +423,7 @@ def revision(meeting_id: int, number: int):
     rev = next((r for r in minutes.revisions if r.number == number), None)
     if rev is None:
         abort(404)
-    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
+    if not perm.can_read_revision(current_user, rev):
         abort(403)
     return _view(meeting, minutes, rev, perm.can_manage_meeting(current_user, meeting))
 
@@ -468,7 +460,7 @@ def revision_pdf(meeting_id: int, number: int):
     rev = next((r for r in minutes.revisions if r.number == number), None)
     if rev is None:
         abort(404)
-    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
+    if not perm.can_read_revision(current_user, rev):
         abort(403)
     return _revision_pdf(meeting, minutes, rev)
 

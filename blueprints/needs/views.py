@@ -134,7 +134,7 @@ def edit(need_id: int):
     need = _load(need_id, for_update=request.method == "POST")
     if not perm.can_manage_need(current_user, need):
         abort(403)
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if need.is_closed:
         flash("已完成或已撤回的需求不能修改。", "error")
         return redirect(url_for("needs.detail", need_id=need.id))
     form = NeedForm(obj=need)
@@ -187,7 +187,7 @@ def _detail(need: Need, status: int = 200, **forms):
     action_form = None
     if manage and any(m.status == MatchStatus.ACCEPTED and m.action_id is None for m in matches):
         action_form = forms.get("action_form") or ActionForm(meetings=svc.meetings_for_action(need))
-    open_need = need.status not in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN)
+    open_need = not need.is_closed
     return render_template(
         "needs/detail.html",
         need=need,
@@ -200,7 +200,7 @@ def _detail(need: Need, status: int = 200, **forms):
         idle_days=svc.idle_days(need),
         stale_days=svc.stale_days(),
         release_form=forms.get("release_form")
-        or (ReasonForm(prefix="release") if manage and need.status in svc.ACTIVE_CLAIM else None),
+        or (ReasonForm(prefix="release") if manage and need.claim_active else None),
         withdraw_form=forms.get("withdraw_form")
         or (ReasonForm(prefix="withdraw") if manage and open_need else None),
         progress_form=forms.get("progress_form") or (ProgressForm(prefix="progress") if report else None),
@@ -223,7 +223,7 @@ def detail(need_id: int):
 def claim(need_id: int):
     """Claim an open need for the liaison's unit."""
     need = _load(need_id, for_update=True)
-    if current_user.role != Role.LIAISON or current_user.unit is None:
+    if not perm.can_claim_needs(current_user):
         abort(403)
     try:
         svc.claim(need, current_user.unit, current_user)

@@ -175,16 +175,7 @@ def create():
 def detail(resource_id: int):
     """Show a resource, its coming bookings and, for units that may ask, the booking form."""
     resource = _load_resource(resource_id)
-    return _detail_page(resource, BookingForm() if _may_book_resource(resource) else None)
-
-
-def _may_book_resource(resource: Resource) -> bool:
-    return (
-        resource.bookable
-        and resource.active
-        and perm.can_request_booking(current_user)
-        and not svc.is_own(current_user, resource=resource)
-    )
+    return _detail_page(resource, BookingForm() if perm.can_book(current_user, resource=resource) else None)
 
 
 def _detail_page(resource: Resource, form: BookingForm | None, status: int = 200):
@@ -332,10 +323,7 @@ def _room_page(room: Room, form: BookingForm | None, status: int = 200):
 def room(room_id: int):
     """Show a room's calendar (meetings and bookings) and the booking form."""
     room = _load_room(room_id)
-    may_book = (
-        room.bookable and perm.can_request_booking(current_user) and not svc.is_own(current_user, room=room)
-    )
-    form = BookingForm() if may_book else None
+    form = BookingForm() if perm.can_book(current_user, room=room) else None
     return _room_page(room, form)
 
 

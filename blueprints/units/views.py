@@ -15,7 +15,6 @@ from models import (
     Community,
     Invitation,
     Meeting,
-    Role,
     Unit,
     UnitCategory,
     UnitImport,
@@ -145,8 +144,9 @@ def _unit_meetings(unit: Unit) -> dict:
         if perm.can_view_units(current_user)
         else []
     )
-    if current_user.role == Role.LIAISON and current_user.unit_id != unit.id:
-        unit_actions = [a for a in unit_actions if a.involves(current_user.unit_id)]
+    if not perm.is_own_unit(current_user, unit.id):
+        # Another unit's page shows a liaison only the actions their own unit shares with it.
+        unit_actions = [a for a in unit_actions if perm.can_view_action(current_user, a)]
     return {
         "panels": panels.render(panels.UNIT_PAGE, current_user, unit),
         "unit_actions": unit_actions,
@@ -310,9 +310,7 @@ def import_upload():
 
 def _load_batch(batch_id: int) -> UnitImport:
     batch = db.get_or_404(UnitImport, batch_id)
-    if not perm.can_import_units(current_user):
-        abort(403)
-    if batch.created_by_id != current_user.id and current_user.role != Role.ADMIN:
+    if not perm.can_review_import(current_user, batch):
         abort(403)
     return batch
 
