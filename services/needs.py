@@ -33,7 +33,7 @@ from models import (
     Visibility,
     db,
 )
-from models.base import today, utcnow
+from models.base import RuleError, today, utcnow
 
 # Needs still waiting for or under way with a unit.
 ACTIVE_CLAIM = (NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS)
@@ -42,7 +42,7 @@ MAX_PHOTOS = 6
 SUGGESTIONS = 10
 
 
-class NeedError(ValueError):
+class NeedError(RuleError):
     """A rule of the needs board was broken; the message is for the user."""
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
 from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, User, db
-from models.base import today
+from models.base import RuleError, today
 
 MAX_IMPORT_ROWS = 5000
 # Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
@@ -115,7 +115,7 @@ IMPORT_FIELDS = {h: f for f, h in UNIT_COLUMNS if f not in ("status", "activated
 REQUIRED_HEADERS = ("单位名称", "单位类别", "所属社区")
 
 
-class ImportFileError(ValueError):
+class ImportFileError(RuleError):
     """The file as a whole cannot be read; the message is for the user."""
 
 
