@@ -63,6 +63,7 @@ def attempt(
 
 
 def _show(message: str, target: ErrorTarget) -> None:
+    """Put a broken rule's message where the view asked for it."""
     if target is None:
         flash(message, "error")
     elif isinstance(target, Field):

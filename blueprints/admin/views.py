@@ -33,6 +33,7 @@ def _choices():
 
 
 def _account(form: UserForm) -> users_svc.Account:
+    """The account as the form describes it."""
     return users_svc.Account(
         username=form.username.data,
         display_name=form.display_name.data,
@@ -46,6 +47,7 @@ def _account(form: UserForm) -> users_svc.Account:
 
 
 def _username_taken(form: UserForm, exclude_id: int | None = None) -> bool:
+    """Mark the username field if another account has that name."""
     if users_svc.username_taken(form.username.data, exclude_id):
         form.username.errors.append(users_svc.USERNAME_TAKEN)
         return True

@@ -359,6 +359,7 @@ def edit(meeting_id: int):
 
 
 def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
+    """Add an agenda row, refuse a stale form with what changed, or save the meeting (None: a new one)."""
     conflict = None
     if request.method == "POST" and form.add_row.data:
         form.agenda.append_entry({"title": "", "presenter_unit_id": 0, "minutes": 10})

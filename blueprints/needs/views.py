@@ -234,6 +234,7 @@ def confirm(need_id: int):
 
 
 def _reason_action(need_id: int, prefix: str, service, done: str):
+    """Apply a manager's change that needs a reason (release, withdraw); a refusal is flashed."""
     need = _load(need_id, for_update=True)
     if not perm.can_manage_need(current_user, need):
         abort(403)
@@ -269,6 +270,7 @@ def _read_photos(form) -> list[tuple[str, bytes]]:
 
 
 def _report(need_id: int, prefix: str, form_cls, text_field: str, service, done: str):
+    """Record the claiming unit's progress or fulfilment with its photos; a refusal is shown at its field."""
     need = _load(need_id, for_update=True)
     if not perm.is_claiming_liaison(current_user, need):
         abort(403)
