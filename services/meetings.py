@@ -403,6 +403,8 @@ def accept_topic(topic: Topic, by: User, minutes: int = 10) -> AgendaItem:
         topic=topic,
     )
     meeting.agenda_items.append(item)
+    # The agenda changed: an edit form opened before this is now out of date.
+    meeting.version += 1
     topic.status = TopicStatus.ACCEPTED
     topic.decided_at = utcnow()
     topic.decided_by_id = by.id

@@ -33,7 +33,7 @@ from models import (
     Visibility,
     db,
 )
-from models.base import today, utcnow
+from models.base import RuleError, today, utcnow
 from models.need import ACTIVE_CLAIM, CLOSED
 
 PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
@@ -41,7 +41,7 @@ MAX_PHOTOS = 6
 SUGGESTIONS = 10
 
 
-class NeedError(ValueError):
+class NeedError(RuleError):
     """A rule of the needs board was broken; the message is for the user."""
 
 

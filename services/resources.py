@@ -23,7 +23,7 @@ from models import (
     Visibility,
     db,
 )
-from models.base import utcnow
+from models.base import RuleError, utcnow
 from services import meetings as rooms
 from services import permissions as perm
 from services.rooms import (
@@ -41,7 +41,7 @@ MAX_BOOKING = timedelta(days=31)
 MAX_AHEAD = timedelta(days=366)
 
 
-class BookingError(ValueError):
+class BookingError(RuleError):
     """A booking cannot be made or changed; the message is for the user."""
 
 

@@ -38,14 +38,14 @@ from models import (
     User,
     db,
 )
-from models.base import today
+from models.base import RuleError, today
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_SPAN_DAYS = 366 * 10
 POINTS_LIMIT = 100  # a rule's points lie within ±POINTS_LIMIT
 
 
-class StatsError(ValueError):
+class StatsError(RuleError):
     """Bad input for a figure or a rule; the message is for the user."""
 
 

@@ -25,7 +25,6 @@ from models import (
     db,
 )
 from models.base import utcnow
-from models.meeting import MeetingError
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
@@ -363,6 +362,7 @@ def edit(meeting_id: int):
 
 
 def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
+    """Add an agenda row, refuse a stale form with what changed, or save the meeting (None: a new one)."""
     conflict = None
     if request.method == "POST" and form.add_row.data:
         form.agenda.append_entry({"title": "", "presenter_unit_id": 0, "minutes": 10})
@@ -379,17 +379,14 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
             form.version.data = meeting.version
             form.original.data = json.dumps(now, ensure_ascii=False)
         else:
-            try:
-                data = _form_data(form, units, current_user)
-                saved = svc.save_meeting(meeting, data, current_user)
-                db.session.commit()
-            except MeetingError as exc:
-                db.session.rollback()
-                form.form_errors.append(str(exc))
-            else:
-                if meeting is None:
-                    flash("会议已保存为草稿，确认无误后请发布。", "success")
-                else:
+            outcome = attempt(
+                lambda: svc.save_meeting(meeting, _form_data(form, units, current_user), current_user),
+                "会议已保存为草稿，确认无误后请发布。" if meeting is None else None,
+                errors=form,
+            )
+            if outcome:
+                saved = outcome.value
+                if meeting is not None:
                     _flash_mail(saved, mark, "会议已保存。", "通知", everyone=False)
                 _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
@@ -462,13 +459,7 @@ def publish(meeting_id: int):
     if not Form().validate_on_submit():
         abort(400)
     mark = mailer.outbox_mark()
-    try:
-        svc.publish(meeting, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if attempt(lambda: svc.publish(meeting, current_user)):
         _flash_mail(meeting, mark, "会议已发布。", "会议邀请", everyone=True)
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
@@ -484,13 +475,7 @@ def cancel(meeting_id: int):
         return redirect(url_for("meetings.detail", meeting_id=meeting_id))
     was_published = meeting.status == MeetingStatus.SCHEDULED
     mark = mailer.outbox_mark()
-    try:
-        svc.cancel(meeting, form.reason.data, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if attempt(lambda: svc.cancel(meeting, form.reason.data, current_user)):
         if was_published:
             _flash_mail(meeting, mark, "会议已取消。", "取消通知", everyone=True)
         else:
@@ -518,23 +503,19 @@ def reply(meeting_id: int):
     if invitation is None:
         abort(403)
     form = ReplyForm()
-    if form.validate_on_submit():
-        try:
-            svc.reply(
-                invitation,
-                Reply(form.reply.data),
-                form.reason.data or "",
-                form.delegate_name.data or "",
-                form.delegate_post.data or "",
-                current_user,
-            )
-        except MeetingError as exc:
-            db.session.rollback()
-            form.reply.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash("回复已提交。", "success")
-            return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.reply(
+            invitation,
+            Reply(form.reply.data),
+            form.reason.data or "",
+            form.delegate_name.data or "",
+            form.delegate_post.data or "",
+            current_user,
+        ),
+        "回复已提交。",
+        errors=form.reply,
+    ):
+        return redirect(url_for("meetings.detail", meeting_id=meeting_id))
     # Refused: the page again, with the answer as typed and the reasons beside the fields.
     flash("回复未提交，请按提示修改。", "error")
     return _detail_page(_load(meeting_id), reply_form=form, status=400)
@@ -556,15 +537,13 @@ def attendance(meeting_id: int):
                 request.form.get(f"att-{inv.id}-delegate_name", ""),
                 request.form.get(f"att-{inv.id}-delegate_post", ""),
             )
-    try:
-        changed = svc.set_attendance(meeting, marks, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
+    if not attempt(
+        lambda: svc.set_attendance(meeting, marks, current_user),
+        lambda changed: f"签到已保存（{changed} 个单位有变化）。",
+        errors=lambda message: flash(f"签到未保存：{message}", "error"),
+    ):
         # Refused: the sheet again, as the secretary filled it in, with the reason on top.
-        flash(f"签到未保存：{exc}", "error")
         return _detail_page(_load(meeting_id), sign_in=marks, status=400)
-    db.session.commit()
-    flash(f"签到已保存（{changed} 个单位有变化）。", "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#attendance")
 
 
@@ -610,15 +589,7 @@ def accept_topic(meeting_id: int, topic_id: int):
     topic = _topic(meeting, topic_id)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.accept_topic(topic, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        meeting.version += 1
-        db.session.commit()
-        flash(f"议题“{topic.title}”已列入议程。", "success")
+    attempt(lambda: svc.accept_topic(topic, current_user), f"议题“{topic.title}”已列入议程。")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
 
 
@@ -750,8 +721,8 @@ def _series_confirm(form: SeriesForm, rule: SeriesRule, plan, units):
     community_id = (
         current_user.community_id if current_user.role == Role.SECRETARY else (form.community_id.data or None)
     )
-    try:
-        series = create_series(
+    created = attempt(
+        lambda: create_series(
             rule,
             form.title.data,
             MeetingKind.REGULAR,
@@ -760,12 +731,10 @@ def _series_confirm(form: SeriesForm, rule: SeriesRule, plan, units):
             unit_ids,
             starts,
             current_user,
-        )
-        db.session.commit()
-    except MeetingError as exc:
-        db.session.rollback()
-        form.form_errors.append(f"保存时发现新的冲突：{exc} 请重新预览。")
-        plan = plan_series(rule, form.room_id.data)
-        return _series_page(form, plan)
-    flash(f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。", "success")
+        ),
+        lambda series: f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。",
+        errors=lambda message: form.form_errors.append(f"保存时发现新的冲突：{message} 请重新预览。"),
+    )
+    if not created:
+        return _series_page(form, plan_series(rule, form.room_id.data))
     return redirect(url_for("meetings.index", community=community_id or "street"))

@@ -13,7 +13,6 @@ from models import (
     Confirmation,
     Meeting,
     Minutes,
-    MinutesError,
     MinutesRevision,
     MinutesStatus,
     Principle,
@@ -228,18 +227,14 @@ def edit(meeting_id: int):
             rows, errors = _parse_actions(form, existing, allowed)
             if errors:
                 form.form_errors.extend(errors)
-            else:
-                try:
-                    svc.save_draft(
-                        revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user
-                    )
-                    db.session.commit()
-                except MinutesError as exc:
-                    db.session.rollback()
-                    form.form_errors.append(str(exc))
-                else:
-                    flash("纪要草稿已保存。", "success")
-                    return redirect(url_for("minutes.edit", meeting_id=meeting.id))
+            elif attempt(
+                lambda: svc.save_draft(
+                    revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user
+                ),
+                "纪要草稿已保存。",
+                errors=form,
+            ):
+                return redirect(url_for("minutes.edit", meeting_id=meeting.id))
     return render_template(
         "minutes/edit.html",
         meeting=meeting,
@@ -314,15 +309,11 @@ def submit(meeting_id: int):
     meeting, minutes = _manage(meeting_id)
     form = SubmitMinutesForm()
     if form.validate_on_submit():
-        try:
-            days = (form.confirm_days.data or 3) if form.ask_confirmation.data else None
-            asked = svc.submit(minutes.current, current_user, days)
-            db.session.commit()
-        except MinutesError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(f"纪要已提交签发{f'，已请 {asked} 个出席单位会签' if asked else ''}。", "success")
+        days = (form.confirm_days.data or 3) if form.ask_confirmation.data else None
+        attempt(
+            lambda: svc.submit(minutes.current, current_user, days),
+            lambda asked: f"纪要已提交签发{f'，已请 {asked} 个出席单位会签' if asked else ''}。",
+        )
     else:
         flash("提交失败：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
     return redirect(url_for("minutes.edit", meeting_id=meeting_id))
@@ -349,14 +340,11 @@ def approve(meeting_id: int):
     form = ApproveForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        svc.approve(minutes.current, current_user, unconfirmed_ok=form.unconfirmed_ok.data)
-        db.session.commit()
-    except MinutesError as exc:
-        db.session.rollback()
-        form.unconfirmed_ok.errors = [str(exc)]
-    else:
-        flash(f"纪要已签发，编号 {minutes.archive_no}。", "success")
+    if attempt(
+        lambda: svc.approve(minutes.current, current_user, unconfirmed_ok=form.unconfirmed_ok.data),
+        lambda _: f"纪要已签发，编号 {minutes.archive_no}。",
+        errors=form.unconfirmed_ok,
+    ):
         return redirect(url_for("minutes.edit", meeting_id=meeting_id))
     # Refused: the page again, naming the units whose confirmation is missing.
     meeting, minutes = _manage(meeting_id)
@@ -372,22 +360,18 @@ def confirm(meeting_id: int):
     if perm.confirmation_for(current_user, minutes.current) is None:
         abort(403)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            svc.respond(
-                minutes.current,
-                current_user.unit_id,
-                current_user,
-                form.decision.data == "confirm",
-                form.comment.data or "",
-            )
-            db.session.commit()
-        except MinutesError as exc:
-            db.session.rollback()
-            form.decision.errors.append(str(exc))
-        else:
-            flash("会签意见已提交。", "success")
-            return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.respond(
+            minutes.current,
+            current_user.unit_id,
+            current_user,
+            form.decision.data == "confirm",
+            form.comment.data or "",
+        ),
+        "会签意见已提交。",
+        errors=form.decision,
+    ):
+        return redirect(url_for("minutes.edit", meeting_id=meeting_id))
     # Refused: the page again with the comment as typed.
     minutes = _minutes(_meeting(meeting_id))
     return _view(minutes.meeting, minutes, minutes.current, False, confirm_form=form, status=400)
@@ -399,16 +383,12 @@ def correct(meeting_id: int):
     """Start a correction of approved minutes as a new revision."""
     meeting, minutes = _manage(meeting_id)
     form = CorrectionForm()
-    if form.validate_on_submit():
-        try:
-            revision = svc.start_correction(minutes, form.reason.data, current_user)
-            db.session.commit()
-        except MinutesError as exc:
-            db.session.rollback()
-            form.reason.errors.append(str(exc))
-        else:
-            flash(f"已创建第 {revision.number} 版草稿，原签发版本保留不变。", "success")
-            return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.start_correction(minutes, form.reason.data, current_user),
+        lambda revision: f"已创建第 {revision.number} 版草稿，原签发版本保留不变。",
+        errors=form.reason,
+    ):
+        return redirect(url_for("minutes.edit", meeting_id=meeting_id))
     # Refused: the page again with the reason as typed.
     meeting, minutes = _manage(meeting_id)
     return _view(meeting, minutes, minutes.current, True, correction_form=form, status=400)

@@ -17,8 +17,8 @@ from services import audit
 from services import permissions as perm
 from services import stats as svc
 from web import panels
-from web.database import begin_write
 from web.downloads import download_response
+from web.flow import attempt, write_in_get
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -89,16 +89,13 @@ def report():
     street = svc.street_for(current_user, request.args.get("street", type=int))
     if street is None:
         abort(404)
-
-    begin_write(db.session)
+    # Rendered before the audit takes the write lock: rendering only reads, and takes seconds.
     try:
         pdf = svc.annual_report_pdf(street, year)
     except PdfRenderError:
-        db.session.rollback()
         flash("年度报告生成失败，请稍后再试。", "error")
         return redirect(url_for("stats.index")), 303
-    audit.record("export", summary=f"{street.name}{year}年度共建工作报告 PDF")
-    db.session.commit()
+    write_in_get(lambda: audit.record("export", summary=f"{street.name}{year}年度共建工作报告 PDF"))
     return download_response(pdf, "application/pdf", f"{street.name}{year}年度共建工作报告.pdf")
 
 
@@ -163,9 +160,11 @@ def ranking_export():
         flash(error or "没有可导出的社区。", "error")
         return redirect(url_for("stats.ranking")), 303
     rows, _ = svc.community_ranking(community, year)
-    begin_write(db.session)
-    audit.record("export", summary=f"{community.name}{year}年度单位积分排行 xlsx，{len(rows)} 个单位")
-    db.session.commit()
+    write_in_get(
+        lambda: audit.record(
+            "export", summary=f"{community.name}{year}年度单位积分排行 xlsx，{len(rows)} 个单位"
+        )
+    )
     body = to_xlsx(svc.RANKING_HEADERS, svc.ranking_rows(rows), f"{year}年度积分排行")
     return download_response(body, XLSX, f"{community.name}{year}年度单位积分排行.xlsx")
 
@@ -223,18 +222,15 @@ def rules():
     form = PointRulesForm(data=current)
     error = None
     if form.validate_on_submit():
-        try:
-            changed = svc.set_point_rules(form.values())
-        except svc.StatsError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            if changed:
+        # The refusal is shown above the form (not flashed), so it is read from the outcome.
+        saved = attempt(lambda: svc.set_point_rules(form.values()), errors=lambda message: None)
+        if saved:
+            if saved.value:
                 flash("积分规则已保存，所有单位的积分已按新规则重新计算。", "success")
             else:
                 flash("积分规则没有变化。", "info")
             return redirect(url_for("stats.rules"))
+        error = saved.error
     status = 400 if request.method == "POST" else 200
     return render_template(
         "stats/rules.html", form=form, RULES=svc.RULES, current=current, error=error

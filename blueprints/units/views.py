@@ -2,9 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from blueprints.units import bp
 from blueprints.units.forms import ImportForm, StatusForm, UnitForm
@@ -24,11 +22,9 @@ from models import (
     db,
 )
 from models.base import today
-from models.unit import UnitStatusError
 from services import audit
 from services import permissions as perm
 from services.units import (
-    ImportFileError,
     apply_changes,
     check_import,
     communities_for,
@@ -39,8 +35,8 @@ from services.units import (
 )
 from web import panels
 from web.concurrency import changed_since, snapshot
-from web.database import begin_write
 from web.downloads import download_response
+from web.flow import attempt, write_in_get
 
 FIELD_LABELS = {
     "name": "单位名称",
@@ -175,15 +171,13 @@ def create():
         if not _unique_name_error(form, community.street_id):
             data = {k: v for k, v in form.data.items() if k in EDIT_FIELDS or k == "registered_on"}
             data["category"] = UnitCategory(data["category"])
-            try:
-                unit = create_unit(data, by=current_user)
-                db.session.commit()
-            except IntegrityError:
-                db.session.rollback()
-                form.name.errors.append("本街道已有同名单位，请换一个名称。")
-            else:
-                flash(f"已登记单位“{unit.name}”。", "success")
-                return redirect(url_for("units.detail", unit_id=unit.id))
+            registered = attempt(
+                lambda: create_unit(data, by=current_user),
+                lambda unit: f"已登记单位“{unit.name}”。",
+                errors=form.name,
+            )
+            if registered:
+                return redirect(url_for("units.detail", unit_id=registered.value.id))
     return render_template("units/form.html", form=form, unit=None)
 
 
@@ -219,14 +213,8 @@ def edit(unit_id: int):
                 data["category"] = UnitCategory(data["category"])
             if data.get("party_member_count") is None and "party_member_count" in data:
                 data["party_member_count"] = 0
-            apply_changes(unit, data)
-            try:
-                db.session.commit()
-            except (IntegrityError, StaleDataError):
-                db.session.rollback()
-                flash("保存失败：单位资料刚被他人修改或名称重复，请核对后重新提交。", "error")
+            if not attempt(lambda: apply_changes(unit, data), "单位资料已保存。"):
                 return redirect(url_for("units.edit", unit_id=unit_id))
-            flash("单位资料已保存。", "success")
             return redirect(url_for("units.detail", unit_id=unit.id))
     return render_template("units/form.html", form=form, unit=unit, conflict=conflict, manager=manager)
 
@@ -239,17 +227,14 @@ def change_status(unit_id: int):
     if not perm.can_manage_unit(current_user, unit):
         abort(403)
     form = StatusForm(allowed=unit.allowed_statuses())
-    if form.validate_on_submit():
-        try:
-            unit.change_status(
-                UnitStatus(form.to_status.data), form.effective_on.data, form.reason.data or "", current_user
-            )
-        except UnitStatusError as exc:
-            form.to_status.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"单位状态已变更为“{unit.status.label}”。", "success")
-            return redirect(url_for("units.detail", unit_id=unit.id))
+    if form.validate_on_submit() and attempt(
+        lambda: unit.change_status(
+            UnitStatus(form.to_status.data), form.effective_on.data, form.reason.data or "", current_user
+        ),
+        lambda _: f"单位状态已变更为“{unit.status.label}”。",
+        errors=form.to_status,
+    ):
+        return redirect(url_for("units.detail", unit_id=unit.id))
     liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id)).all()
     return render_template(
         "units/detail.html", unit=unit, liaisons=liaisons, status_form=form, **_unit_meetings(unit)
@@ -270,9 +255,7 @@ def export(fmt: str):
     else:
         body = units_to_csv(units)
         mimetype = "text/csv; charset=utf-8"
-    begin_write(db.session)
-    audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位")
-    db.session.commit()
+    write_in_get(lambda: audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位"))
     return download_response(body, mimetype, f"驻区单位名册.{fmt}")
 
 
@@ -298,13 +281,11 @@ def import_upload():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            batch = check_import(upload.filename or "upload", upload.read(), current_user)
-        except ImportFileError as exc:
-            form.file.errors.append(str(exc))
-        else:
-            db.session.commit()
-            return redirect(url_for("units.import_preview", batch_id=batch.id))
+        checked = attempt(
+            lambda: check_import(upload.filename or "upload", upload.read(), current_user), errors=form.file
+        )
+        if checked:
+            return redirect(url_for("units.import_preview", batch_id=checked.value.id))
     return render_template("units/import.html", form=form)
 
 
@@ -335,12 +316,13 @@ def import_confirm(batch_id: int):
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
-    created = confirm_import(batch, current_user)
-    audit.record("import", batch, summary=f"{batch.filename}：导入 {len(created)} 个单位")
-    db.session.commit()
-    skipped = len(batch.valid_rows) - len(created)
-    message = f"已导入 {len(created)} 个单位。"
-    if skipped:
-        message += f"另有 {skipped} 行因检查后数据变化（如同名单位已被登记）未导入。"
-    flash(message, "success")
+
+    def imported(created: list[Unit]) -> str:
+        skipped = len(batch.valid_rows) - len(created)
+        message = f"已导入 {len(created)} 个单位。"
+        if skipped:
+            message += f"另有 {skipped} 行因检查后数据变化（如同名单位已被登记）未导入。"
+        return message
+
+    attempt(lambda: confirm_import(batch, current_user), imported)
     return redirect(url_for("units.index"))
