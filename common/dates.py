@@ -23,13 +23,16 @@ class DateArgError(ValueError):
     """A date or month argument that is malformed or out of range; str() is the Chinese message."""
 
 
-def _in_range(year: int, what: str) -> None:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise DateArgError(f"{what}须在 {MIN_YEAR} 年到 {MAX_YEAR} 年之间。")
+def _in_range(year: int, what: str, years: tuple[int, int] = (MIN_YEAR, MAX_YEAR)) -> None:
+    first, last = years
+    if not first <= year <= last:
+        raise DateArgError(f"{what}须在 {first} 年到 {last} 年之间。")
 
 
-def parse_day(raw: str | None, what: str = "日期") -> date | None:
-    """2026-03-05 → date; None when empty; DateArgError when malformed or out of range."""
+def parse_day(
+    raw: str | None, what: str = "日期", years: tuple[int, int] = (MIN_YEAR, MAX_YEAR)
+) -> date | None:
+    """2026-03-05 → date; None when empty; DateArgError when malformed or outside `years`."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -37,7 +40,7 @@ def parse_day(raw: str | None, what: str = "日期") -> date | None:
     if not match:
         raise DateArgError(f"{what}无效，请按“2026-01-31”的格式填写。")
     year, month, day = (int(g) for g in match.groups())
-    _in_range(year, what)
+    _in_range(year, what, years)
     try:
         return date(year, month, day)
     except ValueError:

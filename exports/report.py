@@ -6,7 +6,7 @@ from flask import render_template
 
 
 def render_annual_report(ctx: dict) -> bytes:
-    """Render the annual report from its figures (services.stats.annual_report_context)."""
+    """Render the annual report from its figures (services.dashboard.annual_report_context)."""
     from exports.pdf import render_pdf
 
     street, year = ctx["street"], ctx["year"]
