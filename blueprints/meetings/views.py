@@ -1,4 +1,3 @@
-import json
 from datetime import date, datetime, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -32,6 +31,7 @@ from services import permissions as perm
 from services.calendar import invite_vevent
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
+from web.concurrency import lost_update, stamp
 from web.flow import attempt
 from web.forms import Form
 
@@ -169,8 +169,6 @@ def _initial(meeting: Meeting) -> dict:
         "description": meeting.description,
         "agenda": rows,
         "units": [inv.unit_id for inv in meeting.invitations],
-        "version": meeting.version,
-        "original": json.dumps(_snapshot(meeting), ensure_ascii=False),
     }
 
 
@@ -352,6 +350,7 @@ def edit(meeting_id: int):
             units=units,
             allow_street=current_user.role == Role.ADMIN,
         )
+        stamp(form, meeting.version, _snapshot(meeting))
     else:
         form = MeetingForm(
             communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
@@ -366,16 +365,9 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
         form.agenda[-1].presenter_unit_id.choices = form.agenda[0].presenter_unit_id.choices
     elif form.validate_on_submit() and _check_scope(form, current_user, rooms):
         mark = mailer.outbox_mark()
-        if meeting is not None and str(meeting.version) != (form.version.data or ""):
-            try:
-                before = json.loads(form.original.data or "{}")
-            except ValueError:
-                before = {}
-            now = _snapshot(meeting)
-            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
-            form.version.data = meeting.version
-            form.original.data = json.dumps(now, ensure_ascii=False)
-        else:
+        if meeting is not None:
+            conflict = lost_update(form, meeting.version, _snapshot(meeting))
+        if conflict is None:
             try:
                 data = _form_data(form, units, current_user)
                 saved = svc.save_meeting(meeting, data, current_user)

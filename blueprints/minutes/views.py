@@ -1,6 +1,3 @@
-import contextlib
-import json
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -27,6 +24,7 @@ from services import minutes as svc
 from services import permissions as perm
 from services.meetings import load_meeting
 from web import panels
+from web.concurrency import lost_update, stamp
 from web.downloads import download_response
 from web.flow import attempt
 from web.forms import Form
@@ -201,9 +199,9 @@ def edit(meeting_id: int):
             "recorder": revision.recorder,
             "summary": revision.summary,
             "actions": _action_rows(existing) + [{"lead_unit_id": 0}] * 2,
-            "version": revision.version,
         }
         form = MinutesForm(data=data, unit_groups=unit_groups)
+        stamp(form, revision.version, _snapshot(revision, existing))
     else:
         form = MinutesForm(unit_groups=unit_groups)
     if request.method == "POST" and form.add_row.data:
@@ -217,14 +215,8 @@ def edit(meeting_id: int):
     if request.method == "POST" and form.add_row.data:
         pass  # the page again with one more empty row, nothing saved
     elif form.validate_on_submit():
-        if str(revision.version) != (form.version.data or ""):
-            before = {}
-            with contextlib.suppress(ValueError):
-                before = json.loads(request.form.get("original", "{}"))
-            now = _snapshot(revision, existing)
-            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
-            form.version.data = revision.version
-        else:
+        conflict = lost_update(form, revision.version, _snapshot(revision, existing))
+        if conflict is None:
             rows, errors = _parse_actions(form, existing, allowed)
             if errors:
                 form.form_errors.extend(errors)
@@ -248,7 +240,6 @@ def edit(meeting_id: int):
         form=form,
         discussion=discussion,
         conflict=conflict,
-        original=json.dumps(_snapshot(revision, existing), ensure_ascii=False),
         submit_form=SubmitMinutesForm(formdata=None),
         carried_over=svc.carried_over(meeting),
         today=today(),

@@ -36,7 +36,7 @@ from models.base import today
 from services import needs as svc
 from services import permissions as perm
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
 
 MAX_ID = 2**31 - 1  # larger ids exist nowhere (and overflow PostgreSQL's integer)
 
@@ -142,24 +142,20 @@ def edit(need_id: int):
     if request.method == "GET":
         form.is_wish.data = "1" if need.is_wish else "0"
         form.kind.data = need.kind.value
-        form.version.data = str(need.version)
-        form.original.data = snapshot(need, NEED_FIELDS)
-    elif form.validate_on_submit() and form.version.data != str(need.version):
-        # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
-        changed = changed_since(form.original.data, need, NEED_FIELDS)
-        conflict = [(NEED_FIELDS[f], v) for f, v in changed.items()]
-        form.version.data = str(need.version)
-        form.original.data = snapshot(need, NEED_FIELDS)
+        stamp(form, need.version, field_values(need, NEED_FIELDS))
     elif form.validate_on_submit():
-        try:
-            svc.edit_need(need, form.data_for_service())
-            db.session.commit()
-        except svc.NeedError as exc:
-            db.session.rollback()
-            form.title.errors.append(str(exc))
-        else:
-            flash("需求已保存。", "success")
-            return redirect(url_for("needs.detail", need_id=need.id))
+        # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
+        conflict = lost_update(form, need.version, field_values(need, NEED_FIELDS), NEED_FIELDS)
+        if conflict is None:
+            try:
+                svc.edit_need(need, form.data_for_service())
+                db.session.commit()
+            except svc.NeedError as exc:
+                db.session.rollback()
+                form.title.errors.append(str(exc))
+            else:
+                flash("需求已保存。", "success")
+                return redirect(url_for("needs.detail", need_id=need.id))
     status = 409 if conflict is not None else (400 if form.errors else 200)
     return render_template("needs/form.html", form=form, need=need, conflict=conflict), status
 

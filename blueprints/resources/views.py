@@ -17,7 +17,7 @@ from models import Booking, BookingStatus, Community, Resource, ResourceKind, Ro
 from services import permissions as perm
 from services import resources as svc
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
 from web.forms import Form
 
 FIELD_LABELS = {
@@ -215,15 +215,10 @@ def edit(resource_id: int):
         form.owner.data = current_owner
         form.kind.data = resource.kind.value
         form.visibility.data = resource.visibility.value
-        form.version.data = resource.version
-        form.original.data = snapshot(resource, fields)
+        stamp(form, resource.version, field_values(resource, fields))
     elif form.validate_on_submit():
-        if str(resource.version) != (form.version.data or ""):
-            changed = changed_since(form.original.data, resource, fields)
-            conflict = [(FIELD_LABELS[k], v) for k, v in changed.items()]
-            form.version.data = resource.version
-            form.original.data = snapshot(resource, fields)
-        else:
+        conflict = lost_update(form, resource.version, field_values(resource, fields), FIELD_LABELS)
+        if conflict is None:
             try:
                 svc.save_resource(resource, form.owner.data, _data(form), current_user)
                 db.session.commit()

@@ -39,7 +39,7 @@ from services.units import (
     units_query,
 )
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
 from web.database import begin_write
 from web.downloads import download_response
 
@@ -205,15 +205,10 @@ def edit(unit_id: int):
         abort(403)
     conflict = None
     if request.method == "GET":
-        form.version.data = unit.version
-        form.original.data = snapshot(unit, fields)
+        stamp(form, unit.version, field_values(unit, fields))
     elif form.validate_on_submit():
-        if str(unit.version) != (form.version.data or ""):
-            changed = changed_since(form.original.data, unit, fields)
-            conflict = [(FIELD_LABELS[f], v) for f, v in changed.items()]
-            form.version.data = unit.version
-            form.original.data = snapshot(unit, fields)
-        elif not (manager and _unique_name_error(form, unit.street_id, unit.id)):
+        conflict = lost_update(form, unit.version, field_values(unit, fields), FIELD_LABELS)
+        if conflict is None and not (manager and _unique_name_error(form, unit.street_id, unit.id)):
             data = {k: v for k, v in form.data.items() if k in fields}
             if "category" in data:
                 data["category"] = UnitCategory(data["category"])
