@@ -65,7 +65,17 @@ def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
     """The revision this user may read: staff the current one, a liaison the latest beyond draft."""
     if perm.can_read_minutes_drafts(current_user):
         return minutes.current
-    return next((r for r in reversed(minutes.revisions) if r.status != MinutesStatus.DRAFT), None)
+    return minutes.latest(MinutesStatus.SUBMITTED, MinutesStatus.APPROVED)
+
+
+def _readable_revision(minutes: Minutes, number: int) -> MinutesRevision:
+    """Revision `number` of the minutes: 404 if there is none, 403 if it is a draft this user may not read."""
+    rev = minutes.revision(number)
+    if rev is None:
+        abort(404)
+    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
+        abort(403)
+    return rev
 
 
 def _unit_groups(meeting: Meeting) -> tuple[list[tuple[str, list[Unit]]], set[int]]:
@@ -419,11 +429,7 @@ def revision(meeting_id: int, number: int):
     """Read one revision of the minutes."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
-    if rev is None:
-        abort(404)
-    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
-        abort(403)
+    rev = _readable_revision(minutes, number)
     return _view(meeting, minutes, rev, perm.can_manage_meeting(current_user, meeting))
 
 
@@ -456,11 +462,7 @@ def revision_pdf(meeting_id: int, number: int):
     """Download one revision as PDF (the stored bytes for an approved one)."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
-    if rev is None:
-        abort(404)
-    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
-        abort(403)
+    rev = _readable_revision(minutes, number)
     return _revision_pdf(meeting, minutes, rev)
 
 
@@ -481,7 +483,7 @@ def rendition_pdf(meeting_id: int, number: int, rendition: int):
     """Download one archival rendition of an approved revision exactly as stored (1: the original)."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
+    rev = minutes.revision(number)
     if rev is None or rev.status != MinutesStatus.APPROVED:
         abort(404)
     body = archive.rendition_bytes(rev, rendition)
