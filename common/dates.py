@@ -67,6 +67,11 @@ def local_dt(day: date, at: time) -> datetime:
     return datetime.combine(day, at, SHANGHAI)
 
 
+def to_local(value: datetime) -> datetime:
+    """The same instant in Beijing time."""
+    return value.astimezone(SHANGHAI)
+
+
 def format_datetime(value: datetime | None) -> str:
     """2026年11月28日 14:30 in Beijing time."""
     if value is None:
@@ -81,6 +86,14 @@ def format_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(SHANGHAI).date()
     return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+
+
+def format_range(start: datetime, end: datetime) -> str:
+    """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
+    local_start, local_end = to_local(start), to_local(end)
+    if local_start.date() == local_end.date():
+        return f"{format_datetime(start)}—{local_end:%H:%M}"
+    return f"{format_datetime(start)}—{format_datetime(end)}"
 
 
 def format_time(value: datetime | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from common.dates import SHANGHAI, format_date, format_datetime
+from common.dates import SHANGHAI, format_date, format_datetime, format_range
 from models import (
     Booking,
     BookingStatus,
@@ -53,14 +53,6 @@ class BookingError(ValueError):
 def escape_like(text: str) -> str:
     """Escape LIKE wildcards so % and _ in a search match literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def fmt_range(start: datetime, end: datetime) -> str:
-    """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
-    local_start, local_end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
-    if local_start.date() == local_end.date():
-        return f"{format_datetime(start)}—{local_end:%H:%M}"
-    return f"{format_datetime(start)}—{format_datetime(end)}"
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -451,7 +443,7 @@ def check_slot(
             suggestion = resource_next_free(resource.id, start, end - start)
             raise BookingError(
                 f"“{resource.title}”在该时段已预约给{clash.requester_name}"
-                f"（{fmt_range(clash.start_at, clash.end_at)}）。"
+                f"（{format_range(clash.start_at, clash.end_at)}）。"
                 f"最近的空闲时段从 {format_datetime(suggestion)} 开始。"
             )
         return
@@ -460,14 +452,14 @@ def check_slot(
     if hold is not None and not isinstance(hold, RoomHold) and hold.status == MeetingStatus.DRAFT:
         title = f"“{hold.title}”" if perm.can_view_meeting(approver, hold) else "（街道安排，尚未发布）"
         raise BookingError(
-            f"“{room.name}”在该时段已安排草稿会议{title}（{fmt_range(hold.start_at, hold.end_at)}）。"
+            f"“{room.name}”在该时段已安排草稿会议{title}（{format_range(hold.start_at, hold.end_at)}）。"
             "如要同意这项申请，请先把该会议改到其他时段；否则请拒绝申请并说明原因。"
         )
     if hold is not None:
         suggestion = next_free_slot(room.id, start, end - start, include_drafts=drafts)
         what = "会议" if not isinstance(hold, RoomHold) else "预约"
         raise BookingError(
-            f"“{room.name}”在该时段已被{what}“{hold.title}”（{fmt_range(hold.start_at, hold.end_at)}）占用。"
+            f"“{room.name}”在该时段已被{what}“{hold.title}”（{format_range(hold.start_at, hold.end_at)}）占用。"
             f"最近的空闲时段从 {format_datetime(suggestion)} 开始。"
         )
 

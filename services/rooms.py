@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import joinedload
 
-from common.dates import SHANGHAI, format_datetime, local_dt
+from common.dates import SHANGHAI, format_datetime, format_range, local_dt
 from models import (
     Booking,
     BookingStatus,
@@ -216,7 +216,7 @@ def clash_message(
 ) -> str:
     suggestion = next_free_slot(room_id, start, end - start, exclude_id)
     return (
-        f"会议室在该时段已被“{clash.title}”（{format_datetime(clash.start_at)}—{clash.end_at.astimezone(SHANGHAI):%H:%M}）占用。"
+        f"会议室在该时段已被“{clash.title}”（{format_range(clash.start_at, clash.end_at)}）占用。"
         f"该会议室最近的空闲时段从 {format_datetime(suggestion)} 开始。"
     )
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from blueprints.meetings import bp
 from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
-from common.dates import SHANGHAI, DateArgError, format_datetime, local_dt, parse_month
+from common.dates import SHANGHAI, DateArgError, format_range, local_dt, parse_month
 from exports import ics
 from models import (
     Attendance,
@@ -88,7 +88,7 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     return {
         "会议名称": meeting.title,
         "会议类型": meeting.kind.label,
-        "时间": f"{format_datetime(meeting.start_at)}—{meeting.end_at.astimezone(SHANGHAI):%H:%M}",
+        "时间": format_range(meeting.start_at, meeting.end_at),
         "会议室": meeting.room.name,
         "会议说明": meeting.description,
         "议程": "；".join(f"{i.title}（{i.minutes}分钟）" for i in meeting.agenda_items),
@@ -393,10 +393,7 @@ def _warn_pending_requests(meeting: Meeting) -> None:
     overlapping = pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
     if not overlapping:
         return
-    names = "；".join(
-        f"{b.requester_name}（{format_datetime(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
-        for b in overlapping
-    )
+    names = "；".join(f"{b.requester_name}（{format_range(b.start_at, b.end_at)}）" for b in overlapping)
     flash(
         f"该时段还有 {len(overlapping)} 项待审批的会议室预约申请：{names}。"
         "会议占用后这些申请将无法同意，请到“我的预约 · 待我审批”中答复申请单位。",

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from blueprints.resources import bp
 from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
-from common.dates import SHANGHAI
+from common.dates import SHANGHAI, format_range
 from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Visibility, db
 from services import permissions as perm
 from services import resources as svc
@@ -279,7 +279,7 @@ def _submit_booking(form: BookingForm, message: str, **target) -> Booking | None
         form.start_at.errors.append(str(exc))
         return None
     db.session.commit()
-    flash(message.replace("{range}", svc.fmt_range(start, end)), "success")
+    flash(message.replace("{range}", format_range(start, end)), "success")
     return booking
 
 
