@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import Select, event, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from common.search import escape_like
 from models import (
     Action,
     ActionProgress,
@@ -104,8 +105,6 @@ def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
         nxt = (f.due_month + timedelta(days=32)).replace(day=1)
         stmt = stmt.where(Action.due_on >= f.due_month, Action.due_on < nxt)
     if f.q:
-        from services.units import escape_like
-
         stmt = stmt.where(Action.title.ilike(f"%{escape_like(f.q)}%", escape="\\"))
     return stmt.order_by(Action.status == ActionStatus.DONE, Action.due_on, Action.id)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from exports import fonts
+from exports.minutes import StoredContentError, render_minutes_rendition
 from models import Minutes, MinutesError, MinutesRendition, MinutesRevision, MinutesStatus, db
 from models.base import utcnow
 from services.minutes import digests
@@ -131,12 +133,11 @@ def gongjian_version() -> str:
 
 def software_versions() -> dict[str, str]:
     """What a rendition made now is made with."""
+    # Only flask migrate-archive asks: pikepdf (qpdf) stays out of the web workers.
     import fontTools
     import pikepdf
     import pydyf
     import weasyprint
-
-    from exports import fonts
 
     return {
         "gongjian": gongjian_version(),
@@ -191,7 +192,7 @@ def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> Minut
     not a sound source), or when the new rendition would fail the check too (the fonts
     on this machine are still the faulty build).
     """
-    from exports.minutes import StoredContentError, render_minutes_rendition
+    # The font check reads PDFs with pikepdf (qpdf): only this command needs it, not the web workers.
     from exports.pdfcheck import UnreadablePdf, font_problems
 
     newest = renditions(revision)[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import Role, Unit, User, db
+from models import MeetingStatus, NeedStatus, Role, Unit, UnitStatus, User, Visibility, db
 
 
 def can_view_units(user: User) -> bool:
@@ -105,8 +105,6 @@ def can_view_meeting(user, meeting) -> bool:
     meetings their unit is invited to."""
     if not user.is_authenticated:
         return False
-    from models import MeetingStatus
-
     if meeting.status == MeetingStatus.DRAFT:
         return can_see_draft_meeting(user, meeting)
     if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
@@ -115,8 +113,6 @@ def can_view_meeting(user, meeting) -> bool:
 
 
 def can_reply(user, meeting) -> bool:
-    from models import MeetingStatus
-
     return meeting.status == MeetingStatus.SCHEDULED and invitation_for(user, meeting) is not None
 
 
@@ -190,8 +186,6 @@ def awaits_resident(user, need) -> bool:
 
 def can_claim_need(user, need) -> bool:
     """A liaison claims an open need for their (not withdrawn) unit in the same street."""
-    from models import NeedStatus, UnitStatus
-
     if not (user.is_authenticated and user.role == Role.LIAISON and user.unit is not None):
         return False
     return (
@@ -203,8 +197,6 @@ def can_claim_need(user, need) -> bool:
 
 def can_report_need(user, need) -> bool:
     """Progress and fulfilment: the claiming unit's liaison, once the claim is confirmed."""
-    from models import NeedStatus
-
     return need.status == NeedStatus.IN_PROGRESS and is_claiming_liaison(user, need)
 
 
@@ -267,8 +259,6 @@ def can_view_resource(user, resource) -> bool:
         return True
     if not resource.active:
         return False
-    from models import Visibility
-
     if resource.visibility == Visibility.ALL:
         return True
     return viewer_community_id(user) == resource.community_id

@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from common.dates import SHANGHAI, format_date, format_datetime, format_range
+from common.search import escape_like
 from models import (
     Booking,
     BookingStatus,
@@ -48,11 +49,6 @@ MAX_AHEAD = timedelta(days=366)
 
 class BookingError(ValueError):
     """A booking cannot be made or changed; the message is for the user."""
-
-
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards so % and _ in a search match literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- catalogue ---------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from common.search import escape_like
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
-from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, User, db
-from models.base import today
+from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models.base import today, utcnow
 
 MAX_IMPORT_ROWS = 5000
 # Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
@@ -24,11 +25,6 @@ IMPORT_LIMITS = SheetLimits(
     unpacked_bytes=20 * 1024 * 1024,
 )
 PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
-
-
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards so % and _ in a search match literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def units_query(
@@ -85,8 +81,6 @@ def create_unit(data: dict[str, Any], by: User | None) -> Unit:
         unit.registered_on = today()
     db.session.add(unit)
     db.session.flush()
-    from models import UnitStatusChange
-
     db.session.add(
         UnitStatusChange(
             unit=unit,
@@ -353,8 +347,6 @@ def confirm_import(batch: UnitImport, user: User) -> list[Unit]:
             if data.get(field):
                 data[field] = date.fromisoformat(data[field])
         created.append(create_unit(data, by=user))
-    from models.base import utcnow
-
     batch.confirmed_at = utcnow()
     batch.created_count = len(created)
     return created

@@ -9,6 +9,7 @@ from blueprints.auth.forms import LoginForm, PasswordForm
 from models import db
 from services import audit
 from services.auth import authenticate, check_current_password
+from services.calendar import feed_targets
 from services.passwords import set_password
 
 
@@ -75,8 +76,6 @@ def account():
             login_user(user)
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("auth.account"))
-    from services.calendar import feed_targets
-
     return (
         render_template(
             "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()

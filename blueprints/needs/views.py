@@ -19,6 +19,7 @@ from blueprints.needs.forms import (
     ReasonForm,
 )
 from models import (
+    Attachment,
     Community,
     Match,
     MatchStatus,
@@ -35,6 +36,7 @@ from models import (
 from models.base import today
 from services import needs as svc
 from services import permissions as perm
+from services.actions import MAX_ATTACHMENT, upload_folder
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 
@@ -283,8 +285,6 @@ def withdraw(need_id: int):
 
 
 def _read_photos(form) -> list[tuple[str, bytes]]:
-    from services.actions import MAX_ATTACHMENT
-
     files = []
     for upload in form.photos.data or []:
         if upload and getattr(upload, "filename", ""):
@@ -331,9 +331,6 @@ def fulfil(need_id: int):
 @login_required
 def photo(attachment_id: int):
     """Show a photo of a need's progress (only images are ever stored here)."""
-    from models import Attachment
-    from services.actions import upload_folder
-
     att = db.get_or_404(Attachment, attachment_id) if _known_id(attachment_id) else abort(404)
     linked = db.session.scalar(
         select(need_update_photo.c.update_id).where(need_update_photo.c.attachment_id == att.id).limit(1)

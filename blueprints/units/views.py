@@ -28,6 +28,8 @@ from models.base import today
 from models.unit import UnitStatusError
 from services import audit
 from services import permissions as perm
+from services.actions import involves
+from services.meetings import attendance_rates, meetings_query
 from services.units import (
     ImportFileError,
     apply_changes,
@@ -97,8 +99,6 @@ def index():
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()
-    from services.meetings import attendance_rates
-
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
         "units/index.html",
@@ -129,12 +129,8 @@ def detail(unit_id: int):
 
 def _unit_meetings(unit: Unit) -> dict:
     """The unit's attendance rate and its recent and coming meetings the viewer may see."""
-    from services.meetings import attendance_rates, meetings_query
-
     present, held = attendance_rates([unit.id]).get(unit.id, (0, 0))
     stmt = meetings_query(current_user, unit_id=unit.id).order_by(None).order_by(Meeting.start_at.desc())
-    from services.actions import involves
-
     unit_actions = (
         db.session.scalars(
             select(Action)
