@@ -28,7 +28,7 @@ from models.base import utcnow
 from services.minutes import digests
 
 MADE_BY = "flask migrate-archive"
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
