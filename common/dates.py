@@ -88,6 +88,12 @@ def format_date(value: date | datetime | None) -> str:
     return f"{value.year}年{value.month:02d}月{value.day:02d}日"
 
 
+def format_month_day_time(value: datetime) -> str:
+    """11月28日 14:30 in Beijing time (where the year goes without saying)."""
+    local = to_local(value)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
 def format_range(start: datetime, end: datetime) -> str:
     """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
     local_start, local_end = to_local(start), to_local(end)

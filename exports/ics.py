@@ -17,7 +17,7 @@ from icalendar.parser import param_value
 from common.dates import SHANGHAI
 from models import Invitation, Meeting, MeetingStatus, Reply
 
-TZID = "Asia/Shanghai"
+TZID = SHANGHAI.key
 PRODID = "-//Gongjian//共建联席会议//ZH"
 CRLF = "\r\n"
 

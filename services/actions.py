@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import Select, event, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from common.dates import format_date
 from common.search import escape_like
 from models import (
     Action,
@@ -305,7 +306,7 @@ def queue_reminders(day: date, base_url: str) -> int:
             "",
         ]
         for a in actions:
-            state = "已逾期" if a.due_on < day else f"将于 {a.due_on:%Y年%m月%d日} 到期"
+            state = "已逾期" if a.due_on < day else f"将于 {format_date(a.due_on)} 到期"
             lines.append(f"· {a.title}（{state}）{base_url.rstrip('/')}/actions/{a.id}")
         lines += ["", "（本邮件由共建联席会议系统发送）"]
         overdue = sum(1 for a in actions if a.due_on < day)

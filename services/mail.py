@@ -31,7 +31,7 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
 
-from common.dates import SHANGHAI, format_range, to_local
+from common.dates import SHANGHAI, format_month_day_time, format_range
 from exports import ics
 from models import Invitation, Meeting, OutboxMessage, db
 from models.base import utcnow
@@ -91,7 +91,6 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
     else:
         method = "CANCEL" if kind == "cancel" else "REQUEST"
         shared = cached_vevent(meeting)
-    start = to_local(meeting.start_at)
     for inv in invitations:
         unit = inv.unit
         # Each liaison's copy lists only their own unit: no other unit's address leaks.
@@ -104,7 +103,7 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
             OutboxMessage(
                 to_addr=unit.liaison_email.strip(),
                 to_name=unit.liaison_name or unit.name,
-                subject=f"{SUBJECTS[kind]}{meeting.title}（{start.month}月{start.day}日 {start:%H:%M}）",
+                subject=f"{SUBJECTS[kind]}{meeting.title}（{format_month_day_time(meeting.start_at)}）",
                 body_text=_body(meeting, kind, unit.name, url),
                 ics_method=method,
                 ics_body=body_ics,

@@ -23,7 +23,7 @@ from models import (
     UnitCategory,
     db,
 )
-from models.base import utcnow
+from models.base import today, utcnow
 from models.meeting import MeetingError
 from services import mail as mailer
 from services import meetings as svc
@@ -230,7 +230,7 @@ def calendar():
         flash(f"{exc}已显示本月。", "warning")
         first = None
     if first is None:
-        first = utcnow().astimezone(SHANGHAI).date().replace(day=1)
+        first = today().replace(day=1)
     weeks = svc.month_grid(first.year, first.month)
     start = local_dt(weeks[0][0], datetime.min.time())
     end = local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())
@@ -253,7 +253,7 @@ def calendar():
         next_month=next_month,
         filters=filters,
         communities=communities,
-        today=utcnow().astimezone(SHANGHAI).date(),
+        today=today(),
     )
 
 
@@ -665,7 +665,7 @@ def series_new():
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
-        local_today = utcnow().astimezone(SHANGHAI).date()
+        local_today = today()
         form.first_date.data = local_today
         form.until.data = local_today.replace(year=local_today.year + 1)
         form.start_time.data = datetime.strptime("15:00", "%H:%M").time()
