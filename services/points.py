@@ -8,12 +8,12 @@ Every function here issues a fixed number of statements whatever the data size. 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from common.dates import SHANGHAI
+from common.dates import to_local
 from models import (
     Action,
     ActionStatus,
@@ -205,10 +205,6 @@ class UnitPoints:
     events: list[PointEvent] = field(default_factory=list)
 
 
-def _local_date(value: datetime) -> date:
-    return value.astimezone(SHANGHAI).date()
-
-
 def unit_points(unit: Unit, year: int, with_events: bool = True) -> UnitPoints:
     """Return a unit's points in a year with the events behind them (7 statements with events, 2 without)."""
     period = year_period(year)
@@ -230,7 +226,7 @@ def unit_points(unit: Unit, year: int, with_events: bool = True) -> UnitPoints:
     )
     for mid, title, start, att in rows:
         kind = "attend" if att == Attendance.PRESENT else "absent_no_leave"
-        events.append(PointEvent(kind, _local_date(start), title, rules[kind], "meetings.detail", mid))
+        events.append(PointEvent(kind, to_local(start).date(), title, rules[kind], "meetings.detail", mid))
     rows = db.session.execute(
         select(Action.id, Action.title, Action.done_on).where(
             Action.lead_unit_id == unit.id,
@@ -252,7 +248,9 @@ def unit_points(unit: Unit, year: int, with_events: bool = True) -> UnitPoints:
     )
     for nid, title, at in rows:
         events.append(
-            PointEvent("need_fulfilled", _local_date(at), title, rules["need_fulfilled"], "needs.detail", nid)
+            PointEvent(
+                "need_fulfilled", to_local(at).date(), title, rules["need_fulfilled"], "needs.detail", nid
+            )
         )
     owner = _booking_owner_unit()
     requester = aliased(Unit)
@@ -281,7 +279,7 @@ def unit_points(unit: Unit, year: int, with_events: bool = True) -> UnitPoints:
         events.append(
             PointEvent(
                 "resource_booked",
-                _local_date(start),
+                to_local(start).date(),
                 f"{title}（{who or '其他单位'}预约）",
                 rules["resource_booked"],
                 "resources.detail" if resource_id else "",
