@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event, false
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    event,
+    false,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, RuleError, utcnow
@@ -20,9 +31,7 @@ from .enums import (
 )
 from .geo import Community, Room, Street
 from .unit import Unit
-
-if TYPE_CHECKING:
-    from .user import User
+from .user import User
 
 # Changing any of these is a change a calendar must hear about (SEQUENCE + 1).
 SEQUENCED_FIELDS = ("start_at", "end_at", "room_id", "title", "status")
@@ -180,8 +189,6 @@ class Meeting(Base):
 @event.listens_for(Meeting, "before_update")
 def _raise_sequence(mapper, connection, meeting: Meeting) -> None:
     """Every change of time, room, title or status raises SEQUENCE (RFC 5546)."""
-    from sqlalchemy import inspect
-
     state = inspect(meeting)
     if any(state.attrs[f].history.has_changes() for f in SEQUENCED_FIELDS):
         meeting.sequence = (meeting.sequence or 0) + 1
@@ -376,10 +383,6 @@ _CALENDAR_FIELDS = {
 @event.listens_for(Session, "before_flush")
 def _invalidate_calendars(session: Session, flush_context, instances) -> None:
     """Keep cached VEVENTs honest: any change to what a VEVENT shows marks it stale."""
-    from sqlalchemy import and_, inspect, or_, select
-
-    from .user import User
-
     table = Meeting.__table__
     for obj in [*session.new, *session.dirty, *session.deleted]:
         if isinstance(obj, AgendaItem | Invitation):

@@ -52,7 +52,15 @@ class Minutes(Base):
     @property
     def approved(self) -> MinutesRevision | None:
         """The latest approved revision, if any."""
-        return next((r for r in reversed(self.revisions) if r.status == MinutesStatus.APPROVED), None)
+        return self.latest(MinutesStatus.APPROVED)
+
+    def latest(self, *statuses: MinutesStatus) -> MinutesRevision | None:
+        """Return the newest revision in one of these statuses, if any."""
+        return next((r for r in reversed(self.revisions) if r.status in statuses), None)
+
+    def revision(self, number: int) -> MinutesRevision | None:
+        """Return the revision with this number, if there is one."""
+        return next((r for r in self.revisions if r.number == number), None)
 
 
 class MinutesRevision(Base):

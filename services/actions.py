@@ -16,6 +16,8 @@ from flask import current_app
 from sqlalchemy import Select, event, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from common.dates import format_date
+from common.search import escape_like
 from models import (
     Action,
     ActionProgress,
@@ -104,8 +106,6 @@ def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
         nxt = (f.due_month + timedelta(days=32)).replace(day=1)
         stmt = stmt.where(Action.due_on >= f.due_month, Action.due_on < nxt)
     if f.q:
-        from services.units import escape_like
-
         stmt = stmt.where(Action.title.ilike(f"%{escape_like(f.q)}%", escape="\\"))
     return stmt.order_by(Action.status == ActionStatus.DONE, Action.due_on, Action.id)
 
@@ -288,7 +288,7 @@ def queue_reminders(day: date, base_url: str) -> int:
             "",
         ]
         for a in actions:
-            state = "已逾期" if a.due_on < day else f"将于 {a.due_on:%Y年%m月%d日} 到期"
+            state = "已逾期" if a.due_on < day else f"将于 {format_date(a.due_on)} 到期"
             lines.append(f"· {a.title}（{state}）{base_url.rstrip('/')}/actions/{a.id}")
         lines += ["", "（本邮件由共建联席会议系统发送）"]
         overdue = sum(1 for a in actions if a.due_on < day)

@@ -33,6 +33,7 @@ from models import (
 from models.base import utcnow
 from models.meeting import MeetingError, default_topic_deadline
 from services import mail as mailer
+from services.minutes import add_followup_item
 from services.rooms import clash_message, find_clash, lock_room
 
 # --- queries ------------------------------------------------------------------
@@ -208,8 +209,6 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
         elif added:
             mailer.queue_meeting_mail(meeting, added, "publish")
     if creating:
-        from services.minutes import add_followup_item
-
         add_followup_item(meeting)
     return meeting
 

@@ -10,6 +10,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from common.search import escape_like
 from models import (
     Action,
     ActionStatus,
@@ -35,6 +36,7 @@ from models import (
 )
 from models.base import RuleError, today, utcnow
 from models.need import ACTIVE_CLAIM, CLOSED
+from services.actions import ActionError, store_attachment
 
 PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
 MAX_PHOTOS = 6
@@ -86,8 +88,6 @@ def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
     if f.wish is not None:
         stmt = stmt.where(Need.is_wish.is_(f.wish))
     if f.q:
-        from services.units import escape_like
-
         pattern = f"%{escape_like(f.q)}%"
         stmt = stmt.where(
             or_(Need.title.ilike(pattern, escape="\\"), Need.description.ilike(pattern, escape="\\"))
@@ -248,8 +248,6 @@ def withdraw(need: Need, by: User, reason: str) -> None:
 
 def store_photos(files: list[tuple[str, bytes]], by: User) -> list[Attachment]:
     """Keep uploaded photos (images only, checked by content and size) as attachments."""
-    from services.actions import ActionError, store_attachment
-
     files = [(name, data) for name, data in files if name]
     if len(files) > MAX_PHOTOS:
         raise NeedError(f"一次最多上传 {MAX_PHOTOS} 张照片。")

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from common.search import escape_like
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
-from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, User, db
-from models.base import RuleError, today
+from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models.base import RuleError, today, utcnow
 from services import audit
 
 MAX_IMPORT_ROWS = 5000
@@ -27,11 +28,6 @@ IMPORT_LIMITS = SheetLimits(
     unpacked_bytes=20 * 1024 * 1024,
 )
 PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
-
-
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards so % and _ in a search match literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def units_query(
@@ -91,8 +87,6 @@ def create_unit(data: dict[str, Any], by: User | None) -> Unit:
         db.session.flush()
     except IntegrityError as exc:  # registered by someone else since the name was checked
         raise RuleError("本街道已有同名单位，请换一个名称。") from exc
-    from models import UnitStatusChange
-
     db.session.add(
         UnitStatusChange(
             unit=unit,
@@ -363,8 +357,6 @@ def confirm_import(batch: UnitImport, user: User) -> list[Unit]:
             if data.get(field):
                 data[field] = date.fromisoformat(data[field])
         created.append(create_unit(data, by=user))
-    from models.base import utcnow
-
     batch.confirmed_at = utcnow()
     batch.created_count = len(created)
     audit.record("import", batch, summary=f"{batch.filename}：导入 {len(created)} 个单位")

@@ -8,13 +8,13 @@ from sqlalchemy.orm import joinedload
 from blueprints.admin import bp
 from blueprints.admin.forms import UserForm
 from common.dates import SHANGHAI, DateArgError, parse_day
+from common.search import escape_like
 from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from services import auditlog
 from services import mail as mailer
 from services import permissions as perm
 from services import users as users_svc
-from services.units import escape_like
 from web.flow import attempt
 from web.forms import Form
 

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm, PasswordForm
 from services import auth
+from services.calendar import feed_targets
 from web.flow import attempt
 
 
@@ -73,8 +74,6 @@ def account():
             login_user(user)
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("auth.account"))
-    from services.calendar import feed_targets
-
     return (
         render_template(
             "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()

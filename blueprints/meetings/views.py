@@ -1,4 +1,3 @@
-import json
 from datetime import date, datetime, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -8,7 +7,7 @@ from sqlalchemy import select
 
 from blueprints.meetings import bp
 from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
-from common.dates import SHANGHAI, DateArgError, format_datetime, local_dt, parse_month
+from common.dates import SHANGHAI, DateArgError, format_range, local_dt, parse_month
 from exports import ics
 from models import (
     Attendance,
@@ -24,13 +23,14 @@ from models import (
     UnitCategory,
     db,
 )
-from models.base import utcnow
+from models.base import today, utcnow
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
 from services.calendar import invite_vevent
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
+from web.concurrency import lost_update, stamp
 from web.flow import attempt
 from web.forms import Form
 
@@ -87,7 +87,7 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     return {
         "会议名称": meeting.title,
         "会议类型": meeting.kind.label,
-        "时间": f"{format_datetime(meeting.start_at)}—{meeting.end_at.astimezone(SHANGHAI):%H:%M}",
+        "时间": format_range(meeting.start_at, meeting.end_at),
         "会议室": meeting.room.name,
         "会议说明": meeting.description,
         "议程": "；".join(f"{i.title}（{i.minutes}分钟）" for i in meeting.agenda_items),
@@ -168,8 +168,6 @@ def _initial(meeting: Meeting) -> dict:
         "description": meeting.description,
         "agenda": rows,
         "units": [inv.unit_id for inv in meeting.invitations],
-        "version": meeting.version,
-        "original": json.dumps(_snapshot(meeting), ensure_ascii=False),
     }
 
 
@@ -231,7 +229,7 @@ def calendar():
         flash(f"{exc}已显示本月。", "warning")
         first = None
     if first is None:
-        first = utcnow().astimezone(SHANGHAI).date().replace(day=1)
+        first = today().replace(day=1)
     weeks = svc.month_grid(first.year, first.month)
     start = local_dt(weeks[0][0], datetime.min.time())
     end = local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())
@@ -254,7 +252,7 @@ def calendar():
         next_month=next_month,
         filters=filters,
         communities=communities,
-        today=utcnow().astimezone(SHANGHAI).date(),
+        today=today(),
     )
 
 
@@ -351,6 +349,7 @@ def edit(meeting_id: int):
             units=units,
             allow_street=perm.can_host_street_meeting(current_user),
         )
+        stamp(form, meeting.version, _snapshot(meeting))
     else:
         form = MeetingForm(
             communities=communities,
@@ -369,16 +368,9 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
         form.agenda[-1].presenter_unit_id.choices = form.agenda[0].presenter_unit_id.choices
     elif form.validate_on_submit() and _check_scope(form, current_user, rooms):
         mark = mailer.outbox_mark()
-        if meeting is not None and str(meeting.version) != (form.version.data or ""):
-            try:
-                before = json.loads(form.original.data or "{}")
-            except ValueError:
-                before = {}
-            now = _snapshot(meeting)
-            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
-            form.version.data = meeting.version
-            form.original.data = json.dumps(now, ensure_ascii=False)
-        else:
+        if meeting is not None:
+            conflict = lost_update(form, meeting.version, _snapshot(meeting))
+        if conflict is None:
             outcome = attempt(
                 lambda: svc.save_meeting(meeting, _form_data(form, units, current_user), current_user),
                 "会议已保存为草稿，确认无误后请发布。" if meeting is None else None,
@@ -401,10 +393,7 @@ def _warn_pending_requests(meeting: Meeting) -> None:
     overlapping = pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
     if not overlapping:
         return
-    names = "；".join(
-        f"{b.requester_name}（{format_datetime(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
-        for b in overlapping
-    )
+    names = "；".join(f"{b.requester_name}（{format_range(b.start_at, b.end_at)}）" for b in overlapping)
     flash(
         f"该时段还有 {len(overlapping)} 项待审批的会议室预约申请：{names}。"
         "会议占用后这些申请将无法同意，请到“我的预约 · 待我审批”中答复申请单位。",
@@ -653,7 +642,7 @@ def series_new():
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
-        local_today = utcnow().astimezone(SHANGHAI).date()
+        local_today = today()
         form.first_date.data = local_today
         form.until.data = local_today.replace(year=local_today.year + 1)
         form.start_time.data = datetime.strptime("15:00", "%H:%M").time()

@@ -1,6 +1,3 @@
-import contextlib
-import json
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -26,6 +23,7 @@ from services import minutes as svc
 from services import permissions as perm
 from services.meetings import load_meeting
 from web import panels
+from web.concurrency import lost_update, stamp
 from web.downloads import download_response
 from web.flow import attempt
 from web.forms import Form
@@ -66,7 +64,17 @@ def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
     """The revision this user may read: staff the current one, a liaison the latest beyond draft."""
     if perm.can_read_minutes_drafts(current_user):
         return minutes.current
-    return next((r for r in reversed(minutes.revisions) if perm.can_read_revision(current_user, r)), None)
+    return minutes.latest(MinutesStatus.SUBMITTED, MinutesStatus.APPROVED)
+
+
+def _readable_revision(minutes: Minutes, number: int) -> MinutesRevision:
+    """Revision `number` of the minutes: 404 if there is none, 403 if this user may not read it."""
+    rev = minutes.revision(number)
+    if rev is None:
+        abort(404)
+    if not perm.can_read_revision(current_user, rev):
+        abort(403)
+    return rev
 
 
 def _unit_groups(meeting: Meeting) -> tuple[list[tuple[str, list[Unit]]], set[int]]:
@@ -200,9 +208,9 @@ def edit(meeting_id: int):
             "recorder": revision.recorder,
             "summary": revision.summary,
             "actions": _action_rows(existing) + [{"lead_unit_id": 0}] * 2,
-            "version": revision.version,
         }
         form = MinutesForm(data=data, unit_groups=unit_groups)
+        stamp(form, revision.version, _snapshot(revision, existing))
     else:
         form = MinutesForm(unit_groups=unit_groups)
     if request.method == "POST" and form.add_row.data:
@@ -216,14 +224,8 @@ def edit(meeting_id: int):
     if request.method == "POST" and form.add_row.data:
         pass  # the page again with one more empty row, nothing saved
     elif form.validate_on_submit():
-        if str(revision.version) != (form.version.data or ""):
-            before = {}
-            with contextlib.suppress(ValueError):
-                before = json.loads(request.form.get("original", "{}"))
-            now = _snapshot(revision, existing)
-            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
-            form.version.data = revision.version
-        else:
+        conflict = lost_update(form, revision.version, _snapshot(revision, existing))
+        if conflict is None:
             rows, errors = _parse_actions(form, existing, allowed)
             if errors:
                 form.form_errors.extend(errors)
@@ -243,7 +245,6 @@ def edit(meeting_id: int):
         form=form,
         discussion=discussion,
         conflict=conflict,
-        original=json.dumps(_snapshot(revision, existing), ensure_ascii=False),
         submit_form=SubmitMinutesForm(formdata=None),
         carried_over=svc.carried_over(meeting),
         today=today(),
@@ -400,11 +401,7 @@ def revision(meeting_id: int, number: int):
     """Read one revision of the minutes."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
-    if rev is None:
-        abort(404)
-    if not perm.can_read_revision(current_user, rev):
-        abort(403)
+    rev = _readable_revision(minutes, number)
     return _view(meeting, minutes, rev, perm.can_manage_meeting(current_user, meeting))
 
 
@@ -437,11 +434,7 @@ def revision_pdf(meeting_id: int, number: int):
     """Download one revision as PDF (the stored bytes for an approved one)."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
-    if rev is None:
-        abort(404)
-    if not perm.can_read_revision(current_user, rev):
-        abort(403)
+    rev = _readable_revision(minutes, number)
     return _revision_pdf(meeting, minutes, rev)
 
 
@@ -462,7 +455,7 @@ def rendition_pdf(meeting_id: int, number: int, rendition: int):
     """Download one archival rendition of an approved revision exactly as stored (1: the original)."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
+    rev = minutes.revision(number)
     if rev is None or rev.status != MinutesStatus.APPROVED:
         abort(404)
     body = archive.rendition_bytes(rev, rendition)

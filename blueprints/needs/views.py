@@ -19,6 +19,7 @@ from blueprints.needs.forms import (
     ReasonForm,
 )
 from models import (
+    Attachment,
     Community,
     Match,
     MatchStatus,
@@ -35,8 +36,9 @@ from models import (
 from models.base import today
 from services import needs as svc
 from services import permissions as perm
+from services.actions import MAX_ATTACHMENT, upload_folder
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
 
 MAX_ID = 2**31 - 1  # larger ids exist nowhere (and overflow PostgreSQL's integer)
@@ -141,18 +143,14 @@ def edit(need_id: int):
     if request.method == "GET":
         form.is_wish.data = "1" if need.is_wish else "0"
         form.kind.data = need.kind.value
-        form.version.data = str(need.version)
-        form.original.data = snapshot(need, NEED_FIELDS)
-    elif form.validate_on_submit() and form.version.data != str(need.version):
+        stamp(form, need.version, field_values(need, NEED_FIELDS))
+    elif form.validate_on_submit():
         # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
-        changed = changed_since(form.original.data, need, NEED_FIELDS)
-        conflict = [(NEED_FIELDS[f], v) for f, v in changed.items()]
-        form.version.data = str(need.version)
-        form.original.data = snapshot(need, NEED_FIELDS)
-    elif form.validate_on_submit() and attempt(
-        lambda: svc.edit_need(need, form.data_for_service()), "需求已保存。", errors=form.title
-    ):
-        return redirect(url_for("needs.detail", need_id=need.id))
+        conflict = lost_update(form, need.version, field_values(need, NEED_FIELDS), NEED_FIELDS)
+        if conflict is None and attempt(
+            lambda: svc.edit_need(need, form.data_for_service()), "需求已保存。", errors=form.title
+        ):
+            return redirect(url_for("needs.detail", need_id=need.id))
     status = 409 if conflict is not None else (400 if form.errors else 200)
     return render_template("needs/form.html", form=form, need=need, conflict=conflict), status
 
@@ -260,8 +258,6 @@ def withdraw(need_id: int):
 
 
 def _read_photos(form) -> list[tuple[str, bytes]]:
-    from services.actions import MAX_ATTACHMENT
-
     files = []
     for upload in form.photos.data or []:
         if upload and getattr(upload, "filename", ""):
@@ -309,9 +305,6 @@ def fulfil(need_id: int):
 @login_required
 def photo(attachment_id: int):
     """Show a photo of a need's progress (only images are ever stored here)."""
-    from models import Attachment
-    from services.actions import upload_folder
-
     att = db.get_or_404(Attachment, attachment_id) if _known_id(attachment_id) else abort(404)
     linked = db.session.scalar(
         select(need_update_photo.c.update_id).where(need_update_photo.c.attachment_id == att.id).limit(1)

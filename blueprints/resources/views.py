@@ -11,12 +11,12 @@ from sqlalchemy.orm import joinedload
 
 from blueprints.resources import bp
 from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
-from common.dates import SHANGHAI
+from common.dates import SHANGHAI, format_range
 from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Visibility, db
 from services import permissions as perm
 from services import resources as svc
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
 from web.forms import Form
 
@@ -205,15 +205,10 @@ def edit(resource_id: int):
         form.owner.data = current_owner
         form.kind.data = resource.kind.value
         form.visibility.data = resource.visibility.value
-        form.version.data = resource.version
-        form.original.data = snapshot(resource, fields)
+        stamp(form, resource.version, field_values(resource, fields))
     elif form.validate_on_submit():
-        if str(resource.version) != (form.version.data or ""):
-            changed = changed_since(form.original.data, resource, fields)
-            conflict = [(FIELD_LABELS[k], v) for k, v in changed.items()]
-            form.version.data = resource.version
-            form.original.data = snapshot(resource, fields)
-        elif attempt(
+        conflict = lost_update(form, resource.version, field_values(resource, fields), FIELD_LABELS)
+        if conflict is None and attempt(
             lambda: svc.save_resource(resource, form.owner.data, _data(form), current_user),
             "资源信息已保存。",
             errors=form.bookable,
@@ -260,7 +255,7 @@ def _submit_booking(form: BookingForm, message: str, **target) -> Booking | None
     start, end = _range(form)
     requested = attempt(
         lambda: svc.request_booking(current_user, start, end, form.purpose.data, **target),
-        message.replace("{range}", svc.fmt_range(start, end)),
+        message.replace("{range}", format_range(start, end)),
         errors=form.start_at,
     )
     return requested.value

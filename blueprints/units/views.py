@@ -24,6 +24,8 @@ from models import (
 from models.base import today
 from services import audit
 from services import permissions as perm
+from services.actions import involves
+from services.meetings import attendance_rates, meetings_query
 from services.units import (
     apply_changes,
     check_import,
@@ -34,7 +36,7 @@ from services.units import (
     units_query,
 )
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
 
@@ -92,8 +94,6 @@ def index():
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()
-    from services.meetings import attendance_rates
-
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
         "units/index.html",
@@ -124,12 +124,8 @@ def detail(unit_id: int):
 
 def _unit_meetings(unit: Unit) -> dict:
     """The unit's attendance rate and its recent and coming meetings the viewer may see."""
-    from services.meetings import attendance_rates, meetings_query
-
     present, held = attendance_rates([unit.id]).get(unit.id, (0, 0))
     stmt = meetings_query(current_user, unit_id=unit.id).order_by(None).order_by(Meeting.start_at.desc())
-    from services.actions import involves
-
     unit_actions = (
         db.session.scalars(
             select(Action)
@@ -199,15 +195,10 @@ def edit(unit_id: int):
         abort(403)
     conflict = None
     if request.method == "GET":
-        form.version.data = unit.version
-        form.original.data = snapshot(unit, fields)
+        stamp(form, unit.version, field_values(unit, fields))
     elif form.validate_on_submit():
-        if str(unit.version) != (form.version.data or ""):
-            changed = changed_since(form.original.data, unit, fields)
-            conflict = [(FIELD_LABELS[f], v) for f, v in changed.items()]
-            form.version.data = unit.version
-            form.original.data = snapshot(unit, fields)
-        elif not (manager and _unique_name_error(form, unit.street_id, unit.id)):
+        conflict = lost_update(form, unit.version, field_values(unit, fields), FIELD_LABELS)
+        if conflict is None and not (manager and _unique_name_error(form, unit.street_id, unit.id)):
             data = {k: v for k, v in form.data.items() if k in fields}
             if "category" in data:
                 data["category"] = UnitCategory(data["category"])
