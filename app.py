@@ -8,6 +8,30 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+from blueprints.actions import bp as actions_bp
+from blueprints.admin import bp as admin_bp
+from blueprints.auth import bp as auth_bp
+from blueprints.main import bp as main_bp
+from blueprints.meetings import bp as meetings_bp
+from blueprints.meetings.feeds import bp as feeds_bp
+from blueprints.minutes import bp as minutes_bp
+from blueprints.needs import bp as needs_bp
+from blueprints.resources import bp as resources_bp
+from blueprints.stats import bp as stats_bp
+from blueprints.units import bp as units_bp
+from cli import register as register_cli
+from config import check_base_url, create_sqlite_file, from_environment, normalise_database_url
+from exports.fonts import check_pdf_fonts
+from models import db
+from web import audit as audit_glue
+from web import mail as mail_glue
+from web import security
+from web.database import configure_engine
+from web.errors import register as register_errors
+from web.extensions import csrf, login_manager, migrate
+from web.templating import register as register_templating
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,16 +62,12 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
     if env.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env["SECRET_KEY"]
-    from config import from_environment
-
     app.config.update(from_environment(env))
     if env.get("GONGJIAN_HTTPS", "").lower() in ("1", "true", "yes"):
         app.config["HTTPS"] = True
     app.config.from_pyfile("config.py", silent=True)
     if test_config:
         app.config.update(test_config)
-
-    from config import check_base_url, create_sqlite_file, normalise_database_url
 
     check_base_url(app.config, app.logger)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -85,10 +105,6 @@ def _instance_secret(app: Flask) -> str:
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, login manager and CSRF protection."""
-    from models import db
-    from web.database import configure_engine
-    from web.extensions import csrf, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(
         app,
@@ -102,22 +118,15 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
 
-    from web import audit as audit_glue
-    from web import mail as mail_glue
-    from web import security
-
     security.init_app(app)
     audit_glue.init_app(app)
     mail_glue.init_app(app)
     if app.config.get("PDF_CHECK_FONTS", True):
-        from exports.fonts import check_pdf_fonts
-
         check_pdf_fonts(app.logger)
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint; <int:…> in URLs only matches database-sized ids."""
-    from werkzeug.routing import IntegerConverter
 
     class DatabaseInt(IntegerConverter):
         def __init__(self, map, *args, **kwargs):
@@ -125,19 +134,6 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(map, *args, **kwargs)
 
     app.url_map.converters["int"] = DatabaseInt
-
-    from blueprints.actions import bp as actions_bp
-    from blueprints.admin import bp as admin_bp
-    from blueprints.auth import bp as auth_bp
-    from blueprints.main import bp as main_bp
-    from blueprints.meetings import bp as meetings_bp
-    from blueprints.meetings.feeds import bp as feeds_bp
-    from blueprints.minutes import bp as minutes_bp
-    from blueprints.needs import bp as needs_bp
-    from blueprints.resources import bp as resources_bp
-    from blueprints.stats import bp as stats_bp
-    from blueprints.units import bp as units_bp
-
     for bp in (
         auth_bp,
         main_bp,
@@ -156,20 +152,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Render friendly Chinese error pages; never show a traceback."""
-    from web.errors import register
-
-    register(app)
+    register_errors(app)
 
 
 def register_template_helpers(app: Flask) -> None:
     """Add date filters and permission helpers to Jinja."""
-    from web.templating import register
-
-    register(app)
+    register_templating(app)
 
 
 def register_commands(app: Flask) -> None:
     """Add the CLI commands (seed-demo, create-user)."""
-    from cli import register
-
-    register(app)
+    register_cli(app)

@@ -35,7 +35,6 @@ class Defaults:
     LOGIN_WINDOW_MINUTES = 15
     UNITS_PER_PAGE = 20
     AUDIT_PER_PAGE = 50
-    TIMEZONE = "Asia/Shanghai"
     MEETINGS_PER_PAGE = 30
     # The address users reach the app at (e.g. https://gongjian.dongdajie.gov.cn): the only
     # source of the links in invites, feeds, mails and archived minutes. Unset: DEV_BASE_URL,

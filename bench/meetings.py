@@ -31,7 +31,6 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -49,9 +48,10 @@ from generate import (  # noqa: E402
     refuse_to_reset_unasked,
 )
 
+from common.dates import SHANGHAI  # noqa: E402  (generate put the repository on sys.path)
+
 SIZES = {"50": 50, "2000": 2000}  # meetings; the small size shows whether query counts grow
 UNITS = 500  # units in the register (100 per community), ten invited to each meeting
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TARGETS_MS = {"cold": 200.0, "cached": 20.0, "304": 5.0}  # feed p95 targets (issue 3, point 11)
 
 # --- meeting material -------------------------------------------------------------

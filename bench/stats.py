@@ -28,7 +28,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -44,7 +43,8 @@ from generate import (  # noqa: E402
     record_statements,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from common.dates import SHANGHAI  # noqa: E402  (generate put the repository on sys.path)
+
 UNITS = 500
 NEEDS = 10_000
 RESOURCES = 2_000

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from models import Community, Role, Unit, User, db
-from services.passwords import password_problem, set_password
+from models import Community, Role, Unit, db
+from services.passwords import password_problem
+from services.users import USERNAME_TAKEN, Account, save_user, username_taken
 
 
 @click.command("create-user")
@@ -31,21 +32,20 @@ def create_user_command(username, display_name, role, community_name, unit_name,
     problem = password_problem(password, username)
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
-    if db.session.scalar(select(User).where(func.lower(User.username) == username.lower())):
-        raise click.BadParameter("这个用户名已被使用。", param_hint="--username")
+    if username_taken(username):
+        raise click.BadParameter(USERNAME_TAKEN, param_hint="--username")
     role = Role(role)
-    user = User(username=username, display_name=display_name, role=role, email=email, password_hash="")
+    account = Account(username=username, display_name=display_name, role=role, email=email, password=password)
     if role == Role.SECRETARY:
         community = db.session.scalar(select(Community).where(Community.name == (community_name or "")))
         if community is None:
             raise click.BadParameter("社区书记需要 --community 指定已有社区。", param_hint="--community")
-        user.community = community
+        account.community_id = community.id
     if role == Role.LIAISON:
         unit = db.session.scalar(select(Unit).where(Unit.name == (unit_name or "")))
         if unit is None:
             raise click.BadParameter("单位联络员需要 --unit 指定已有单位。", param_hint="--unit")
-        user.unit = unit
-    set_password(user, password)
-    db.session.add(user)
+        account.unit_id = unit.id
+    save_user(None, account)
     db.session.commit()
     click.echo(f"已创建用户 {username}（{role.label}）。")

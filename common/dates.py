@@ -23,13 +23,16 @@ class DateArgError(ValueError):
     """A date or month argument that is malformed or out of range; str() is the Chinese message."""
 
 
-def _in_range(year: int, what: str) -> None:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise DateArgError(f"{what}须在 {MIN_YEAR} 年到 {MAX_YEAR} 年之间。")
+def _in_range(year: int, what: str, years: tuple[int, int] = (MIN_YEAR, MAX_YEAR)) -> None:
+    first, last = years
+    if not first <= year <= last:
+        raise DateArgError(f"{what}须在 {first} 年到 {last} 年之间。")
 
 
-def parse_day(raw: str | None, what: str = "日期") -> date | None:
-    """2026-03-05 → date; None when empty; DateArgError when malformed or out of range."""
+def parse_day(
+    raw: str | None, what: str = "日期", years: tuple[int, int] = (MIN_YEAR, MAX_YEAR)
+) -> date | None:
+    """2026-03-05 → date; None when empty; DateArgError when malformed or outside `years`."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -37,7 +40,7 @@ def parse_day(raw: str | None, what: str = "日期") -> date | None:
     if not match:
         raise DateArgError(f"{what}无效，请按“2026-01-31”的格式填写。")
     year, month, day = (int(g) for g in match.groups())
-    _in_range(year, what)
+    _in_range(year, what, years)
     try:
         return date(year, month, day)
     except ValueError:
@@ -64,6 +67,11 @@ def local_dt(day: date, at: time) -> datetime:
     return datetime.combine(day, at, SHANGHAI)
 
 
+def to_local(value: datetime) -> datetime:
+    """The same instant in Beijing time."""
+    return value.astimezone(SHANGHAI)
+
+
 def format_datetime(value: datetime | None) -> str:
     """2026年11月28日 14:30 in Beijing time."""
     if value is None:
@@ -78,6 +86,20 @@ def format_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(SHANGHAI).date()
     return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+
+
+def format_month_day_time(value: datetime) -> str:
+    """11月28日 14:30 in Beijing time (where the year goes without saying)."""
+    local = to_local(value)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def format_range(start: datetime, end: datetime) -> str:
+    """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
+    local_start, local_end = to_local(start), to_local(end)
+    if local_start.date() == local_end.date():
+        return f"{format_datetime(start)}—{local_end:%H:%M}"
+    return f"{format_datetime(start)}—{format_datetime(end)}"
 
 
 def format_time(value: datetime | None) -> str:

@@ -19,6 +19,8 @@ from flask import render_template
 from sqlalchemy import select
 
 from demo.meetings import DEMO_AWAITING_CONFIRMATION, DEMO_DRAFTING
+from exports import fonts, pdf
+from exports.minutes import minutes_context
 from models import (
     Action,
     ActionProgress,
@@ -45,9 +47,6 @@ def first_font_build(revision: MinutesRevision) -> Iterator[None]:
     The faces cover the characters of this revision's document only (a few seconds to
     build, rather than the full GBK); anything else falls back to the installed Noto.
     """
-    from exports import fonts, pdf
-    from exports.minutes import minutes_context
-
     text = render_template("pdf/minutes.html", **minutes_context(revision, **svc.live_record(revision)))
     characters = sorted({ord(c) for c in text + "联席〔〕号第页共签发人0123456789"} | set(range(0x20, 0x7F)))
     font_dir = fonts.FONT_DIR

@@ -26,6 +26,7 @@ from models import (
 )
 from models.base import today
 from services import needs as svc
+from services.actions import store_attachment
 
 K = ResourceKind
 # community index (1-based), wish?, kind, title, description, people served, wanted in days,
@@ -360,8 +361,6 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
         if state == "in_progress":
             need.last_activity_at = _ago(last_days)
             continue
-        from services.actions import store_attachment
-
         photo = store_attachment("现场照片.png", _png(), liaison)
         svc.fulfil(need, liaison, _ago(last_days).date(), story[4], [photo])
         need.fulfilled_at = _ago(last_days)

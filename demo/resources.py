@@ -11,6 +11,8 @@ from models import (
     Booking,
     BookingStatus,
     Community,
+    Meeting,
+    MeetingStatus,
     Resource,
     ResourceKind,
     Role,
@@ -22,6 +24,7 @@ from models import (
     db,
 )
 from models.base import today
+from services.rooms import next_free_slot
 
 V, E, X, VO, F, T, OT = (
     ResourceKind.VENUE,
@@ -541,8 +544,6 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
         book(resource, unit(k), _at(days, hour, 30), 2, purpose, status, reason)
 
     # Community rooms share their calendar with the meetings: pick free slots.
-    from services.rooms import next_free_slot
-
     rooms = {
         r.community_id: r for r in db.session.scalars(select(Room).where(Room.community_id.is_not(None)))
     }
@@ -566,8 +567,6 @@ def seed(street: Street, communities: list[Community], units: list[Unit]) -> Non
 
     # A request that overlaps a draft meeting: it went through (the unit cannot see the draft);
     # the secretary is told which draft holds the room when deciding.
-    from models import Meeting, MeetingStatus
-
     draft = db.session.scalar(
         select(Meeting)
         .where(Meeting.street_id == street.id, Meeting.status == MeetingStatus.DRAFT)

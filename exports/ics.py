@@ -17,7 +17,7 @@ from icalendar.parser import param_value
 from common.dates import SHANGHAI
 from models import Invitation, Meeting, MeetingStatus, Reply
 
-TZID = "Asia/Shanghai"
+TZID = SHANGHAI.key
 PRODID = "-//Gongjian//共建联席会议//ZH"
 CRLF = "\r\n"
 
@@ -348,7 +348,3 @@ def removal_cancel_ics(meeting: Meeting, invitation: Invitation, url: str, organ
 def feed_ics(vevents: Iterable[str], name: str) -> bytes:
     """A subscription feed (no METHOD) of cached VEVENTs."""
     return _wrap(vevents, None, name)
-
-
-def local(dt: datetime) -> datetime:
-    return dt.astimezone(SHANGHAI)

@@ -10,7 +10,9 @@ from typing import Any
 
 from flask import render_template
 
-from models import Attendance, MinutesRevision, MinutesStatus
+from exports import ics
+from exports.pdf import render_pdf
+from models import Attendance, ConfirmationStatus, MinutesRevision, MinutesStatus
 
 ATTENDANCE_LABELS = {a.value: a.label for a in Attendance}
 
@@ -51,6 +53,10 @@ def minutes_context(
     groups = {a.value: [] for a in Attendance}
     for row in attendance:
         groups.setdefault(row["attendance"], []).append(row)
+    confirmations = confirmation_rows(revision)
+    answers = {c.value: [] for c in ConfirmationStatus}
+    for row in confirmations:
+        answers[row["status"]].append(row)
     return {
         "revision": revision,
         "minutes": minutes,
@@ -63,7 +69,10 @@ def minutes_context(
         "not_signed": groups[Attendance.UNKNOWN.value],
         "delegates": [row for row in attendance if row.get("delegate")],
         "actions": actions,
-        "confirmations": confirmation_rows(revision),
+        "confirmations": confirmations,
+        "confirmed": answers[ConfirmationStatus.CONFIRMED.value],
+        "commented": answers[ConfirmationStatus.COMMENTED.value],
+        "unanswered": answers[ConfirmationStatus.PENDING.value],
         "history": [r for r in minutes.revisions if r.number <= revision.number],
         "watermark": None if approved else "草稿",
         "attendance_labels": ATTENDANCE_LABELS,
@@ -111,9 +120,6 @@ def render_minutes_pdf(
 ) -> bytes:
     """Render the minutes: a watermarked draft, or with `vevent` (the meeting's event text) the
     approved minutes as PDF/A-3b with the meeting's .ics and the minutes as JSON attached."""
-    from exports import ics
-    from exports.pdf import render_pdf
-
     ctx = minutes_context(revision, attendance, actions)
     html = render_template("pdf/minutes.html", **ctx)
     meeting = ctx["meeting"]
@@ -146,7 +152,7 @@ class StoredContentError(ValueError):
 
 def stored_attachments(pdf: bytes) -> dict[str, bytes]:
     """The files embedded in an archived minutes PDF, by name (the .ics and the JSON)."""
-    import pikepdf
+    import pikepdf  # only the archive migration reads PDFs back: keep it out of start-up
 
     try:
         with pikepdf.open(io.BytesIO(pdf)) as doc:
@@ -182,8 +188,6 @@ def render_minutes_rendition(
     again byte for byte, with provenance.json (the `rendition` record) beside them. A note
     at the end says what this file is. Nothing is read from today's meeting.
     """
-    from exports.pdf import render_pdf
-
     if revision.status != MinutesStatus.APPROVED:
         raise ValueError("only approved revisions have archival renditions")
     files = stored_attachments(source_pdf)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import render_template
 
+from exports.pdf import render_pdf
+
 
 def render_annual_report(ctx: dict) -> bytes:
-    """Render the annual report from its figures (services.stats.annual_report_context)."""
-    from exports.pdf import render_pdf
-
+    """Render the annual report from its figures (services.dashboard.annual_report_context)."""
     street, year = ctx["street"], ctx["year"]
     html = render_template("pdf/annual_report.html", **ctx)
     return render_pdf(

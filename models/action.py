@@ -68,6 +68,10 @@ class Action(Base):
         order = list(Principle)
         return sorted((t.principle for t in self.tags), key=order.index)
 
+    @property
+    def is_done(self) -> bool:
+        return self.status == ActionStatus.DONE
+
     def is_overdue(self, today: date) -> bool:
         return self.status != ActionStatus.DONE and self.due_on < today
 

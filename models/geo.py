@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -70,3 +71,13 @@ class Room(OpeningHours, Base):
 
     community: Mapped[Community | None] = relationship(back_populates="rooms", foreign_keys=[community_id])
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+
+    def set_booking_hours(
+        self, *, bookable: bool, opens_at: time, closes_at: time, open_days: str, overnight: bool
+    ) -> None:
+        """Open the room to booking requests or not, and within which weekly hours."""
+        self.bookable = bookable
+        self.opens_at = opens_at
+        self.closes_at = closes_at
+        self.open_days = open_days
+        self.overnight = overnight

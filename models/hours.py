@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.dates import SHANGHAI
+from common.dates import SHANGHAI, format_month_day_time
 
 DEFAULT_OPENS = time(8, 0)
 DEFAULT_CLOSES = time(21, 0)
@@ -90,7 +90,7 @@ class OpeningHours:
         # A booking over several days: it must end within an opening too.
         if not any(w[0] < end <= w[1] for w in self._windows_around(end - timedelta(microseconds=1))):
             return (
-                f"结束时间（{local_end.month}月{local_end.day}日 {local_end:%H:%M}）不在“{name}”的开放时间内，"
+                f"结束时间（{format_month_day_time(end)}）不在“{name}”的开放时间内，"
                 f"请在开放时间内归还；{hours}。"
             )
         return None

@@ -35,3 +35,12 @@ class OutboxMessage(Base):
     @property
     def name(self) -> str:
         return self.subject
+
+    @property
+    def is_queued(self) -> bool:
+        return self.status == MailStatus.QUEUED
+
+    @property
+    def retryable(self) -> bool:
+        """Waiting or failed: an admin may send it again now (one being sent is left alone)."""
+        return self.status in (MailStatus.QUEUED, MailStatus.FAILED)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, event, false
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    event,
+    false,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, RuleError, utcnow
@@ -20,9 +31,7 @@ from .enums import (
 )
 from .geo import Community, Room, Street
 from .unit import Unit
-
-if TYPE_CHECKING:
-    from .user import User
+from .user import User
 
 # Changing any of these is a change a calendar must hear about (SEQUENCE + 1).
 SEQUENCED_FIELDS = ("start_at", "end_at", "room_id", "title", "status")
@@ -106,6 +115,19 @@ class Meeting(Base):
         return self.status in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)
 
     @property
+    def is_draft(self) -> bool:
+        return self.status == MeetingStatus.DRAFT
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Published and not yet marked held."""
+        return self.status == MeetingStatus.SCHEDULED
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == MeetingStatus.HELD
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status == MeetingStatus.CANCELLED
 
@@ -120,6 +142,15 @@ class Meeting(Base):
     def attendance_open(self, now: datetime) -> bool:
         """Sign-in opens at the meeting's start and stays open once it is held."""
         return self.status in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) and now >= self.start_at
+
+    def minutes_open(self, now: datetime) -> bool:
+        """Minutes are written once the meeting has begun, when sign-in opens (never if cancelled)."""
+        return self.attendance_open(now)
+
+    @property
+    def present_count(self) -> int:
+        """Invited units signed in as present (in person or through a delegate)."""
+        return sum(1 for inv in self.invitations if inv.attendance == Attendance.PRESENT)
 
     def publish(self, now: datetime) -> None:
         if self.status != MeetingStatus.DRAFT:
@@ -158,8 +189,6 @@ class Meeting(Base):
 @event.listens_for(Meeting, "before_update")
 def _raise_sequence(mapper, connection, meeting: Meeting) -> None:
     """Every change of time, room, title or status raises SEQUENCE (RFC 5546)."""
-    from sqlalchemy import inspect
-
     state = inspect(meeting)
     if any(state.attrs[f].history.has_changes() for f in SEQUENCED_FIELDS):
         meeting.sequence = (meeting.sequence or 0) + 1
@@ -222,6 +251,23 @@ class Invitation(Base):
         return self.unit.name if self.unit else ""
 
     @property
+    def awaiting_reply(self) -> bool:
+        return self.reply == Reply.PENDING
+
+    @property
+    def declined(self) -> bool:
+        return self.reply == Reply.DECLINE
+
+    @property
+    def sends_delegate(self) -> bool:
+        return self.reply == Reply.DELEGATE
+
+    @property
+    def signed_in(self) -> bool:
+        """Marked at sign-in, present or absent."""
+        return self.attendance != Attendance.UNKNOWN
+
+    @property
     def signed_in_as(self) -> str:
         """The sign-in mark as the sign-in sheet offers it: unknown, present, delegate, absent_*."""
         if self.attendance == Attendance.PRESENT and self.by_delegate:
@@ -256,6 +302,15 @@ class Topic(Base):
     meeting: Mapped[Meeting] = relationship(back_populates="topics")
     unit: Mapped[Unit] = relationship()
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+
+    @property
+    def is_submitted(self) -> bool:
+        """Waiting for the host to accept or decline it."""
+        return self.status == TopicStatus.SUBMITTED
+
+    @property
+    def is_declined(self) -> bool:
+        return self.status == TopicStatus.DECLINED
 
 
 class MeetingSeries(Base):
@@ -328,10 +383,6 @@ _CALENDAR_FIELDS = {
 @event.listens_for(Session, "before_flush")
 def _invalidate_calendars(session: Session, flush_context, instances) -> None:
     """Keep cached VEVENTs honest: any change to what a VEVENT shows marks it stale."""
-    from sqlalchemy import and_, inspect, or_, select
-
-    from .user import User
-
     table = Meeting.__table__
     for obj in [*session.new, *session.dirty, *session.deleted]:
         if isinstance(obj, AgendaItem | Invitation):

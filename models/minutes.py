@@ -52,7 +52,15 @@ class Minutes(Base):
     @property
     def approved(self) -> MinutesRevision | None:
         """The latest approved revision, if any."""
-        return next((r for r in reversed(self.revisions) if r.status == MinutesStatus.APPROVED), None)
+        return self.latest(MinutesStatus.APPROVED)
+
+    def latest(self, *statuses: MinutesStatus) -> MinutesRevision | None:
+        """Return the newest revision in one of these statuses, if any."""
+        return next((r for r in reversed(self.revisions) if r.status in statuses), None)
+
+    def revision(self, number: int) -> MinutesRevision | None:
+        """Return the revision with this number, if there is one."""
+        return next((r for r in self.revisions if r.number == number), None)
 
 
 class MinutesRevision(Base):
@@ -110,6 +118,11 @@ class MinutesRevision(Base):
     @property
     def locked(self) -> bool:
         return self.status == MinutesStatus.APPROVED
+
+    @property
+    def is_submitted(self) -> bool:
+        """Submitted for approval (签发), perhaps with units asked to confirm (会签)."""
+        return self.status == MinutesStatus.SUBMITTED
 
 
 class MinutesRendition(Base):
@@ -172,6 +185,15 @@ class Confirmation(Base):
     @property
     def name(self) -> str:
         return self.unit.name if self.unit else ""
+
+    @property
+    def is_pending(self) -> bool:
+        """The unit has not answered yet."""
+        return self.status == ConfirmationStatus.PENDING
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == ConfirmationStatus.CONFIRMED
 
 
 class ArchiveCounter(Base):

@@ -26,6 +26,12 @@ need_update_photo = Table(
 )
 
 
+# Claimed and not yet fulfilled, confirmed or not.
+ACTIVE_CLAIM = (NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS)
+# Fulfilled or withdrawn: nothing more happens to the need.
+CLOSED = (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN)
+
+
 class Need(Base):
     """A community need or a resident's 微心愿, claimed and fulfilled by a unit."""
 
@@ -69,6 +75,37 @@ class Need(Base):
     @property
     def name(self) -> str:
         return self.title
+
+    @property
+    def is_open(self) -> bool:
+        """Waiting for a unit to claim it."""
+        return self.status == NeedStatus.OPEN
+
+    @property
+    def claim_pending(self) -> bool:
+        """Claimed, waiting for the community to confirm the claim."""
+        return self.status == NeedStatus.CLAIMED
+
+    @property
+    def in_progress(self) -> bool:
+        """Claim confirmed: the claiming unit reports progress and fulfilment."""
+        return self.status == NeedStatus.IN_PROGRESS
+
+    @property
+    def claim_active(self) -> bool:
+        return self.status in ACTIVE_CLAIM
+
+    @property
+    def is_fulfilled(self) -> bool:
+        return self.status == NeedStatus.FULFILLED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == NeedStatus.WITHDRAWN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED
 
 
 class NeedUpdate(Base):
@@ -120,6 +157,15 @@ class Match(Base):
     @property
     def name(self) -> str:
         return f"需求 #{self.need_id} × 资源 #{self.resource_id}"
+
+    @property
+    def is_proposed(self) -> bool:
+        """Waiting for the resource's owner to answer."""
+        return self.status == MatchStatus.PROPOSED
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == MatchStatus.ACCEPTED
 
 
 class PointRule(Base):

@@ -61,6 +61,11 @@ class Resource(OpeningHours, Base):
         return self.title
 
     @property
+    def community_only(self) -> bool:
+        """Shared with the units of its own community only."""
+        return self.visibility == Visibility.COMMUNITY
+
+    @property
     def owner_name(self) -> str:
         if self.owner_unit is not None:
             return self.owner_unit.name
@@ -102,6 +107,20 @@ class Booking(Base):
     @property
     def name(self) -> str:
         return self.purpose[:40]
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for the owner's decision."""
+        return self.status == BookingStatus.PENDING
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == BookingStatus.APPROVED
+
+    @property
+    def is_live(self) -> bool:
+        """Pending or approved: a request that still stands and may be withdrawn or cancelled."""
+        return self.status in (BookingStatus.PENDING, BookingStatus.APPROVED)
 
     @property
     def requester_name(self) -> str:

@@ -1,5 +1,5 @@
 """The domain: operations by noun (units, meetings, rooms, series, calendar, minutes, archive,
-actions, resources, needs, stats, auth, mail, audit, permissions).
+actions, resources, needs, periods, points, dashboard, auth, users, mail, audit, permissions).
 
 Views, the CLI, the demo and the API call the same functions. A service takes models and
 plain values (never the request or a form), checks the rules, changes models and flushes;

@@ -17,6 +17,8 @@ from flask import current_app
 from sqlalchemy import Select, event, exists, literal, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from common.dates import format_date
+from common.search import escape_like
 from models import (
     Action,
     ActionProgress,
@@ -152,8 +154,6 @@ def ledger_select(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
         nxt = (f.due_month + timedelta(days=32)).replace(day=1)
         stmt = stmt.where(Action.due_on >= f.due_month, Action.due_on < nxt)
     if f.q:
-        from services.units import escape_like
-
         stmt = stmt.where(Action.title.ilike(f"%{escape_like(f.q)}%", escape="\\"))
     return stmt.order_by(Action.status == ActionStatus.DONE, Action.due_on, Action.id)
 
@@ -164,24 +164,6 @@ def involves(unit_id: int):
         Action.lead_unit_id == unit_id,
         Action.id.in_(select(action_co_unit.c.action_id).where(action_co_unit.c.unit_id == unit_id)),
     )
-
-
-def may_report(user: User, action: Action) -> bool:
-    """Progress is posted by the liaisons of the lead and co-units, and by the host's managers."""
-    from services import permissions as perm
-
-    if user.role == Role.LIAISON:
-        return action.involves(user.unit_id)
-    return perm.can_manage_meeting(user, action.meeting)
-
-
-def may_close(user: User, action: Action) -> bool:
-    """The lead unit's liaison or the host's secretary (or an admin) closes an action."""
-    from services import permissions as perm
-
-    if user.role == Role.LIAISON:
-        return user.unit_id == action.lead_unit_id
-    return perm.can_manage_meeting(user, action.meeting)
 
 
 def upload_folder() -> Path:
@@ -354,7 +336,7 @@ def queue_reminders(day: date, base_url: str) -> int:
             "",
         ]
         for a in actions:
-            state = "已逾期" if a.due_on < day else f"将于 {a.due_on:%Y年%m月%d日} 到期"
+            state = "已逾期" if a.due_on < day else f"将于 {format_date(a.due_on)} 到期"
             lines.append(f"· {a.title}（{state}）{base_url.rstrip('/')}/actions/{a.id}")
         lines += ["", "（本邮件由共建联席会议系统发送）"]
         overdue = sum(1 for a in actions if a.due_on < day)

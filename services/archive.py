@@ -21,12 +21,14 @@ from pathlib import Path
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from exports import fonts
+from exports.minutes import StoredContentError, render_minutes_rendition
 from models import Minutes, MinutesError, MinutesRendition, MinutesRevision, MinutesStatus, db
 from models.base import utcnow
 from services.minutes import digests
 
 MADE_BY = "flask migrate-archive"
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -131,12 +133,11 @@ def gongjian_version() -> str:
 
 def software_versions() -> dict[str, str]:
     """What a rendition made now is made with."""
+    # Only flask migrate-archive asks: pikepdf (qpdf) stays out of the web workers.
     import fontTools
     import pikepdf
     import pydyf
     import weasyprint
-
-    from exports import fonts
 
     return {
         "gongjian": gongjian_version(),
@@ -169,7 +170,7 @@ def font_reason(source_number: int) -> str:
 
 
 def approved_revisions() -> Select:
-    """Every approved revision with its minutes and meeting, oldest first."""
+    """Select every approved revision with its minutes and meeting, oldest first."""
     return (
         select(MinutesRevision)
         .join(Minutes, Minutes.id == MinutesRevision.minutes_id)
@@ -180,11 +181,8 @@ def approved_revisions() -> Select:
 
 
 def approved_revision_ids() -> Select:
-    return (
-        select(MinutesRevision.id)
-        .where(MinutesRevision.status == MinutesStatus.APPROVED)
-        .order_by(MinutesRevision.id)
-    )
+    """Select the ids of the revisions approved_revisions() gives, in the same order."""
+    return approved_revisions().with_only_columns(MinutesRevision.id)
 
 
 def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> MinutesRendition | None:
@@ -194,7 +192,7 @@ def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> Minut
     not a sound source), or when the new rendition would fail the check too (the fonts
     on this machine are still the faulty build).
     """
-    from exports.minutes import StoredContentError, render_minutes_rendition
+    # The font check reads PDFs with pikepdf (qpdf): only this command needs it, not the web workers.
     from exports.pdfcheck import UnreadablePdf, font_problems
 
     newest = renditions(revision)[-1]

@@ -14,9 +14,8 @@ import json
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 from sqlalchemy import Boolean, Date, Enum, Table, Time, select
@@ -331,7 +330,7 @@ def visible(text: Any) -> Markup:
 
 def _local(value: datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
+        value = value.replace(tzinfo=UTC)
     return format_datetime(value)
 
 
@@ -428,7 +427,7 @@ def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
             if table_name == "minutes_revision":
                 value = f"第 {value} 版"
             elif table_name == "need_update" and isinstance(value, date):
-                value = f"{value.year}年{value.month:02d}月{value.day:02d}日的进展"
+                value = f"{format_date(value)}的进展"
             elif table_name == "minutes" and not value:
                 value = f"会议纪要（编号 {row_id}）"
             names[(table_name, row_id)] = str(value)

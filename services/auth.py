@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from models import LoginAttempt, User, db
 from models.base import utcnow
 from services import audit
-from services.passwords import check_password
+from services.passwords import check_password, set_password
 
 
 def _window() -> timedelta:
@@ -114,6 +114,25 @@ def check_current_password(user: User, password: str, ip: str) -> LoginResult:
     return LoginResult(error="当前密码不正确。")
 
 
+def change_password(user: User, current: str, new: str, ip: str) -> LoginResult:
+    """Change a user's password after re-checking the current one; a failed check is recorded, not raised.
+
+    The failure must be committed (it counts towards throttling), so it is returned as a
+    result rather than raised as a RuleError, which would roll it back.
+    """
+    checked = check_current_password(user, current, ip)
+    if checked.error is None:
+        set_password(user, new)
+        audit.record("password", user)
+    return checked
+
+
+def end_sessions(user: User) -> None:
+    """Log a user out everywhere: every session of theirs ends, and the logout is audited."""
+    user.end_sessions()
+    audit.record("logout", user)
+
+
 def prune_attempts() -> int:
     """Delete login attempts older than a day (called opportunistically)."""
     cutoff = utcnow() - timedelta(days=1)
@@ -121,4 +140,12 @@ def prune_attempts() -> int:
     return result.rowcount or 0
 
 
-__all__ = ["LoginResult", "authenticate", "check_current_password", "login_wait", "prune_attempts"]
+__all__ = [
+    "LoginResult",
+    "authenticate",
+    "change_password",
+    "check_current_password",
+    "end_sessions",
+    "login_wait",
+    "prune_attempts",
+]

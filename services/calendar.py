@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -127,10 +128,8 @@ def invite_vevent(meeting: Meeting, viewer: User) -> str:
     Staff see every invited unit's liaison; anyone else only their own unit's, so a
     liaison's invite discloses no other unit's address.
     """
-    from services.permissions import can_see_all_attendees
-
     text = current_vevent(meeting)
-    if can_see_all_attendees(viewer):
+    if permissions.can_see_all_attendees(viewer):
         return text
     own = next((inv for inv in meeting.invitations if inv.unit_id == viewer.unit_id), None)
     return ics.keep_attendees(text, ics.attendee_address(own) if own is not None else None)
@@ -202,11 +201,9 @@ def feed_own_unit(feed: CalendarFeed) -> int | None:
 
     A unit's feed and a liaison's own feed disclose no other unit's liaison address.
     """
-    from services.permissions import can_see_all_attendees
-
     if feed.unit_id:
         return feed.unit_id
-    if feed.user is not None and not can_see_all_attendees(feed.user):
+    if feed.user is not None and not permissions.can_see_all_attendees(feed.user):
         return feed.user.unit_id or 0
     return None
 
@@ -392,8 +389,6 @@ def get_or_create_feed(
     by: User | None = None,
 ) -> CalendarFeed:
     """A user's own feed, or `by`'s feed of a community or unit (each maker has their own)."""
-    import secrets
-
     maker = user if user is not None else by
     if maker is None:
         raise ValueError("a community or unit feed needs its maker (by=)")
@@ -420,8 +415,6 @@ def get_or_create_feed(
 
 def reset_feed(feed: CalendarFeed) -> None:
     """Give the feed a new secret URL; the old one answers 404 from now on."""
-    import secrets
-
     feed.token = secrets.token_urlsafe(24)
 
 

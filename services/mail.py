@@ -31,11 +31,12 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
 
-from common.dates import SHANGHAI
-from common.dates import format_datetime as chinese_datetime
+from common.dates import SHANGHAI, format_month_day_time, format_range
+from exports import ics
 from models import Invitation, Meeting, OutboxMessage, db
 from models.base import utcnow
 from models.enums import MailStatus
+from services.calendar import cached_vevent, meeting_url, organizer_email
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,6 @@ INTROS = {
 
 
 def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
-    from exports.ics import local
-
-    start, end = local(meeting.start_at), local(meeting.end_at)
     lines = [
         f"{unit_name}：",
         "",
@@ -70,7 +68,7 @@ def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
         f"会议名称：{meeting.title}",
         f"会议类型：{meeting.kind.label}",
         f"召集单位：{meeting.host_name}",
-        f"时间：{chinese_datetime(start)}—{end:%H:%M}",
+        f"时间：{format_range(meeting.start_at, meeting.end_at)}",
         f"地点：{meeting.room.name}" + (f"（{meeting.room.address}）" if meeting.room.address else ""),
     ]
     if kind == "cancel" and meeting.cancel_reason:
@@ -84,9 +82,6 @@ def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
 
 def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind: str) -> int:
     """Queue the invite (REQUEST) or CANCEL for each invited liaison that has an address."""
-    from exports import ics
-    from services.calendar import cached_vevent, meeting_url, organizer_email
-
     invitations = [inv for inv in invitations if inv.unit.liaison_email.strip()]
     if not invitations:
         return 0
@@ -96,7 +91,6 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
     else:
         method = "CANCEL" if kind == "cancel" else "REQUEST"
         shared = cached_vevent(meeting)
-    start = ics.local(meeting.start_at)
     for inv in invitations:
         unit = inv.unit
         # Each liaison's copy lists only their own unit: no other unit's address leaks.
@@ -109,7 +103,7 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
             OutboxMessage(
                 to_addr=unit.liaison_email.strip(),
                 to_name=unit.liaison_name or unit.name,
-                subject=f"{SUBJECTS[kind]}{meeting.title}（{start.month}月{start.day}日 {start:%H:%M}）",
+                subject=f"{SUBJECTS[kind]}{meeting.title}（{format_month_day_time(meeting.start_at)}）",
                 body_text=_body(meeting, kind, unit.name, url),
                 ics_method=method,
                 ics_body=body_ics,

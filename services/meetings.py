@@ -34,6 +34,7 @@ from models import (
 from models.base import utcnow
 from models.meeting import MeetingError, default_topic_deadline
 from services import mail as mailer
+from services.minutes import add_followup_item
 from services.rooms import clash_message, find_clash, lock_room
 
 # --- queries ------------------------------------------------------------------
@@ -213,8 +214,6 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
         elif added:
             mailer.queue_meeting_mail(meeting, added, "publish")
     if creating:
-        from services.minutes import add_followup_item
-
         add_followup_item(meeting)
     return meeting
 
@@ -408,6 +407,8 @@ def accept_topic(topic: Topic, by: User, minutes: int = 10) -> AgendaItem:
         topic=topic,
     )
     meeting.agenda_items.append(item)
+    # The agenda changed: an edit form opened before this is now out of date.
+    meeting.version += 1
     topic.status = TopicStatus.ACCEPTED
     topic.decided_at = utcnow()
     topic.decided_by_id = by.id

@@ -33,7 +33,6 @@ from models import (
     MinutesStatus,
     Principle,
     Reply,
-    Role,
     Unit,
     UnitStatus,
     User,
@@ -45,18 +44,13 @@ from services.calendar import cached_vevent
 FOLLOWUP_TITLE = "上次议定事项落实情况"
 
 
-def can_take_minutes(meeting: Meeting) -> bool:
-    """Minutes are written once the meeting has started (and was not cancelled)."""
-    return meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) and utcnow() >= meeting.start_at
-
-
 def get_minutes(meeting: Meeting) -> Minutes | None:
     return db.session.scalar(select(Minutes).where(Minutes.meeting_id == meeting.id))
 
 
 def start_minutes(meeting: Meeting, by: User) -> Minutes:
     """Open the minutes of a meeting with a first draft laid out along its agenda."""
-    if not can_take_minutes(meeting):
+    if not meeting.minutes_open(utcnow()):
         raise MinutesError("会议开始后才能记录会议纪要。")
     minutes = get_minutes(meeting)
     if minutes is not None:
@@ -447,17 +441,6 @@ def start_correction(minutes: Minutes, reason: str, by: User) -> MinutesRevision
     minutes.revisions.append(revision)
     db.session.flush()
     return revision
-
-
-def may_approve(user: User, meeting: Meeting) -> bool:
-    """签发: the host community's secretary, or an admin."""
-    if user.role == Role.ADMIN:
-        return True
-    return (
-        user.role == Role.SECRETARY
-        and meeting.community_id is not None
-        and user.community_id == meeting.community_id
-    )
 
 
 # --- follow-up of open actions -------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from common.search import escape_like
 from models import (
     Action,
     ActionStatus,
@@ -34,16 +35,16 @@ from models import (
     Visibility,
     db,
 )
-from models.base import today, utcnow
+from models.base import RuleError, today, utcnow
+from models.need import ACTIVE_CLAIM, CLOSED
+from services.actions import ActionError, store_attachment
 
-# Needs still waiting for or under way with a unit.
-ACTIVE_CLAIM = (NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS)
 PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
 MAX_PHOTOS = 6
 SUGGESTIONS = 10
 
 
-class NeedError(ValueError):
+class NeedError(RuleError):
     """A rule of the needs board was broken; the message is for the user."""
 
 
@@ -68,7 +69,7 @@ def stale_cutoff() -> datetime:
 
 def is_stale(need: Need, cutoff: datetime | None = None) -> bool:
     """A claim with no progress for NEED_STALE_DAYS days."""
-    return need.status in ACTIVE_CLAIM and need.last_activity_at < (cutoff or stale_cutoff())
+    return need.claim_active and need.last_activity_at < (cutoff or stale_cutoff())
 
 
 def idle_days(need: Need) -> int:
@@ -88,8 +89,6 @@ def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
     if f.wish is not None:
         stmt = stmt.where(Need.is_wish.is_(f.wish))
     if f.q:
-        from services.units import escape_like
-
         pattern = f"%{escape_like(f.q)}%"
         stmt = stmt.where(
             or_(Need.title.ilike(pattern, escape="\\"), Need.description.ilike(pattern, escape="\\"))
@@ -168,7 +167,7 @@ def post_need(community: Community, data: dict, by: User) -> Need:
 
 def edit_need(need: Need, data: dict) -> None:
     """Change what a need asks for (not once fulfilled or withdrawn)."""
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if need.is_closed:
         raise NeedError("已完成或已撤回的需求不能修改。")
     _apply(need, data)
     need.version += 1
@@ -219,7 +218,7 @@ def confirm_claim(need: Need, by: User) -> None:
 
 def release_claim(need: Need, by: User, reason: str) -> None:
     """The secretary releases a claim with a reason: the need is open again."""
-    if need.status not in ACTIVE_CLAIM:
+    if not need.claim_active:
         raise NeedError("该需求当前没有可释放的认领。")
     reason = reason.strip()
     if not reason:
@@ -237,7 +236,7 @@ def release_claim(need: Need, by: User, reason: str) -> None:
 
 def withdraw(need: Need, by: User, reason: str) -> None:
     """The secretary withdraws a need that is no longer wanted."""
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if need.is_closed:
         raise NeedError("已完成或已撤回的需求不能撤回。")
     reason = reason.strip()
     if not reason:
@@ -250,8 +249,6 @@ def withdraw(need: Need, by: User, reason: str) -> None:
 
 def store_photos(files: list[tuple[str, bytes]], by: User) -> list[Attachment]:
     """Keep uploaded photos (images only, checked by content and size) as attachments."""
-    from services.actions import ActionError, store_attachment
-
     files = [(name, data) for name, data in files if name]
     if len(files) > MAX_PHOTOS:
         raise NeedError(f"一次最多上传 {MAX_PHOTOS} 张照片。")
@@ -377,7 +374,7 @@ def suggestions_query(need: Need) -> Select[tuple[Resource]]:
 
 def suggested_resources(need: Need, user: User) -> list[Resource]:
     """The suggestions the viewer may see (a liaison: those visible to their unit)."""
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if need.is_closed:
         return []
     stmt = suggestions_query(need)
     if user.role == Role.LIAISON:
@@ -423,7 +420,7 @@ def needs_for_resource(resource: Resource, user: User, limit: int = SUGGESTIONS)
             .join(Match, and_(Match.need_id == Need.id, Match.resource_id == resource.id))
             .where(
                 Match.status.in_((MatchStatus.PROPOSED, MatchStatus.ACCEPTED)),
-                Need.status.not_in((NeedStatus.FULFILLED, NeedStatus.WITHDRAWN)),
+                Need.status.not_in(CLOSED),
             )
             .options(joinedload(Need.community))
             .order_by(Match.id)
@@ -467,7 +464,7 @@ def needs_for_resource(resource: Resource, user: User, limit: int = SUGGESTIONS)
 
 def propose_match(need: Need, resource: Resource, by: User) -> Match:
     """Propose a resource to its owner for a need (one click from the suggestions)."""
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if need.is_closed:
         raise NeedError("已完成或已撤回的需求不能再对接资源。")
     existing = db.session.scalar(
         select(Match).where(Match.need_id == need.id, Match.resource_id == resource.id)
@@ -494,7 +491,7 @@ def decide_match(match: Match, by: User, accept: bool, reason: str = "") -> None
     if match.status != MatchStatus.PROPOSED:
         raise NeedError(f"该对接已{match.status.label}，不能重复回应。")
     need = match.need
-    if accept and need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if accept and need.is_closed:
         raise NeedError("该需求已完成或已撤回，无需再对接。")
     match.status = MatchStatus.ACCEPTED if accept else MatchStatus.DECLINED
     match.decided_by_id = by.id

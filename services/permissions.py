@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import Role, Unit, User, db
+from models import MinutesStatus, Role, Unit, UnitStatus, User, db
 
 
 def can_view_units(user: User) -> bool:
@@ -37,6 +37,26 @@ def can_import_units(user: User) -> bool:
     return can_create_unit(user)
 
 
+def can_review_import(user: User, batch) -> bool:
+    """An import's preview and confirmation: whoever uploaded it, or an admin."""
+    return can_import_units(user) and (batch.created_by_id == user.id or user.role == Role.ADMIN)
+
+
+def is_own_unit(user: User, unit_id: int | None) -> bool:
+    """Whether this is the unit the user is the liaison of."""
+    return user.is_authenticated and user.unit_id is not None and user.unit_id == unit_id
+
+
+def is_own_community(user: User, community_id: int | None) -> bool:
+    """Whether this is the community the user is the secretary of."""
+    return (
+        user.is_authenticated
+        and user.role == Role.SECRETARY
+        and user.community_id is not None
+        and user.community_id == community_id
+    )
+
+
 def can_manage_users(user: User) -> bool:
     return user.is_authenticated and user.role == Role.ADMIN
 
@@ -44,6 +64,11 @@ def can_manage_users(user: User) -> bool:
 def can_view_audit(user: User) -> bool:
     """Street admins, and archivists (read-only, as the whole log is)."""
     return user.is_authenticated and user.role in (Role.ADMIN, Role.ARCHIVIST)
+
+
+def can_see_residents_in_audit(user: User) -> bool:
+    """Residents' names and phones in the audit log: admins only (archivists see them masked)."""
+    return user.is_authenticated and user.role == Role.ADMIN
 
 
 def can_see_liaison_contact(user: User, unit: Unit) -> bool:
@@ -65,6 +90,11 @@ def can_see_all_attendees(user: User) -> bool:
 
 def can_create_meeting(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+
+
+def can_host_street_meeting(user: User) -> bool:
+    """A street-level meeting, hosted by no single community: admins only."""
+    return user.is_authenticated and user.role == Role.ADMIN
 
 
 def can_manage_meeting(user, meeting) -> bool:
@@ -105,9 +135,7 @@ def can_view_meeting(user, meeting) -> bool:
     meetings their unit is invited to."""
     if not user.is_authenticated:
         return False
-    from models import MeetingStatus
-
-    if meeting.status == MeetingStatus.DRAFT:
+    if meeting.is_draft:
         return can_see_draft_meeting(user, meeting)
     if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
         return True
@@ -115,9 +143,7 @@ def can_view_meeting(user, meeting) -> bool:
 
 
 def can_reply(user, meeting) -> bool:
-    from models import MeetingStatus
-
-    return meeting.status == MeetingStatus.SCHEDULED and invitation_for(user, meeting) is not None
+    return meeting.is_scheduled and invitation_for(user, meeting) is not None
 
 
 def can_submit_topic(user, meeting, now) -> bool:
@@ -128,9 +154,34 @@ def can_view_outbox(user: User) -> bool:
     return user.is_authenticated and user.role == Role.ADMIN
 
 
+def can_see_room_meeting_titles(user: User) -> bool:
+    """A room's calendar names its meetings to staff; a liaison learns only that the room is taken."""
+    return user.is_authenticated and user.role != Role.LIAISON
+
+
+# --- minutes ------------------------------------------------------------------------------
+
+
 def can_read_minutes_drafts(user: User) -> bool:
     """Drafts of minutes: staff only; liaisons see them once submitted for confirmation."""
     return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+
+
+def can_read_revision(user: User, revision) -> bool:
+    """A revision of the minutes: drafts as can_read_minutes_drafts says, the others as the minutes."""
+    return revision.status != MinutesStatus.DRAFT or can_read_minutes_drafts(user)
+
+
+def can_approve_minutes(user: User, meeting) -> bool:
+    """签发: whoever manages the meeting (the host community's secretary, or an admin)."""
+    return can_manage_meeting(user, meeting)
+
+
+def confirmation_for(user: User, revision):
+    """The confirmation (会签) the liaison's unit is asked for on this revision, if any."""
+    if not user.is_authenticated or user.role != Role.LIAISON:
+        return None
+    return next((c for c in revision.confirmations if c.unit_id == user.unit_id), None)
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -143,6 +194,20 @@ def can_view_action(user, action) -> bool:
     if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
         return True
     return action.involves(user.unit_id)
+
+
+def can_report_progress(user: User, action) -> bool:
+    """Progress is posted by the liaisons of the lead and co-units, and by the host's managers."""
+    if user.is_authenticated and user.role == Role.LIAISON:
+        return action.involves(user.unit_id)
+    return can_manage_meeting(user, action.meeting)
+
+
+def can_close_action(user: User, action) -> bool:
+    """The lead unit's liaison or the host's secretary (or an admin) closes an action."""
+    if user.is_authenticated and user.role == Role.LIAISON:
+        return user.unit_id == action.lead_unit_id
+    return can_manage_meeting(user, action.meeting)
 
 
 def can_export_actions(user: User) -> bool:
@@ -188,24 +253,21 @@ def awaits_resident(user, need) -> bool:
     return need.is_wish and is_claiming_liaison(user, need) and need.claim_confirmed_at is None
 
 
+def can_claim_needs(user) -> bool:
+    """Claiming at all: a liaison, for their unit."""
+    return user.is_authenticated and user.role == Role.LIAISON and user.unit is not None
+
+
 def can_claim_need(user, need) -> bool:
     """A liaison claims an open need for their (not withdrawn) unit in the same street."""
-    from models import NeedStatus, UnitStatus
-
-    if not (user.is_authenticated and user.role == Role.LIAISON and user.unit is not None):
+    if not can_claim_needs(user):
         return False
-    return (
-        need.status == NeedStatus.OPEN
-        and user.unit.street_id == need.street_id
-        and user.unit.status != UnitStatus.WITHDRAWN
-    )
+    return need.is_open and user.unit.street_id == need.street_id and user.unit.status != UnitStatus.WITHDRAWN
 
 
 def can_report_need(user, need) -> bool:
     """Progress and fulfilment: the claiming unit's liaison, once the claim is confirmed."""
-    from models import NeedStatus
-
-    return need.status == NeedStatus.IN_PROGRESS and is_claiming_liaison(user, need)
+    return need.in_progress and is_claiming_liaison(user, need)
 
 
 def can_answer_match(user, match) -> bool:
@@ -267,11 +329,14 @@ def can_view_resource(user, resource) -> bool:
         return True
     if not resource.active:
         return False
-    from models import Visibility
-
-    if resource.visibility == Visibility.ALL:
+    if not resource.community_only:
         return True
     return viewer_community_id(user) == resource.community_id
+
+
+def can_see_inactive_resources(user) -> bool:
+    """The catalogue's 含已停用 filter: those who publish resources, and the archivist."""
+    return can_create_resource(user) or (user.is_authenticated and user.role == Role.ARCHIVIST)
 
 
 def can_edit_room(user, room) -> bool:
@@ -294,22 +359,35 @@ def can_request_booking(user) -> bool:
     return user.role == Role.SECRETARY and user.community_id is not None
 
 
-def owns_booking_target(user, booking) -> bool:
-    """Whether the user speaks for the owner of the booked resource or room (not admin)."""
+def is_owner(user, resource=None, room=None) -> bool:
+    """Whether the resource or room belongs to the user's own unit (a liaison) or community (a
+    secretary); an admin owns nothing."""
     if not user.is_authenticated:
         return False
-    target = booking.resource if booking.resource_id else booking.room
-    if target is None:
-        return False
-    if booking.resource_id:
-        owner_unit_id, owner_community_id = target.owner_unit_id, target.owner_community_id
+    if resource is not None:
+        unit_id, community_id = resource.owner_unit_id, resource.owner_community_id
+    elif room is not None:
+        unit_id, community_id = room.unit_id, room.community_id
     else:
-        owner_unit_id, owner_community_id = target.unit_id, target.community_id
+        return False
     if user.role == Role.LIAISON:
-        return owner_unit_id is not None and user.unit_id == owner_unit_id
+        return unit_id is not None and unit_id == user.unit_id
     if user.role == Role.SECRETARY:
-        return owner_community_id is not None and user.community_id == owner_community_id
+        return community_id is not None and community_id == user.community_id
     return False
+
+
+def can_book(user, resource=None, room=None) -> bool:
+    """Ask for a bookable (and active) resource or room that belongs to someone else."""
+    target_open = (resource.bookable and resource.active) if resource is not None else room.bookable
+    return target_open and can_request_booking(user) and not is_owner(user, resource=resource, room=room)
+
+
+def owns_booking_target(user, booking) -> bool:
+    """Whether the user speaks for the owner of the booked resource or room (not admin)."""
+    if booking.resource_id:
+        return is_owner(user, resource=booking.resource)
+    return is_owner(user, room=booking.room)
 
 
 def is_booking_requester(user, booking) -> bool:

@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from common.dates import SHANGHAI, format_date, format_datetime
+from common.dates import SHANGHAI, format_date, format_datetime, format_range
+from common.search import escape_like
 from models import (
     Booking,
     BookingStatus,
     Community,
+    Meeting,
+    MeetingStatus,
     Resource,
     ResourceKind,
     Role,
@@ -24,17 +27,20 @@ from models import (
     Visibility,
     db,
 )
-from models.base import utcnow
-from services import meetings as rooms
+from models.base import RuleError, utcnow
 from services import permissions as perm
+from services.meetings import visible_meetings
 from services.rooms import (
     BLOCKING,
     PUBLISHED_BLOCKING,
     RoomHold,
+    bookings_holding,
     find_clash,
     first_gap,
     lock_room,
+    meetings_holding,
     next_free_slot,
+    overlaps,
 )
 
 BOOKABLE_KINDS = (ResourceKind.VENUE, ResourceKind.EQUIPMENT)
@@ -42,21 +48,8 @@ MAX_BOOKING = timedelta(days=31)
 MAX_AHEAD = timedelta(days=366)
 
 
-class BookingError(ValueError):
+class BookingError(RuleError):
     """A booking cannot be made or changed; the message is for the user."""
-
-
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards so % and _ in a search match literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def fmt_range(start: datetime, end: datetime) -> str:
-    """2026年11月28日 14:00—16:00, or with the end date when it ends on another day."""
-    local_start, local_end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
-    if local_start.date() == local_end.date():
-        return f"{format_datetime(start)}—{local_end:%H:%M}"
-    return f"{format_datetime(start)}—{format_datetime(end)}"
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -142,11 +135,7 @@ def catalogue_query(user: User, f: CatalogueFilters) -> Select[tuple[Resource]]:
 
 def unit_resources(user: User, unit: Unit, limit: int = 20) -> tuple[list[Resource], int]:
     """The unit's resources the viewer may see (inactive ones too for its editors), and how many."""
-    editor = user.is_authenticated and (
-        user.role == Role.ADMIN
-        or (user.role == Role.SECRETARY and user.community_id == unit.community_id)
-        or (user.role == Role.LIAISON and user.unit_id == unit.id)
-    )
+    editor = perm.can_edit_unit(user, unit)
     stmt = visible_resources(user, include_inactive=editor).where(Resource.owner_unit_id == unit.id)
     items = list(
         db.session.scalars(
@@ -390,28 +379,23 @@ def clashing_pending(bookings: list[Booking]) -> set[int]:
     busy: dict[tuple[str, int], list[tuple[datetime, datetime]]] = {}
     for resource_id, room_id, s, e in db.session.execute(
         select(Booking.resource_id, Booking.room_id, Booking.start_at, Booking.end_at).where(
-            Booking.status == BookingStatus.APPROVED, Booking.start_at < hi, Booking.end_at > lo, or_(*cond)
+            bookings_holding(or_(*cond), lo, hi)
         )
     ):
         key = ("resource", resource_id) if resource_id else ("room", room_id)
         busy.setdefault(key, []).append((s, e))
     if room_ids:
-        from models import Meeting
-
         # Drafts block approval too, but only their hosts may know of them: see draft_holds.
         for room_id, s, e in db.session.execute(
             select(Meeting.room_id, Meeting.start_at, Meeting.end_at).where(
-                Meeting.room_id.in_(room_ids),
-                Meeting.status.in_(PUBLISHED_BLOCKING),
-                Meeting.start_at < hi,
-                Meeting.end_at > lo,
+                meetings_holding(Meeting.room_id.in_(room_ids), lo, hi, PUBLISHED_BLOCKING)
             )
         ):
             busy.setdefault(("room", room_id), []).append((s, e))
     out = set()
     for b in pending:
         key = ("resource", b.resource_id) if b.resource_id else ("room", b.room_id)
-        if any(s < b.end_at and e > b.start_at for s, e in busy.get(key, ())):
+        if any(overlaps(s, e, b.start_at, b.end_at) for s, e in busy.get(key, ())):
             out.add(b.id)
     return out
 
@@ -422,24 +406,23 @@ def draft_holds(bookings: list[Booking], user: User) -> dict[int, Any]:
     Such a request can only be approved once the draft moves; its hosts are told which draft it is.
     One query, whatever the number of bookings.
     """
-    from models import Meeting, MeetingStatus
-
     pending = [b for b in bookings if b.status == BookingStatus.PENDING and b.room_id]
     if not pending:
         return {}
     lo, hi = min(b.start_at for b in pending), max(b.end_at for b in pending)
     drafts = db.session.scalars(
-        rooms.visible_meetings(user).where(
-            Meeting.room_id.in_({b.room_id for b in pending}),
-            Meeting.status == MeetingStatus.DRAFT,
-            Meeting.start_at < hi,
-            Meeting.end_at > lo,
+        visible_meetings(user).where(
+            meetings_holding(Meeting.room_id.in_({b.room_id for b in pending}), lo, hi, [MeetingStatus.DRAFT])
         )
     ).all()
     out = {}
     for b in pending:
         draft = next(
-            (m for m in drafts if m.room_id == b.room_id and m.start_at < b.end_at and m.end_at > b.start_at),
+            (
+                m
+                for m in drafts
+                if m.room_id == b.room_id and overlaps(m.start_at, m.end_at, b.start_at, b.end_at)
+            ),
             None,
         )
         if draft is not None:
@@ -455,31 +438,22 @@ def lock_resource(resource_id: int) -> None:
 def resource_clash(
     resource_id: int, start: datetime, end: datetime, exclude_id: int | None = None
 ) -> Booking | None:
-    """The first approved booking of the resource overlapping [start, end), if any."""
-    stmt = (
+    """Find the first approved booking of the resource overlapping [start, end), if any."""
+    return db.session.scalar(
         select(Booking)
-        .where(
-            Booking.resource_id == resource_id,
-            Booking.status == BookingStatus.APPROVED,
-            Booking.start_at < end,
-            Booking.end_at > start,
-        )
+        .where(bookings_holding(Booking.resource_id == resource_id, start, end, exclude_id))
         .options(joinedload(Booking.requester_unit), joinedload(Booking.requester_community))
+        .order_by(Booking.start_at)
+        .limit(1)
     )
-    if exclude_id:
-        stmt = stmt.where(Booking.id != exclude_id)
-    return db.session.scalar(stmt.order_by(Booking.start_at).limit(1))
 
 
 def resource_next_free(resource_id: int, start: datetime, duration: timedelta) -> datetime:
-    """The earliest start from `start` on when the resource is free for `duration`."""
+    """Find the earliest start from `start` on when the resource is free for `duration`."""
     busy = db.session.execute(
         select(Booking.start_at, Booking.end_at)
         .where(
-            Booking.resource_id == resource_id,
-            Booking.status == BookingStatus.APPROVED,
-            Booking.end_at > start,
-            Booking.start_at < start + timedelta(days=90) + duration,
+            bookings_holding(Booking.resource_id == resource_id, start, start + timedelta(days=90) + duration)
         )
         .order_by(Booking.start_at)
     ).all()
@@ -504,25 +478,23 @@ def check_slot(
             suggestion = resource_next_free(resource.id, start, end - start)
             raise BookingError(
                 f"“{resource.title}”在该时段已预约给{clash.requester_name}"
-                f"（{fmt_range(clash.start_at, clash.end_at)}）。"
+                f"（{format_range(clash.start_at, clash.end_at)}）。"
                 f"最近的空闲时段从 {format_datetime(suggestion)} 开始。"
             )
         return
-    from models import MeetingStatus
-
     drafts = approver is not None
     hold = find_clash(room.id, start, end, include_drafts=drafts)
     if hold is not None and not isinstance(hold, RoomHold) and hold.status == MeetingStatus.DRAFT:
         title = f"“{hold.title}”" if perm.can_view_meeting(approver, hold) else "（街道安排，尚未发布）"
         raise BookingError(
-            f"“{room.name}”在该时段已安排草稿会议{title}（{fmt_range(hold.start_at, hold.end_at)}）。"
+            f"“{room.name}”在该时段已安排草稿会议{title}（{format_range(hold.start_at, hold.end_at)}）。"
             "如要同意这项申请，请先把该会议改到其他时段；否则请拒绝申请并说明原因。"
         )
     if hold is not None:
         suggestion = next_free_slot(room.id, start, end - start, include_drafts=drafts)
         what = "会议" if not isinstance(hold, RoomHold) else "预约"
         raise BookingError(
-            f"“{room.name}”在该时段已被{what}“{hold.title}”（{fmt_range(hold.start_at, hold.end_at)}）占用。"
+            f"“{room.name}”在该时段已被{what}“{hold.title}”（{format_range(hold.start_at, hold.end_at)}）占用。"
             f"最近的空闲时段从 {format_datetime(suggestion)} 开始。"
         )
 
@@ -556,19 +528,6 @@ def check_opening_hours(resource: Resource | None, room: Room | None, start: dat
         raise BookingError(problem)
 
 
-def is_own(user: User, resource: Resource | None = None, room: Room | None = None) -> bool:
-    """Whether the resource or room belongs to the user's own unit (a liaison) or community (a secretary)."""
-    if resource is not None:
-        unit_id, community_id = resource.owner_unit_id, resource.owner_community_id
-    else:
-        unit_id, community_id = room.unit_id, room.community_id
-    if user.role == Role.LIAISON:
-        return unit_id is not None and unit_id == user.unit_id
-    if user.role == Role.SECRETARY:
-        return community_id is not None and community_id == user.community_id
-    return False
-
-
 def request_booking(
     by: User,
     start: datetime,
@@ -587,7 +546,7 @@ def request_booking(
             raise BookingError("该资源不接受预约，请直接联系提供单位。")
     elif not room.bookable:
         raise BookingError("该会议室暂不开放预约。")
-    if is_own(by, resource, room):
+    if perm.is_owner(by, resource, room):
         raise BookingError("这是本单位（本社区）自己的场地或资源，无需申请预约。")
     purpose = purpose.strip()
     if not purpose:
@@ -684,11 +643,9 @@ def upcoming_for(
 
 def room_meetings(room: Room, user: User, limit: int = 20):
     """The room's coming meetings (not cancelled) the viewer may see, soonest first."""
-    from models import Meeting
-
     return list(
         db.session.scalars(
-            rooms.visible_meetings(user)
+            visible_meetings(user)
             .where(Meeting.room_id == room.id, Meeting.status.in_(BLOCKING), Meeting.end_at > utcnow())
             .order_by(Meeting.start_at)
             .limit(limit)

@@ -6,11 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import joinedload
 
-from common.dates import SHANGHAI, format_datetime, local_dt
+from common.dates import SHANGHAI, format_datetime, format_range, local_dt
 from models import (
+    Booking,
+    BookingStatus,
     Meeting,
     MeetingStatus,
     Role,
@@ -27,6 +29,43 @@ DAY_START, DAY_END = time(8, 30), time(21, 0)
 
 
 # --- room calendar --------------------------------------------------------------
+
+
+def overlaps(start, end, other_start, other_end):
+    """Tell whether [start, end) and [other_start, other_end) share an instant.
+
+    The one overlap test for meetings and bookings alike: on values it gives a bool, on
+    columns an SQL condition (`&` is `and` for both).
+    """
+    return (start < other_end) & (end > other_start)
+
+
+def meetings_holding(
+    target: ColumnElement[bool],
+    start: datetime,
+    end: datetime,
+    statuses: Iterable[MeetingStatus] = BLOCKING,
+    exclude_id: int | None = None,
+) -> ColumnElement[bool]:
+    """Match the meetings of the target room(s) in these statuses that overlap [start, end)."""
+    return and_(
+        target,
+        Meeting.status.in_(list(statuses)),
+        overlaps(Meeting.start_at, Meeting.end_at, start, end),
+        Meeting.id != (exclude_id or 0),
+    )
+
+
+def bookings_holding(
+    target: ColumnElement[bool], start: datetime, end: datetime, exclude_id: int | None = None
+) -> ColumnElement[bool]:
+    """Match the approved bookings of the target room(s) or resource(s) that overlap [start, end)."""
+    return and_(
+        target,
+        Booking.status == BookingStatus.APPROVED,
+        overlaps(Booking.start_at, Booking.end_at, start, end),
+        Booking.id != (exclude_id or 0),
+    )
 
 
 def lock_room(room_id: int) -> None:
@@ -57,36 +96,26 @@ def find_clash(
     exclude_booking_id: int | None = None,
     include_drafts: bool = True,
 ) -> Meeting | RoomHold | None:
-    """The first meeting, or else approved room booking, that holds the room during [start, end).
+    """Find the first meeting, or else approved room booking, that holds the room during [start, end).
 
     Without include_drafts only published meetings count: what a booking request meets.
     """
-    stmt = select(Meeting).where(
-        Meeting.room_id == room_id,
-        Meeting.status.in_(BLOCKING if include_drafts else PUBLISHED_BLOCKING),
-        Meeting.start_at < end,
-        Meeting.end_at > start,
+    statuses = BLOCKING if include_drafts else PUBLISHED_BLOCKING
+    meeting = db.session.scalar(
+        select(Meeting)
+        .where(meetings_holding(Meeting.room_id == room_id, start, end, statuses, exclude_id))
+        .order_by(Meeting.start_at)
+        .limit(1)
     )
-    if exclude_id:
-        stmt = stmt.where(Meeting.id != exclude_id)
-    meeting = db.session.scalar(stmt.order_by(Meeting.start_at).limit(1))
     if meeting is not None:
         return meeting
-    from models import Booking, BookingStatus
-
-    stmt = (
+    booking = db.session.scalar(
         select(Booking)
-        .where(
-            Booking.room_id == room_id,
-            Booking.status == BookingStatus.APPROVED,
-            Booking.start_at < end,
-            Booking.end_at > start,
-        )
+        .where(bookings_holding(Booking.room_id == room_id, start, end, exclude_booking_id))
         .options(joinedload(Booking.requester_unit), joinedload(Booking.requester_community))
+        .order_by(Booking.start_at)
+        .limit(1)
     )
-    if exclude_booking_id:
-        stmt = stmt.where(Booking.id != exclude_booking_id)
-    booking = db.session.scalar(stmt.order_by(Booking.start_at).limit(1))
     return _booking_hold(booking) if booking is not None else None
 
 
@@ -98,25 +127,16 @@ def room_busy(
     exclude_booking_id: int | None = None,
     include_drafts: bool = True,
 ) -> list[tuple[datetime, datetime]]:
-    """The intervals in which meetings and approved bookings hold the room, between start and until."""
-    from models import Booking, BookingStatus
-
+    """List the intervals in which meetings and approved bookings hold the room, between start and until."""
+    statuses = BLOCKING if include_drafts else PUBLISHED_BLOCKING
     meetings = db.session.execute(
         select(Meeting.start_at, Meeting.end_at).where(
-            Meeting.room_id == room_id,
-            Meeting.status.in_(BLOCKING if include_drafts else PUBLISHED_BLOCKING),
-            Meeting.end_at > start,
-            Meeting.start_at < until,
-            Meeting.id != (exclude_id or 0),
+            meetings_holding(Meeting.room_id == room_id, start, until, statuses, exclude_id)
         )
     ).all()
     bookings = db.session.execute(
         select(Booking.start_at, Booking.end_at).where(
-            Booking.room_id == room_id,
-            Booking.status == BookingStatus.APPROVED,
-            Booking.end_at > start,
-            Booking.start_at < until,
-            Booking.id != (exclude_booking_id or 0),
+            bookings_holding(Booking.room_id == room_id, start, until, exclude_booking_id)
         )
     ).all()
     return sorted([(s, e) for s, e in meetings] + [(s, e) for s, e in bookings])
@@ -133,7 +153,7 @@ def first_gap(busy: Sequence[tuple[datetime, datetime]], start: datetime, durati
                 candidate = local_dt(local.date(), DAY_START)
             elif (local + duration).time() > DAY_END or (local + duration).date() != local.date():
                 candidate = local_dt(local.date() + timedelta(days=1), DAY_START)
-        clash = next(((s, e) for s, e in busy if s < candidate + duration and e > candidate), None)
+        clash = next(((s, e) for s, e in busy if overlaps(s, e, candidate, candidate + duration)), None)
         if clash is None:
             return candidate
         candidate = clash[1]
@@ -170,8 +190,6 @@ def pending_requests(
 
     A secretary choosing a meeting's slot sees them: a meeting there would leave them unapprovable.
     """
-    from models import Booking, BookingStatus
-
     stmt = (
         select(Booking)
         .where(
@@ -198,7 +216,7 @@ def clash_message(
 ) -> str:
     suggestion = next_free_slot(room_id, start, end - start, exclude_id)
     return (
-        f"会议室在该时段已被“{clash.title}”（{format_datetime(clash.start_at)}—{clash.end_at.astimezone(SHANGHAI):%H:%M}）占用。"
+        f"会议室在该时段已被“{clash.title}”（{format_range(clash.start_at, clash.end_at)}）占用。"
         f"该会议室最近的空闲时段从 {format_datetime(suggestion)} 开始。"
     )
 

@@ -8,11 +8,15 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
+from common.search import escape_like
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
-from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, User, db
-from models.base import today
+from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models.base import RuleError, today, utcnow
+from services import audit
 
 MAX_IMPORT_ROWS = 5000
 # Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
@@ -24,11 +28,6 @@ IMPORT_LIMITS = SheetLimits(
     unpacked_bytes=20 * 1024 * 1024,
 )
 PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
-
-
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards so % and _ in a search match literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def units_query(
@@ -84,9 +83,10 @@ def create_unit(data: dict[str, Any], by: User | None) -> Unit:
     if not unit.registered_on:
         unit.registered_on = today()
     db.session.add(unit)
-    db.session.flush()
-    from models import UnitStatusChange
-
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # registered by someone else since the name was checked
+        raise RuleError("本街道已有同名单位，请换一个名称。") from exc
     db.session.add(
         UnitStatusChange(
             unit=unit,
@@ -107,6 +107,10 @@ def apply_changes(unit: Unit, data: dict[str, Any]) -> None:
     if "community_id" in data:
         community = db.session.get(Community, data["community_id"])
         unit.street_id = community.street_id
+    try:
+        db.session.flush()
+    except (IntegrityError, StaleDataError) as exc:  # saved by someone else since the form was checked
+        raise RuleError("保存失败：单位资料刚被他人修改或名称重复，请核对后重新提交。") from exc
 
 
 # --- import -----------------------------------------------------------------
@@ -115,7 +119,7 @@ IMPORT_FIELDS = {h: f for f, h in UNIT_COLUMNS if f not in ("status", "activated
 REQUIRED_HEADERS = ("单位名称", "单位类别", "所属社区")
 
 
-class ImportFileError(ValueError):
+class ImportFileError(RuleError):
     """The file as a whole cannot be read; the message is for the user."""
 
 
@@ -353,10 +357,9 @@ def confirm_import(batch: UnitImport, user: User) -> list[Unit]:
             if data.get(field):
                 data[field] = date.fromisoformat(data[field])
         created.append(create_unit(data, by=user))
-    from models.base import utcnow
-
     batch.confirmed_at = utcnow()
     batch.created_count = len(created)
+    audit.record("import", batch, summary=f"{batch.filename}：导入 {len(created)} 个单位")
     return created
 
 

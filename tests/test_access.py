@@ -392,7 +392,7 @@ def match_action_form(world) -> dict:
 
 
 def point_rules_form(world) -> dict:
-    from services.stats import RULES
+    from services.points import RULES
 
     return {r.key: str(r.default + 1) for r in RULES}
 

@@ -34,7 +34,15 @@ ALLOWED: dict[str, set[str]] = {
 }
 # Request-bound names that only the web layer and blueprints may touch.
 REQUEST_BOUND = {
-    "flask": {"request", "session", "has_request_context", "after_this_request", "redirect", "url_for", "flash"},
+    "flask": {
+        "request",
+        "session",
+        "has_request_context",
+        "after_this_request",
+        "redirect",
+        "url_for",
+        "flash",
+    },
     "flask_login": {"current_user", "login_required", "login_user", "logout_user"},
 }
 BELOW_WEB = ("common", "config", "models", "exports", "services", "demo")
@@ -139,3 +147,50 @@ def test_every_package_says_what_it_holds(package):
 def test_the_root_holds_a_handful_of_python_files():
     loose = sorted(p.name for p in ROOT.glob("*.py"))
     assert loose == ["app.py", "config.py", "gunicorn.conf.py", "wsgi.py"]
+
+
+# Calls that end a transaction (begin_write commits the read one) or stage changes in the session.
+TRANSACTION_CALLS = {"commit", "rollback", "begin_write"}
+SESSION_CHANGES = {"add", "add_all", "delete", "flush", "merge"}
+
+
+def transaction_calls(path: Path) -> list[str]:
+    """Where a module commits, rolls back or stages changes in the session itself."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        on_session = isinstance(func, ast.Attribute) and (
+            (isinstance(func.value, ast.Attribute) and func.value.attr == "session")
+            or (isinstance(func.value, ast.Name) and func.value.id == "session")
+        )
+        if name in TRANSACTION_CALLS or (on_session and name in SESSION_CHANGES):
+            found.append((node.lineno, f"{path.relative_to(ROOT)}:{node.lineno}: {name}()"))
+    return [where for _, where in sorted(found)]
+
+
+def test_views_finish_requests_only_through_flow():
+    """No view commits, rolls back or touches the session: services change, web/flow.py commits."""
+    offenders = [
+        call
+        for module, path in app_modules()
+        if layer_of(module) == "blueprints"
+        for call in transaction_calls(path)
+    ]
+    assert offenders == []
+
+
+def test_the_checker_sees_a_view_committing(tmp_path, monkeypatch):
+    """A view's own commit, rollback or session.add is reported."""
+    (tmp_path / "blueprints").mkdir()
+    bad = tmp_path / "blueprints" / "bad.py"
+    bad.write_text(
+        "def view():\n    db.session.add(x)\n    try:\n        db.session.commit()\n"
+        "    except Exception:\n        db.session.rollback()\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    assert [c.split(": ")[1] for c in transaction_calls(bad)] == ["add()", "commit()", "rollback()"]

@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import subprocess
+import tomllib
+from pathlib import Path
 
 import pikepdf
 import pytest
@@ -16,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from exports import fonts
 from exports.pdfcheck import font_problems
 from models import AuditEvent, Meeting, Minutes, MinutesRendition, MinutesRevision, Room, db
+from services import archive
 from tests.conftest import count
 from tests.pdffixtures import build_faces, use_font_dir
 from tests.pdfreaders import read_everywhere, squeeze
@@ -329,3 +332,10 @@ def test_the_archive_number_of_approved_minutes_cannot_be_changed(app, client, w
             text("UPDATE minutes SET created_at = created_at WHERE id = :id"), {"id": minutes.id}
         )
         db.session.rollback()
+
+
+def test_provenance_names_the_app_version_from_pyproject():
+    """A rendition's provenance gives Gongjian's own version, read from the project's pyproject.toml."""
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    version = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    assert archive.gongjian_version().startswith(version)

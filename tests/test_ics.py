@@ -18,6 +18,7 @@ from rfc5545 import check_calendar, check_mime_method
 from sqlalchemy import select
 
 import exports.ics
+from common.dates import to_local
 from models import (
     AgendaItem,
     Community,
@@ -102,8 +103,8 @@ def edit_data(app, meeting_id: int, **changes) -> dict:
     """
     with app.app_context():
         m = db.session.get(Meeting, meeting_id)
-        start = exports.ics.local(m.start_at)
-        end = exports.ics.local(m.end_at)
+        start = to_local(m.start_at)
+        end = to_local(m.end_at)
         data = {
             "kind": m.kind.value,
             "title": m.title,
@@ -112,7 +113,7 @@ def edit_data(app, meeting_id: int, **changes) -> dict:
             "day": start.strftime("%Y-%m-%d"),
             "start_time": start.strftime("%H:%M"),
             "end_time": end.strftime("%H:%M"),
-            "topic_deadline": exports.ics.local(m.topic_deadline).strftime("%Y-%m-%dT%H:%M"),
+            "topic_deadline": to_local(m.topic_deadline).strftime("%Y-%m-%dT%H:%M"),
             "description": m.description,
             "units": [inv.unit_id for inv in m.invitations],
             "invite_community": "0",

@@ -17,6 +17,7 @@ from models import (
     AuditEvent,
     Booking,
     BookingStatus,
+    Community,
     Invitation,
     Meeting,
     MeetingKind,
@@ -27,10 +28,12 @@ from models import (
     Resource,
     ResourceKind,
     Room,
+    Street,
     Unit,
     db,
 )
-from services import stats as svc
+from services import points as svc
+from services.periods import year_period
 from tests.conftest import count
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -251,7 +254,7 @@ def test_ranking_orders_units_and_shares_ranks(app, world, make_unit):
         for d in (3, 4, 5):
             b.booking(resource, world.unit_b, at(YEAR, 11, d))
         db.session.commit()
-        community = db.session.get(svc.Community, world.community1)
+        community = db.session.get(Community, world.community1)
         rows, _ = svc.community_ranking(community, YEAR)
         table = [(r.rank, r.name, r.points) for r in rows]
         assert table == [(1, "东大街第一小学", 11), (1, "并列单位", 11), (3, "市第三人民医院", -3)]
@@ -430,7 +433,7 @@ def _statements(app, fn) -> int:
 def test_points_use_a_bounded_number_of_queries(app, world, make_unit):
     with app.app_context():
         build_year(world)
-        community = db.session.get(svc.Community, world.community1)
+        community = db.session.get(Community, world.community1)
         unit = db.session.get(Unit, world.unit_a)
         small = (
             _statements(app, lambda: svc.community_ranking(community, YEAR)),
@@ -445,7 +448,7 @@ def test_points_use_a_bounded_number_of_queries(app, world, make_unit):
         for d in range(1, 20):
             b.meeting(at(YEAR, 8, d), dict.fromkeys(units, Attendance.PRESENT))
         db.session.commit()
-        community = db.session.get(svc.Community, world.community1)
+        community = db.session.get(Community, world.community1)
         unit = db.session.get(Unit, world.unit_a)
         large = (
             _statements(app, lambda: svc.community_ranking(community, YEAR)),
@@ -460,13 +463,13 @@ def test_points_use_a_bounded_number_of_queries(app, world, make_unit):
 def test_street_top_units(app, world):
     with app.app_context():
         build_year(world)
-        street = db.session.get(svc.Street, world.street)
+        street = db.session.get(Street, world.street)
         assert svc.street_top_units(street, YEAR) == [("东大街第一小学", "青年路社区", 11)]
 
 
 def test_utc_helper_sanity():
     # The year period's bounds are Beijing midnight, i.e. 16:00 UTC the day before.
-    p = svc.year_period(YEAR)
+    p = year_period(YEAR)
     assert p.start_utc == datetime(YEAR - 1, 12, 31, 16, tzinfo=UTC)
     assert p.end_utc == datetime(YEAR, 12, 31, 16, tzinfo=UTC)
 

@@ -311,9 +311,9 @@ def test_liaison_edits_own_resource_and_lost_update_is_caught(app, world, client
     with app.app_context():
         r = db.session.get(Resource, rid)
         from blueprints.resources.views import FIELD_LABELS
-        from web.concurrency import snapshot
+        from web.concurrency import field_values, snapshot
 
-        original = snapshot(r, tuple(FIELD_LABELS))
+        original = snapshot(field_values(r, tuple(FIELD_LABELS)))
     form = resource_form(owner=f"u:{world.unit_a}", title="第一小学风雨操场", version="1", original=original)
     assert client.post(f"/resources/{rid}/edit", data=form).status_code == 302
     with app.app_context():

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from exports import charts
-from models import Attendance, AuditEvent, BookingStatus, Community, NeedStatus, Street, db
-from services import stats as svc
+from models import Attendance, AuditEvent, BookingStatus, Community, Need, NeedStatus, Street, db
+from services import dashboard, periods, points
 from tests.conftest import count
 from tests.test_pdf import pdftotext, squeezed
 from tests.test_points import SH, YEAR, Builder, _statements, at, build_year
@@ -93,7 +93,7 @@ def test_street_level_meetings_get_their_own_row(app, world, client, login_as):
     login_as("admin")
     html = client.get(f"/stats?from={YEAR}-01-01&to={YEAR}-12-31").get_data(as_text=True)
     assert "东大街街道（街道层面）" in html
-    assert figures(html, svc.STREET_ROW)["meetings_held"] == "1"
+    assert figures(html, dashboard.STREET_ROW)["meetings_held"] == "1"
     assert figures(html, "total")["meetings_held"] == "1"
 
 
@@ -129,24 +129,24 @@ def test_presets(world, client, login_as, preset):
 
 def test_preset_periods():
     day = date(2026, 5, 10)
-    assert svc.preset_period("year", day) == svc.Period(date(2026, 1, 1), date(2026, 12, 31), "year")
-    assert svc.preset_period("last_year", day).start == date(2025, 1, 1)
-    assert (svc.preset_period("quarter", day).start, svc.preset_period("quarter", day).end) == (
+    assert periods.preset_period("year", day) == periods.Period(date(2026, 1, 1), date(2026, 12, 31), "year")
+    assert periods.preset_period("last_year", day).start == date(2025, 1, 1)
+    assert (periods.preset_period("quarter", day).start, periods.preset_period("quarter", day).end) == (
         date(2026, 4, 1),
         date(2026, 6, 30),
     )
-    q4 = svc.preset_period("quarter", date(2026, 11, 2))
+    q4 = periods.preset_period("quarter", date(2026, 11, 2))
     assert (q4.start, q4.end) == (date(2026, 10, 1), date(2026, 12, 31))
-    assert svc.preset_period("12m", day).start == date(2025, 6, 1)
-    assert svc.preset_period("12m", date(2026, 12, 5)).start == date(2026, 1, 1)
-    assert len(svc.preset_period("12m", day).months()) == 12
+    assert periods.preset_period("12m", day).start == date(2025, 6, 1)
+    assert periods.preset_period("12m", date(2026, 12, 5)).start == date(2026, 1, 1)
+    assert len(periods.preset_period("12m", day).months()) == 12
 
 
 def test_dashboard_queries_do_not_grow_with_data(app, world, make_unit):
     with app.app_context():
         street = db.session.get(Street, world.street)
-        period = svc.year_period(YEAR)
-        small = _statements(app, lambda: svc.dashboard(street, period))
+        period = periods.year_period(YEAR)
+        small = _statements(app, lambda: dashboard.street_dashboard(street, period))
     units = [make_unit(name=f"加量单位{i}", community_id=world.community2) for i in range(10)]
     with app.app_context():
         build_year(world)
@@ -160,8 +160,8 @@ def test_dashboard_queries_do_not_grow_with_data(app, world, make_unit):
             b.booking(r, units[(d + 1) % 10], at(YEAR, 7, d))
         db.session.commit()
         street = db.session.get(Street, world.street)
-        large = _statements(app, lambda: svc.dashboard(street, period))
-        assert svc.dashboard(street, period).total.meetings_held == 2 + 1 + 27
+        large = _statements(app, lambda: dashboard.street_dashboard(street, period))
+        assert dashboard.street_dashboard(street, period).total.meetings_held == 2 + 1 + 27
     assert small == large <= 10
 
 
@@ -236,7 +236,7 @@ def test_fulfilled_need_changes_the_figures(app, world, client, login_as):
     before = figures(client.get("/stats").get_data(as_text=True), world.community1)
     assert (before["needs_open"], before["needs_fulfilled"]) == ("1", "0")
     with app.app_context():
-        need = db.session.get(svc.Need, need_id)
+        need = db.session.get(Need, need_id)
         need.status, need.claimed_unit_id = NeedStatus.FULFILLED, world.unit_a
         need.fulfilled_at = datetime.now(SH)
         db.session.commit()
@@ -245,7 +245,7 @@ def test_fulfilled_need_changes_the_figures(app, world, client, login_as):
     with app.app_context():
         from models import Unit
 
-        assert svc.unit_points(db.session.get(Unit, world.unit_a), this_year).counts["need_fulfilled"] == 1
+        assert points.unit_points(db.session.get(Unit, world.unit_a), this_year).counts["need_fulfilled"] == 1
 
 
 def test_bookings_of_community_rooms_count(app, world):
@@ -268,9 +268,9 @@ def test_bookings_of_community_rooms_count(app, world):
         )
         db.session.commit()
         street = db.session.get(Street, world.street)
-        d = svc.dashboard(street, svc.year_period(YEAR))
+        d = dashboard.street_dashboard(street, periods.year_period(YEAR))
         assert {r.key: r.bookings for r in d.rows}[world.community1] == 1
-        assert svc.event_counts(svc.year_period(YEAR)) == {}
+        assert points.event_counts(periods.year_period(YEAR)) == {}
         assert sum(d.trend["bookings"]) == 1
 
 
@@ -287,7 +287,7 @@ def test_demo_seed_is_idempotent_and_gives_last_year_a_ranking(app, world):
         db.session.commit()
         assert count(Meeting) == meetings == 1  # only community 1 has a room in the fixture
         last_year = datetime.now(SH).year - 1
-        rows, rules = svc.community_ranking(db.session.get(Community, world.community1), last_year)
-        assert rows[0].points > 0 and rules == {r.key: r.default for r in svc.RULES}
-        d = svc.dashboard(street, svc.year_period(last_year))
+        rows, rules = points.community_ranking(db.session.get(Community, world.community1), last_year)
+        assert rows[0].points > 0 and rules == {r.key: r.default for r in points.RULES}
+        d = dashboard.street_dashboard(street, periods.year_period(last_year))
         assert d.total.meetings_held == 1 and d.total.actions_done == 2

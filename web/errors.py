@@ -6,11 +6,13 @@ import logging
 
 from flask import Flask, render_template, request
 from flask.globals import request_ctx
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from models import db
+from services import audit
 from web.database import begin_write
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,6 @@ def _page(code: int, detail: str | None = None):
 
 def _audit_refusal() -> None:
     """Record a refused access in its own write transaction."""
-    from flask_login import current_user
-
-    from services import audit
-
     try:
         db.session.rollback()
         begin_write(db.session)

@@ -8,14 +8,14 @@ from flask import Flask, request
 from markupsafe import Markup
 
 from common.dates import cn_number, format_date, format_datetime, format_time, local_input
+from common.html import clean_html
+from common.links import external_url
 from models.enums import MeetingKind, MeetingStatus, Role, UnitCategory, UnitStatus
 from services import permissions
 
 
 def rich(html: str | None) -> Markup:
     """Stored minutes text, sanitised again on the way out (never marked safe unsanitised)."""
-    from common.html import clean_html
-
     return Markup(clean_html(html or ""))
 
 
@@ -33,8 +33,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_input"] = local_input
     app.jinja_env.filters["cn_number"] = cn_number
     app.jinja_env.filters["rich"] = rich
-    from common.links import external_url
-
     # Absolute links (feed addresses to copy) come from BASE_URL, never from the Host header.
     app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.globals.update(

@@ -1,7 +1,7 @@
 import contextlib
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -23,8 +23,8 @@ from models.base import today
 from services import actions as svc
 from services import audit
 from services import permissions as perm
-from web.database import begin_write
 from web.downloads import download_response
+from web.flow import attempt, write_in_get
 
 
 def _filters() -> svc.LedgerFilters:
@@ -89,9 +89,7 @@ def export(fmt: str):
     else:
         body = actions_to_csv(actions, today())
         mimetype = "text/csv; charset=utf-8"
-    begin_write(db.session)
-    audit.record("export", summary=f"议定事项台账 {fmt}，{len(actions)} 项")
-    db.session.commit()
+    write_in_get(lambda: audit.record("export", summary=f"议定事项台账 {fmt}，{len(actions)} 项"))
     return download_response(body, mimetype, f"议定事项台账.{fmt}")
 
 
@@ -125,10 +123,10 @@ def detail(action_id: int):
         action=action,
         today=today(),
         progress_form=ProgressForm()
-        if svc.may_report(current_user, action) and action.status != ActionStatus.DONE
+        if perm.can_report_progress(current_user, action) and action.status != ActionStatus.DONE
         else None,
         close_form=CloseForm()
-        if svc.may_close(current_user, action) and action.status != ActionStatus.DONE
+        if perm.can_close_action(current_user, action) and action.status != ActionStatus.DONE
         else None,
     )
 
@@ -138,36 +136,33 @@ def detail(action_id: int):
 def progress(action_id: int):
     """Report progress, optionally with an attachment."""
     action = _load(action_id)
-    if not svc.may_report(current_user, action):
+    if not perm.can_report_progress(current_user, action):
         abort(403)
     form = ProgressForm()
-    if form.validate_on_submit():
-        try:
-            attachment = None
-            upload = form.attachment.data
-            if upload and upload.filename:
-                attachment = svc.store_attachment(
-                    upload.filename, upload.read(svc.MAX_ATTACHMENT + 1), current_user
-                )
-            svc.post_progress(action, current_user, form.on.data, form.text.data, attachment)
-            db.session.commit()
-        except svc.ActionError as exc:
-            db.session.rollback()
-            target = (
-                form.attachment
-                if ("附件" in str(exc) or "文件" in str(exc) or "上传" in str(exc))
-                else form.text
+
+    def report():
+        attachment = None
+        upload = form.attachment.data
+        if upload and upload.filename:
+            attachment = svc.store_attachment(
+                upload.filename, upload.read(svc.MAX_ATTACHMENT + 1), current_user
             )
-            target.errors.append(str(exc))
-        else:
-            flash("进展已报送。", "success")
-            return redirect(url_for("actions.detail", action_id=action.id))
+        svc.post_progress(action, current_user, form.on.data, form.text.data, attachment)
+
+    def beside_the_field(message: str) -> None:
+        # A refused upload is shown at the file, any other refusal at the text.
+        upload_problem = "附件" in message or "文件" in message or "上传" in message
+        target = form.attachment if upload_problem else form.text
+        target.errors.append(message)
+
+    if form.validate_on_submit() and attempt(report, "进展已报送。", errors=beside_the_field):
+        return redirect(url_for("actions.detail", action_id=action.id))
     return render_template(
         "actions/detail.html",
         action=action,
         today=today(),
         progress_form=form,
-        close_form=CloseForm() if svc.may_close(current_user, action) else None,
+        close_form=CloseForm() if perm.can_close_action(current_user, action) else None,
     ), 400
 
 
@@ -176,24 +171,20 @@ def progress(action_id: int):
 def done(action_id: int):
     """Close an action as done with its result."""
     action = _load(action_id)
-    if not svc.may_close(current_user, action):
+    if not perm.can_close_action(current_user, action):
         abort(403)
     form = CloseForm()
-    if form.validate_on_submit():
-        try:
-            svc.close(action, current_user, form.result.data, form.on.data)
-            db.session.commit()
-        except svc.ActionError as exc:
-            db.session.rollback()
-            form.result.errors.append(str(exc))
-        else:
-            flash("事项已标记为完成。", "success")
-            return redirect(url_for("actions.detail", action_id=action.id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.close(action, current_user, form.result.data, form.on.data),
+        "事项已标记为完成。",
+        errors=form.result,
+    ):
+        return redirect(url_for("actions.detail", action_id=action.id))
     return render_template(
         "actions/detail.html",
         action=action,
         today=today(),
-        progress_form=ProgressForm() if svc.may_report(current_user, action) else None,
+        progress_form=ProgressForm() if perm.can_report_progress(current_user, action) else None,
         close_form=form,
     ), 400
 

@@ -2,20 +2,20 @@ from datetime import datetime, time, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from blueprints.admin import bp
 from blueprints.admin.forms import UserForm
 from common.dates import SHANGHAI, DateArgError, parse_day
+from common.search import escape_like
 from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from services import auditlog
 from services import mail as mailer
 from services import permissions as perm
-from services.passwords import set_password
-from services.units import escape_like
+from services import users as users_svc
+from web.flow import attempt
 from web.forms import Form
 
 
@@ -32,27 +32,24 @@ def _choices():
     return communities, units
 
 
-def _apply(form: UserForm, user: User) -> None:
-    user.username = form.username.data
-    user.display_name = form.display_name.data
-    user.email = form.email.data or ""
-    user.role = Role(form.role.data)
-    user.community_id = form.community_id.data if user.role == Role.SECRETARY else None
-    user.unit_id = form.unit_id.data if user.role == Role.LIAISON else None
-    was_active = user.active
-    user.active = bool(form.active.data)
-    if form.new_password.data:
-        set_password(user, form.new_password.data)
-    elif was_active and not user.active:
-        user.end_sessions()
+def _account(form: UserForm) -> users_svc.Account:
+    """The account as the form describes it."""
+    return users_svc.Account(
+        username=form.username.data,
+        display_name=form.display_name.data,
+        email=form.email.data or "",
+        role=Role(form.role.data),
+        community_id=form.community_id.data,
+        unit_id=form.unit_id.data,
+        active=bool(form.active.data),
+        password=form.new_password.data or "",
+    )
 
 
 def _username_taken(form: UserForm, exclude_id: int | None = None) -> bool:
-    stmt = select(User.id).where(func.lower(User.username) == form.username.data.lower())
-    if exclude_id:
-        stmt = stmt.where(User.id != exclude_id)
-    if db.session.scalar(stmt):
-        form.username.errors.append("这个用户名已被使用。")
+    """Mark the username field if another account has that name."""
+    if users_svc.username_taken(form.username.data, exclude_id):
+        form.username.errors.append(users_svc.USERNAME_TAKEN)
         return True
     return False
 
@@ -87,18 +84,16 @@ def user_create():
     _require_admin()
     communities, units = _choices()
     form = UserForm(communities=communities, units=units, creating=True)
-    if form.validate_on_submit() and not _username_taken(form):
-        user = User(password_hash="")
-        _apply(form, user)
-        db.session.add(user)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            form.username.errors.append("这个用户名已被使用。")
-        else:
-            flash(f"已创建用户“{user.username}”。", "success")
-            return redirect(url_for("admin.users"))
+    if (
+        form.validate_on_submit()
+        and not _username_taken(form)
+        and attempt(
+            lambda: users_svc.save_user(None, _account(form)),
+            lambda user: f"已创建用户“{user.username}”。",
+            errors=form.username,
+        )
+    ):
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
 
@@ -117,16 +112,12 @@ def user_edit(user_id: int):
     if form.validate_on_submit() and not _username_taken(form, user.id):
         if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN.value):
             form.role.errors.append("不能停用自己的账号或取消自己的管理员角色。")
-        else:
-            _apply(form, user)
-            try:
-                db.session.commit()
-            except IntegrityError:
-                db.session.rollback()
-                form.username.errors.append("这个用户名已被使用。")
-            else:
-                flash(f"用户“{user.username}”已保存。", "success")
-                return redirect(url_for("admin.users"))
+        elif attempt(
+            lambda: users_svc.save_user(user, _account(form)),
+            lambda saved: f"用户“{saved.username}”已保存。",
+            errors=form.username,
+        ):
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
 
 
@@ -172,7 +163,7 @@ def audit():
     return render_template(
         "admin/audit.html",
         pagination=pagination,
-        rows=auditlog.rows_for(pagination.items, see_residents=current_user.role == Role.ADMIN),
+        rows=auditlog.rows_for(pagination.items, see_residents=perm.can_see_residents_in_audit(current_user)),
         visible=auditlog.visible,
         actions=ACTION_LABELS,
         objects=OBJECT_LABELS,
@@ -220,7 +211,5 @@ def outbox_retry(message_id: int):
     if msg.status == MailStatus.SENT:
         flash("这封邮件已经发送成功。", "info")
     else:
-        mailer.retry(msg)
-        db.session.commit()
-        flash("已重新排队发送。", "success")
+        attempt(lambda: mailer.retry(msg), "已重新排队发送。")
     return redirect(url_for("admin.outbox"))

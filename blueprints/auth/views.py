@@ -6,10 +6,9 @@ from flask_wtf import FlaskForm
 
 from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm, PasswordForm
-from models import db
-from services import audit
-from services.auth import authenticate, check_current_password
-from services.passwords import set_password
+from services import auth
+from services.calendar import feed_targets
+from web.flow import attempt
 
 
 def _safe_next(target: str | None) -> str:
@@ -29,8 +28,10 @@ def login():
     form = LoginForm()
     result = None
     if form.validate_on_submit():
-        result = authenticate(form.username.data, form.password.data, request.remote_addr or "")
-        db.session.commit()
+        # Committed whatever the answer: a failed try counts towards throttling.
+        result = attempt(
+            lambda: auth.authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        ).value
         if result.user is not None:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
@@ -44,10 +45,7 @@ def login():
 @login_required
 def logout():
     """Log out, ending every session of this user."""
-    user = current_user._get_current_object()
-    user.end_sessions()
-    audit.record("logout", user)
-    db.session.commit()
+    attempt(lambda: auth.end_sessions(current_user._get_current_object()))
     logout_user()
     flash("您已安全退出。", "info")
     return redirect(url_for("auth.login"))
@@ -61,22 +59,21 @@ def account():
     form = PasswordForm(user.username)
     status, headers = 200, {}
     if form.validate_on_submit():
-        checked = check_current_password(user, form.current_password.data, request.remote_addr or "")
+        # Committed whatever the answer: a failed try counts towards throttling.
+        checked = attempt(
+            lambda: auth.change_password(
+                user, form.current_password.data, form.new_password.data, request.remote_addr or ""
+            )
+        ).value
         if checked.error:
-            db.session.commit()  # the failed try counts towards throttling
             form.current_password.errors.append(checked.error)
             if checked.retry_after:
                 status, headers = 429, {"Retry-After": str(checked.retry_after)}
         else:
-            set_password(user, form.new_password.data)
-            audit.record("password", user)
-            db.session.commit()
             # Keep this session; the new token has ended all the others.
             login_user(user)
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("auth.account"))
-    from services.calendar import feed_targets
-
     return (
         render_template(
             "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()

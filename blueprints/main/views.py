@@ -18,6 +18,7 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from services.actions import LedgerFilters, involves, ledger_select
 from services.meetings import visible_meetings
 from web import panels
 
@@ -72,8 +73,6 @@ def dashboard():
 
 def _action_panels(user) -> dict:
     """My open actions (a liaison: my unit's; a secretary: my community's), overdue first."""
-    from services.actions import LedgerFilters, involves, ledger_select
-
     if user.role == Role.LIAISON:
         stmt = ledger_select(user, LedgerFilters()).where(involves(user.unit_id or 0))
     elif user.role == Role.SECRETARY:

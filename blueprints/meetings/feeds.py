@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import CalendarFeed, db
 from services import calendar, permissions
 from services.calendar import feed_body, feed_fingerprint, feed_for_token, get_or_create_feed, reset_feed
-from web.database import begin_write
+from web.flow import attempt, write_in_get
 from web.forms import Form
 
 bp = Blueprint("feeds", __name__)
@@ -32,10 +32,8 @@ def feed(token: str):
     ):
         resp = Response(status=304)
     else:
-        if stale:
-            begin_write(db.session)
-        body = feed_body(feed)
-        db.session.commit()
+        # Stale events are rebuilt and stored: only then does the GET take the write lock.
+        body = write_in_get(lambda: feed_body(feed), lock=bool(stale))
         resp = Response(body, mimetype="text/calendar")
         resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
         resp.headers["Content-Disposition"] = 'inline; filename="gongjian.ics"'
@@ -66,10 +64,7 @@ def manage(kind: str, target: int):
         )
     )
     if existing is None:
-        get_or_create_feed(**args)
-        flash("订阅链接已生成，复制到日历软件中即可订阅。", "success")
+        attempt(lambda: get_or_create_feed(**args), "订阅链接已生成，复制到日历软件中即可订阅。")
     else:
-        reset_feed(existing)
-        flash("订阅链接已重置，旧链接已失效；请在日历软件中更新为新链接。", "success")
-    db.session.commit()
+        attempt(lambda: reset_feed(existing), "订阅链接已重置，旧链接已失效；请在日历软件中更新为新链接。")
     return redirect(url_for("auth.account") + "#feeds")

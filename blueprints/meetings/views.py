@@ -1,4 +1,3 @@
-import json
 from datetime import date, datetime, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -8,7 +7,7 @@ from sqlalchemy import select
 
 from blueprints.meetings import bp
 from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
-from common.dates import SHANGHAI, DateArgError, format_datetime, local_dt, parse_month
+from common.dates import SHANGHAI, DateArgError, format_range, local_dt, parse_month
 from exports import ics
 from models import (
     Attendance,
@@ -24,14 +23,14 @@ from models import (
     UnitCategory,
     db,
 )
-from models.base import utcnow
-from models.meeting import MeetingError
+from models.base import today, utcnow
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
 from services.calendar import has_current_vevent, invite_vevent
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
+from web.concurrency import lost_update, stamp
 from web.flow import attempt
 from web.forms import Form
 
@@ -91,7 +90,7 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     return {
         "会议名称": meeting.title,
         "会议类型": meeting.kind.label,
-        "时间": f"{format_datetime(meeting.start_at)}—{meeting.end_at.astimezone(SHANGHAI):%H:%M}",
+        "时间": format_range(meeting.start_at, meeting.end_at),
         "会议室": meeting.room.name,
         "会议说明": meeting.description,
         "议程": "；".join(f"{i.title}（{i.minutes}分钟）" for i in meeting.agenda_items),
@@ -172,8 +171,6 @@ def _initial(meeting: Meeting) -> dict:
         "description": meeting.description,
         "agenda": rows,
         "units": [inv.unit_id for inv in meeting.invitations],
-        "version": meeting.version,
-        "original": json.dumps(_snapshot(meeting), ensure_ascii=False),
     }
 
 
@@ -235,7 +232,7 @@ def calendar():
         flash(f"{exc}已显示本月。", "warning")
         first = None
     if first is None:
-        first = utcnow().astimezone(SHANGHAI).date().replace(day=1)
+        first = today().replace(day=1)
     weeks = svc.month_grid(first.year, first.month)
     start = local_dt(weeks[0][0], datetime.min.time())
     end = local_dt(weeks[-1][-1] + timedelta(days=1), datetime.min.time())
@@ -258,7 +255,7 @@ def calendar():
         next_month=next_month,
         filters=filters,
         communities=communities,
-        today=utcnow().astimezone(SHANGHAI).date(),
+        today=today(),
     )
 
 
@@ -325,7 +322,7 @@ def create():
         communities=communities,
         rooms=rooms,
         units=units,
-        allow_street=current_user.role == Role.ADMIN,
+        allow_street=perm.can_host_street_meeting(current_user),
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
@@ -353,43 +350,38 @@ def edit(meeting_id: int):
             communities=communities,
             rooms=rooms,
             units=units,
-            allow_street=current_user.role == Role.ADMIN,
+            allow_street=perm.can_host_street_meeting(current_user),
         )
+        stamp(form, meeting.version, _snapshot(meeting))
     else:
         form = MeetingForm(
-            communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
+            communities=communities,
+            rooms=rooms,
+            units=units,
+            allow_street=perm.can_host_street_meeting(current_user),
         )
     return _save(form, meeting, units, rooms)
 
 
 def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
+    """Add an agenda row, refuse a stale form with what changed, or save the meeting (None: a new one)."""
     conflict = None
     if request.method == "POST" and form.add_row.data:
         form.agenda.append_entry({"title": "", "presenter_unit_id": 0, "minutes": 10})
         form.agenda[-1].presenter_unit_id.choices = form.agenda[0].presenter_unit_id.choices
     elif form.validate_on_submit() and _check_scope(form, current_user, rooms):
         mark = mailer.outbox_mark()
-        if meeting is not None and str(meeting.version) != (form.version.data or ""):
-            try:
-                before = json.loads(form.original.data or "{}")
-            except ValueError:
-                before = {}
-            now = _snapshot(meeting)
-            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
-            form.version.data = meeting.version
-            form.original.data = json.dumps(now, ensure_ascii=False)
-        else:
-            try:
-                data = _form_data(form, units, current_user)
-                saved = svc.save_meeting(meeting, data, current_user)
-                db.session.commit()
-            except MeetingError as exc:
-                db.session.rollback()
-                form.form_errors.append(str(exc))
-            else:
-                if meeting is None:
-                    flash("会议已保存为草稿，确认无误后请发布。", "success")
-                else:
+        if meeting is not None:
+            conflict = lost_update(form, meeting.version, _snapshot(meeting))
+        if conflict is None:
+            outcome = attempt(
+                lambda: svc.save_meeting(meeting, _form_data(form, units, current_user), current_user),
+                "会议已保存为草稿，确认无误后请发布。" if meeting is None else None,
+                errors=form,
+            )
+            if outcome:
+                saved = outcome.value
+                if meeting is not None:
                     _flash_mail(saved, mark, "会议已保存。", "通知", everyone=False)
                 _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
@@ -404,10 +396,7 @@ def _warn_pending_requests(meeting: Meeting) -> None:
     overlapping = pending_requests([meeting.room_id], meeting.start_at, meeting.end_at)
     if not overlapping:
         return
-    names = "；".join(
-        f"{b.requester_name}（{format_datetime(b.start_at)}—{b.end_at.astimezone(SHANGHAI):%H:%M}）"
-        for b in overlapping
-    )
+    names = "；".join(f"{b.requester_name}（{format_range(b.start_at, b.end_at)}）" for b in overlapping)
     flash(
         f"该时段还有 {len(overlapping)} 项待审批的会议室预约申请：{names}。"
         "会议占用后这些申请将无法同意，请到“我的预约 · 待我审批”中答复申请单位。",
@@ -462,13 +451,7 @@ def publish(meeting_id: int):
     if not Form().validate_on_submit():
         abort(400)
     mark = mailer.outbox_mark()
-    try:
-        svc.publish(meeting, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if attempt(lambda: svc.publish(meeting, current_user)):
         _flash_mail(meeting, mark, "会议已发布。", "会议邀请", everyone=True)
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
@@ -484,13 +467,7 @@ def cancel(meeting_id: int):
         return redirect(url_for("meetings.detail", meeting_id=meeting_id))
     was_published = meeting.status == MeetingStatus.SCHEDULED
     mark = mailer.outbox_mark()
-    try:
-        svc.cancel(meeting, form.reason.data, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if attempt(lambda: svc.cancel(meeting, form.reason.data, current_user)):
         if was_published:
             _flash_mail(meeting, mark, "会议已取消。", "取消通知", everyone=True)
         else:
@@ -518,23 +495,19 @@ def reply(meeting_id: int):
     if invitation is None:
         abort(403)
     form = ReplyForm()
-    if form.validate_on_submit():
-        try:
-            svc.reply(
-                invitation,
-                Reply(form.reply.data),
-                form.reason.data or "",
-                form.delegate_name.data or "",
-                form.delegate_post.data or "",
-                current_user,
-            )
-        except MeetingError as exc:
-            db.session.rollback()
-            form.reply.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash("回复已提交。", "success")
-            return redirect(url_for("meetings.detail", meeting_id=meeting_id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.reply(
+            invitation,
+            Reply(form.reply.data),
+            form.reason.data or "",
+            form.delegate_name.data or "",
+            form.delegate_post.data or "",
+            current_user,
+        ),
+        "回复已提交。",
+        errors=form.reply,
+    ):
+        return redirect(url_for("meetings.detail", meeting_id=meeting_id))
     # Refused: the page again, with the answer as typed and the reasons beside the fields.
     flash("回复未提交，请按提示修改。", "error")
     return _detail_page(_load(meeting_id), reply_form=form, status=400)
@@ -556,15 +529,13 @@ def attendance(meeting_id: int):
                 request.form.get(f"att-{inv.id}-delegate_name", ""),
                 request.form.get(f"att-{inv.id}-delegate_post", ""),
             )
-    try:
-        changed = svc.set_attendance(meeting, marks, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
+    if not attempt(
+        lambda: svc.set_attendance(meeting, marks, current_user),
+        lambda changed: f"签到已保存（{changed} 个单位有变化）。",
+        errors=lambda message: flash(f"签到未保存：{message}", "error"),
+    ):
         # Refused: the sheet again, as the secretary filled it in, with the reason on top.
-        flash(f"签到未保存：{exc}", "error")
         return _detail_page(_load(meeting_id), sign_in=marks, status=400)
-    db.session.commit()
-    flash(f"签到已保存（{changed} 个单位有变化）。", "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#attendance")
 
 
@@ -610,15 +581,7 @@ def accept_topic(meeting_id: int, topic_id: int):
     topic = _topic(meeting, topic_id)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.accept_topic(topic, current_user)
-    except MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        meeting.version += 1
-        db.session.commit()
-        flash(f"议题“{topic.title}”已列入议程。", "success")
+    attempt(lambda: svc.accept_topic(topic, current_user), f"议题“{topic.title}”已列入议程。")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id) + "#topics")
 
 
@@ -680,11 +643,14 @@ def series_new():
         abort(403)
     communities, rooms, units = _form_context(current_user, None)
     form = SeriesForm(
-        communities=communities, rooms=rooms, units=units, allow_street=current_user.role == Role.ADMIN
+        communities=communities,
+        rooms=rooms,
+        units=units,
+        allow_street=perm.can_host_street_meeting(current_user),
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
-        local_today = utcnow().astimezone(SHANGHAI).date()
+        local_today = today()
         form.first_date.data = local_today
         form.until.data = local_today.replace(year=local_today.year + 1)
         form.start_time.data = datetime.strptime("15:00", "%H:%M").time()
@@ -752,8 +718,8 @@ def _series_confirm(form: SeriesForm, rule: SeriesRule, plan, units):
     community_id = (
         current_user.community_id if current_user.role == Role.SECRETARY else (form.community_id.data or None)
     )
-    try:
-        series = create_series(
+    created = attempt(
+        lambda: create_series(
             rule,
             form.title.data,
             MeetingKind.REGULAR,
@@ -762,12 +728,10 @@ def _series_confirm(form: SeriesForm, rule: SeriesRule, plan, units):
             unit_ids,
             starts,
             current_user,
-        )
-        db.session.commit()
-    except MeetingError as exc:
-        db.session.rollback()
-        form.form_errors.append(f"保存时发现新的冲突：{exc} 请重新预览。")
-        plan = plan_series(rule, form.room_id.data)
-        return _series_page(form, plan)
-    flash(f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。", "success")
+        ),
+        lambda series: f"已创建系列“{series.title}”的 {len(starts)} 次会议（草稿），请逐次完善议程后发布。",
+        errors=lambda message: form.form_errors.append(f"保存时发现新的冲突：{message} 请重新预览。"),
+    )
+    if not created:
+        return _series_page(form, plan_series(rule, form.room_id.data))
     return redirect(url_for("meetings.index", community=community_id or "street"))

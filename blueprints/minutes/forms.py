@@ -59,6 +59,7 @@ class MinutesForm(Form):
     )
     actions = FieldList(FormField(ActionRowForm), min_entries=2)
     version = HiddenField()
+    original = HiddenField()
     save = SubmitField("保存草稿")
     add_row = SubmitField("增加议定事项")
 

@@ -1,6 +1,3 @@
-import contextlib
-import json
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,7 +10,6 @@ from models import (
     Confirmation,
     Meeting,
     Minutes,
-    MinutesError,
     MinutesRevision,
     MinutesStatus,
     Principle,
@@ -21,12 +17,13 @@ from models import (
     Unit,
     db,
 )
-from models.base import today
+from models.base import today, utcnow
 from services import archive
 from services import minutes as svc
 from services import permissions as perm
 from services.meetings import load_meeting
 from web import panels
+from web.concurrency import lost_update, stamp
 from web.downloads import download_response
 from web.flow import attempt
 from web.forms import Form
@@ -67,7 +64,17 @@ def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
     """The revision this user may read: staff the current one, a liaison the latest beyond draft."""
     if perm.can_read_minutes_drafts(current_user):
         return minutes.current
-    return next((r for r in reversed(minutes.revisions) if r.status != MinutesStatus.DRAFT), None)
+    return minutes.latest(MinutesStatus.SUBMITTED, MinutesStatus.APPROVED)
+
+
+def _readable_revision(minutes: Minutes, number: int) -> MinutesRevision:
+    """Revision `number` of the minutes: 404 if there is none, 403 if this user may not read it."""
+    rev = minutes.revision(number)
+    if rev is None:
+        abort(404)
+    if not perm.can_read_revision(current_user, rev):
+        abort(403)
+    return rev
 
 
 def _unit_groups(meeting: Meeting) -> tuple[list[tuple[str, list[Unit]]], set[int]]:
@@ -184,7 +191,7 @@ def edit(meeting_id: int):
             minutes=None,
             revision=None,
             manager=manager,
-            can_start=manager and svc.can_take_minutes(meeting),
+            can_start=manager and meeting.minutes_open(utcnow()),
             action_form=Form(),
         )
     minutes = _minutes(meeting)
@@ -201,9 +208,9 @@ def edit(meeting_id: int):
             "recorder": revision.recorder,
             "summary": revision.summary,
             "actions": _action_rows(existing) + [{"lead_unit_id": 0}] * 2,
-            "version": revision.version,
         }
         form = MinutesForm(data=data, unit_groups=unit_groups)
+        stamp(form, revision.version, _snapshot(revision, existing))
     else:
         form = MinutesForm(unit_groups=unit_groups)
     if request.method == "POST" and form.add_row.data:
@@ -217,29 +224,19 @@ def edit(meeting_id: int):
     if request.method == "POST" and form.add_row.data:
         pass  # the page again with one more empty row, nothing saved
     elif form.validate_on_submit():
-        if str(revision.version) != (form.version.data or ""):
-            before = {}
-            with contextlib.suppress(ValueError):
-                before = json.loads(request.form.get("original", "{}"))
-            now = _snapshot(revision, existing)
-            conflict = [(k, v) for k, v in now.items() if before.get(k) != v]
-            form.version.data = revision.version
-        else:
+        conflict = lost_update(form, revision.version, _snapshot(revision, existing))
+        if conflict is None:
             rows, errors = _parse_actions(form, existing, allowed)
             if errors:
                 form.form_errors.extend(errors)
-            else:
-                try:
-                    svc.save_draft(
-                        revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user
-                    )
-                    db.session.commit()
-                except MinutesError as exc:
-                    db.session.rollback()
-                    form.form_errors.append(str(exc))
-                else:
-                    flash("纪要草稿已保存。", "success")
-                    return redirect(url_for("minutes.edit", meeting_id=meeting.id))
+            elif attempt(
+                lambda: svc.save_draft(
+                    revision, form.recorder.data, form.summary.data or "", discussion, rows, current_user
+                ),
+                "纪要草稿已保存。",
+                errors=form,
+            ):
+                return redirect(url_for("minutes.edit", meeting_id=meeting.id))
     return render_template(
         "minutes/edit.html",
         meeting=meeting,
@@ -248,7 +245,6 @@ def edit(meeting_id: int):
         form=form,
         discussion=discussion,
         conflict=conflict,
-        original=json.dumps(_snapshot(revision, existing), ensure_ascii=False),
         submit_form=SubmitMinutesForm(formdata=None),
         carried_over=svc.carried_over(meeting),
         today=today(),
@@ -266,22 +262,16 @@ def _view(
     status: int = 200,
 ):
     """The minutes page; a form given (after a refused POST) keeps what the user typed."""
-    my_confirmation = None
-    if revision is not None and current_user.role == Role.LIAISON:
-        my_confirmation = next((c for c in revision.confirmations if c.unit_id == current_user.unit_id), None)
-        if (
-            confirm_form is None
-            and my_confirmation is not None
-            and revision.status == MinutesStatus.SUBMITTED
-        ):
-            confirm_form = ConfirmForm(formdata=None)
+    my_confirmation = perm.confirmation_for(current_user, revision) if revision is not None else None
+    if confirm_form is None and my_confirmation is not None and revision.is_submitted:
+        confirm_form = ConfirmForm(formdata=None)
     return render_template(
         "minutes/view.html",
         meeting=meeting,
         minutes=minutes,
         revision=revision,
         manager=manager,
-        can_approve=manager and svc.may_approve(current_user, meeting),
+        can_approve=perm.can_approve_minutes(current_user, meeting),
         can_start=False,
         action_form=Form(),
         confirm_form=confirm_form,
@@ -320,15 +310,11 @@ def submit(meeting_id: int):
     meeting, minutes = _manage(meeting_id)
     form = SubmitMinutesForm()
     if form.validate_on_submit():
-        try:
-            days = (form.confirm_days.data or 3) if form.ask_confirmation.data else None
-            asked = svc.submit(minutes.current, current_user, days)
-            db.session.commit()
-        except MinutesError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(f"纪要已提交签发{f'，已请 {asked} 个出席单位会签' if asked else ''}。", "success")
+        days = (form.confirm_days.data or 3) if form.ask_confirmation.data else None
+        attempt(
+            lambda: svc.submit(minutes.current, current_user, days),
+            lambda asked: f"纪要已提交签发{f'，已请 {asked} 个出席单位会签' if asked else ''}。",
+        )
     else:
         flash("提交失败：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
     return redirect(url_for("minutes.edit", meeting_id=meeting_id))
@@ -350,19 +336,16 @@ def withdraw(meeting_id: int):
 def approve(meeting_id: int):
     """签发: number the minutes and store the archival PDF."""
     meeting, minutes = _manage(meeting_id)
-    if not svc.may_approve(current_user, meeting):
+    if not perm.can_approve_minutes(current_user, meeting):
         abort(403)
     form = ApproveForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        svc.approve(minutes.current, current_user, unconfirmed_ok=form.unconfirmed_ok.data)
-        db.session.commit()
-    except MinutesError as exc:
-        db.session.rollback()
-        form.unconfirmed_ok.errors = [str(exc)]
-    else:
-        flash(f"纪要已签发，编号 {minutes.archive_no}。", "success")
+    if attempt(
+        lambda: svc.approve(minutes.current, current_user, unconfirmed_ok=form.unconfirmed_ok.data),
+        lambda _: f"纪要已签发，编号 {minutes.archive_no}。",
+        errors=form.unconfirmed_ok,
+    ):
         return redirect(url_for("minutes.edit", meeting_id=meeting_id))
     # Refused: the page again, naming the units whose confirmation is missing.
     meeting, minutes = _manage(meeting_id)
@@ -375,27 +358,21 @@ def confirm(meeting_id: int):
     """会签: a liaison confirms the minutes for their unit or comments on them."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    if current_user.role != Role.LIAISON or not any(
-        c.unit_id == current_user.unit_id for c in minutes.current.confirmations
-    ):
+    if perm.confirmation_for(current_user, minutes.current) is None:
         abort(403)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            svc.respond(
-                minutes.current,
-                current_user.unit_id,
-                current_user,
-                form.decision.data == "confirm",
-                form.comment.data or "",
-            )
-            db.session.commit()
-        except MinutesError as exc:
-            db.session.rollback()
-            form.decision.errors.append(str(exc))
-        else:
-            flash("会签意见已提交。", "success")
-            return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.respond(
+            minutes.current,
+            current_user.unit_id,
+            current_user,
+            form.decision.data == "confirm",
+            form.comment.data or "",
+        ),
+        "会签意见已提交。",
+        errors=form.decision,
+    ):
+        return redirect(url_for("minutes.edit", meeting_id=meeting_id))
     # Refused: the page again with the comment as typed.
     minutes = _minutes(_meeting(meeting_id))
     return _view(minutes.meeting, minutes, minutes.current, False, confirm_form=form, status=400)
@@ -407,16 +384,12 @@ def correct(meeting_id: int):
     """Start a correction of approved minutes as a new revision."""
     meeting, minutes = _manage(meeting_id)
     form = CorrectionForm()
-    if form.validate_on_submit():
-        try:
-            revision = svc.start_correction(minutes, form.reason.data, current_user)
-            db.session.commit()
-        except MinutesError as exc:
-            db.session.rollback()
-            form.reason.errors.append(str(exc))
-        else:
-            flash(f"已创建第 {revision.number} 版草稿，原签发版本保留不变。", "success")
-            return redirect(url_for("minutes.edit", meeting_id=meeting_id))
+    if form.validate_on_submit() and attempt(
+        lambda: svc.start_correction(minutes, form.reason.data, current_user),
+        lambda revision: f"已创建第 {revision.number} 版草稿，原签发版本保留不变。",
+        errors=form.reason,
+    ):
+        return redirect(url_for("minutes.edit", meeting_id=meeting_id))
     # Refused: the page again with the reason as typed.
     meeting, minutes = _manage(meeting_id)
     return _view(meeting, minutes, minutes.current, True, correction_form=form, status=400)
@@ -428,11 +401,7 @@ def revision(meeting_id: int, number: int):
     """Read one revision of the minutes."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
-    if rev is None:
-        abort(404)
-    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
-        abort(403)
+    rev = _readable_revision(minutes, number)
     return _view(meeting, minutes, rev, perm.can_manage_meeting(current_user, meeting))
 
 
@@ -465,11 +434,7 @@ def revision_pdf(meeting_id: int, number: int):
     """Download one revision as PDF (the stored bytes for an approved one)."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
-    if rev is None:
-        abort(404)
-    if rev.status == MinutesStatus.DRAFT and not perm.can_read_minutes_drafts(current_user):
-        abort(403)
+    rev = _readable_revision(minutes, number)
     return _revision_pdf(meeting, minutes, rev)
 
 
@@ -490,7 +455,7 @@ def rendition_pdf(meeting_id: int, number: int, rendition: int):
     """Download one archival rendition of an approved revision exactly as stored (1: the original)."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = next((r for r in minutes.revisions if r.number == number), None)
+    rev = minutes.revision(number)
     if rev is None or rev.status != MinutesStatus.APPROVED:
         abort(404)
     body = archive.rendition_bytes(rev, rendition)

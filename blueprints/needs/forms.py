@@ -16,15 +16,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from common.dates import format_date
 from models import ResourceKind
 from models.base import today
-from web.forms import Form
+from web.forms import Form, strip
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"
 PHOTO_HELP = "可选，最多 6 张，JPG、PNG、GIF 或 WEBP 格式，每张不超过 10 MB。"
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class NeedForm(Form):

@@ -19,6 +19,7 @@ from blueprints.needs.forms import (
     ReasonForm,
 )
 from models import (
+    Attachment,
     Community,
     Match,
     MatchStatus,
@@ -35,8 +36,10 @@ from models import (
 from models.base import today
 from services import needs as svc
 from services import permissions as perm
+from services.actions import MAX_ATTACHMENT, upload_folder
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
+from web.flow import attempt
 
 MAX_ID = 2**31 - 1  # larger ids exist nowhere (and overflow PostgreSQL's integer)
 
@@ -108,15 +111,13 @@ def create():
         )
         if community is None:
             abort(403)
-        try:
-            need = svc.post_need(community, form.data_for_service(), current_user)
-            db.session.commit()
-        except svc.NeedError as exc:
-            db.session.rollback()
-            form.wanted_by.errors.append(str(exc))
-        else:
-            flash(f"已发布{'微心愿' if need.is_wish else '需求'}“{need.title}”。", "success")
-            return redirect(url_for("needs.detail", need_id=need.id))
+        posted = attempt(
+            lambda: svc.post_need(community, form.data_for_service(), current_user),
+            lambda need: f"已发布{'微心愿' if need.is_wish else '需求'}“{need.title}”。",
+            errors=form.wanted_by,
+        )
+        if posted:
+            return redirect(url_for("needs.detail", need_id=posted.value.id))
     return render_template("needs/form.html", form=form, need=None), (400 if form.errors else 200)
 
 
@@ -134,7 +135,7 @@ def edit(need_id: int):
     need = _load(need_id, for_update=request.method == "POST")
     if not perm.can_manage_need(current_user, need):
         abort(403)
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN):
+    if need.is_closed:
         flash("已完成或已撤回的需求不能修改。", "error")
         return redirect(url_for("needs.detail", need_id=need.id))
     form = NeedForm(obj=need)
@@ -142,23 +143,13 @@ def edit(need_id: int):
     if request.method == "GET":
         form.is_wish.data = "1" if need.is_wish else "0"
         form.kind.data = need.kind.value
-        form.version.data = str(need.version)
-        form.original.data = snapshot(need, NEED_FIELDS)
-    elif form.validate_on_submit() and form.version.data != str(need.version):
-        # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
-        changed = changed_since(form.original.data, need, NEED_FIELDS)
-        conflict = [(NEED_FIELDS[f], v) for f, v in changed.items()]
-        form.version.data = str(need.version)
-        form.original.data = snapshot(need, NEED_FIELDS)
+        stamp(form, need.version, field_values(need, NEED_FIELDS))
     elif form.validate_on_submit():
-        try:
-            svc.edit_need(need, form.data_for_service())
-            db.session.commit()
-        except svc.NeedError as exc:
-            db.session.rollback()
-            form.title.errors.append(str(exc))
-        else:
-            flash("需求已保存。", "success")
+        # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
+        conflict = lost_update(form, need.version, field_values(need, NEED_FIELDS), NEED_FIELDS)
+        if conflict is None and attempt(
+            lambda: svc.edit_need(need, form.data_for_service()), "需求已保存。", errors=form.title
+        ):
             return redirect(url_for("needs.detail", need_id=need.id))
     status = 409 if conflict is not None else (400 if form.errors else 200)
     return render_template("needs/form.html", form=form, need=need, conflict=conflict), status
@@ -187,7 +178,7 @@ def _detail(need: Need, status: int = 200, **forms):
     action_form = None
     if manage and any(m.status == MatchStatus.ACCEPTED and m.action_id is None for m in matches):
         action_form = forms.get("action_form") or ActionForm(meetings=svc.meetings_for_action(need))
-    open_need = need.status not in (NeedStatus.FULFILLED, NeedStatus.WITHDRAWN)
+    open_need = not need.is_closed
     return render_template(
         "needs/detail.html",
         need=need,
@@ -200,7 +191,7 @@ def _detail(need: Need, status: int = 200, **forms):
         idle_days=svc.idle_days(need),
         stale_days=svc.stale_days(),
         release_form=forms.get("release_form")
-        or (ReasonForm(prefix="release") if manage and need.status in svc.ACTIVE_CLAIM else None),
+        or (ReasonForm(prefix="release") if manage and need.claim_active else None),
         withdraw_form=forms.get("withdraw_form")
         or (ReasonForm(prefix="withdraw") if manage and open_need else None),
         progress_form=forms.get("progress_form") or (ProgressForm(prefix="progress") if report else None),
@@ -223,16 +214,9 @@ def detail(need_id: int):
 def claim(need_id: int):
     """Claim an open need for the liaison's unit."""
     need = _load(need_id, for_update=True)
-    if current_user.role != Role.LIAISON or current_user.unit is None:
+    if not perm.can_claim_needs(current_user):
         abort(403)
-    try:
-        svc.claim(need, current_user.unit, current_user)
-        db.session.commit()
-    except svc.NeedError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash("认领成功，请等待社区确认。", "success")
+    attempt(lambda: svc.claim(need, current_user.unit, current_user), "认领成功，请等待社区确认。")
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -243,31 +227,18 @@ def confirm(need_id: int):
     need = _load(need_id, for_update=True)
     if not perm.can_manage_need(current_user, need):
         abort(403)
-    try:
-        svc.confirm_claim(need, current_user)
-        db.session.commit()
-    except svc.NeedError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash("已确认认领。", "success")
+    attempt(lambda: svc.confirm_claim(need, current_user), "已确认认领。")
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
 def _reason_action(need_id: int, prefix: str, service, done: str):
+    """Apply a manager's change that needs a reason (release, withdraw); a refusal is flashed."""
     need = _load(need_id, for_update=True)
     if not perm.can_manage_need(current_user, need):
         abort(403)
     form = ReasonForm(prefix=prefix)
     if form.validate_on_submit():
-        try:
-            service(need, current_user, form.reason.data)
-            db.session.commit()
-        except svc.NeedError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for("needs.detail", need_id=need_id))
-        flash(done, "success")
+        attempt(lambda: service(need, current_user, form.reason.data), done)
         return redirect(url_for("needs.detail", need_id=need_id))
     return _detail(need, 400, **{f"{prefix}_form": form})
 
@@ -287,8 +258,6 @@ def withdraw(need_id: int):
 
 
 def _read_photos(form) -> list[tuple[str, bytes]]:
-    from services.actions import MAX_ATTACHMENT
-
     files = []
     for upload in form.photos.data or []:
         if upload and getattr(upload, "filename", ""):
@@ -297,23 +266,24 @@ def _read_photos(form) -> list[tuple[str, bytes]]:
 
 
 def _report(need_id: int, prefix: str, form_cls, text_field: str, service, done: str):
+    """Record the claiming unit's progress or fulfilment with its photos; a refusal is shown at its field."""
     need = _load(need_id, for_update=True)
     if not perm.is_claiming_liaison(current_user, need):
         abort(403)
     form = form_cls(prefix=prefix)
-    if form.validate_on_submit():
-        try:
-            photos = svc.store_photos(_read_photos(form), current_user)
-            service(need, current_user, form.on.data, getattr(form, text_field).data, photos)
-            db.session.commit()
-        except svc.NeedError as exc:
-            db.session.rollback()
-            target = form.photos if ("照片" in str(exc) or "图片" in str(exc)) else getattr(form, text_field)
-            target.errors = [*target.errors, str(exc)]
-        else:
-            flash(done, "success")
-            return redirect(url_for("needs.detail", need_id=need_id))
-    db.session.rollback()
+    text = getattr(form, text_field)
+
+    def report():
+        photos = svc.store_photos(_read_photos(form), current_user)
+        service(need, current_user, form.on.data, text.data, photos)
+
+    def beside_the_field(message: str) -> None:
+        # A refused photo is shown at the photos, any other refusal at the text.
+        target = form.photos if ("照片" in message or "图片" in message) else text
+        target.errors = [*target.errors, message]
+
+    if form.validate_on_submit() and attempt(report, done, errors=beside_the_field):
+        return redirect(url_for("needs.detail", need_id=need_id))
     return _detail(_load(need_id), 400, **{f"{prefix}_form": form})
 
 
@@ -335,9 +305,6 @@ def fulfil(need_id: int):
 @login_required
 def photo(attachment_id: int):
     """Show a photo of a need's progress (only images are ever stored here)."""
-    from models import Attachment
-    from services.actions import upload_folder
-
     att = db.get_or_404(Attachment, attachment_id) if _known_id(attachment_id) else abort(404)
     linked = db.session.scalar(
         select(need_update_photo.c.update_id).where(need_update_photo.c.attachment_id == att.id).limit(1)
@@ -373,14 +340,10 @@ def propose(need_id: int):
     if resource is None:
         flash("请选择有效的资源。", "error")
         return redirect(url_for("needs.detail", need_id=need_id))
-    try:
-        svc.propose_match(need, resource, current_user)
-        db.session.commit()
-    except svc.NeedError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash(f"已向{resource.owner_name}推荐对接“{resource.title}”，等待对方回应。", "success")
+    attempt(
+        lambda: svc.propose_match(need, resource, current_user),
+        f"已向{resource.owner_name}推荐对接“{resource.title}”，等待对方回应。",
+    )
     back = _resource_url(resource) if request.form.get("next") == "resource" else None
     return redirect(back or url_for("needs.detail", need_id=need_id))
 
@@ -418,14 +381,10 @@ def decide(match_id: int, answer: str):
     if not form.validate_on_submit():
         flash("；".join(e for errs in form.errors.values() for e in errs), "error")
         return redirect(url_for("needs.detail", need_id=match.need_id))
-    try:
-        svc.decide_match(match, current_user, answer == "accept", form.reason.data or "")
-        db.session.commit()
-    except svc.NeedError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash("已接受对接，感谢支持！" if answer == "accept" else "已婉拒对接。", "success")
+    attempt(
+        lambda: svc.decide_match(match, current_user, answer == "accept", form.reason.data or ""),
+        "已接受对接，感谢支持！" if answer == "accept" else "已婉拒对接。",
+    )
     return redirect(url_for("needs.detail", need_id=match.need_id))
 
 
@@ -442,15 +401,13 @@ def to_action(match_id: int):
         flash("请选择本社区的一次会议。", "error")
         return redirect(url_for("needs.detail", need_id=need.id))
     meeting = db.session.get(Meeting, form.meeting_id.data)
-    try:
-        action = svc.match_to_action(match, meeting, current_user)
-        db.session.commit()
-    except svc.NeedError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    made = attempt(
+        lambda: svc.match_to_action(match, meeting, current_user),
+        lambda action: f"已转为议定事项“{action.title}”。",
+    )
+    if not made:
         return redirect(url_for("needs.detail", need_id=need.id))
-    flash(f"已转为议定事项“{action.title}”。", "success")
-    return redirect(url_for("actions.detail", action_id=action.id))
+    return redirect(url_for("actions.detail", action_id=made.value.id))
 
 
 # --- for other features: the resource page, the dashboard, the unit page -----------------

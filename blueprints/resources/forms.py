@@ -16,14 +16,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from models import ResourceKind, Visibility
 from models.hours import ALL_DAYS, DEFAULT_CLOSES, DEFAULT_OPENS, WEEKDAY_CHOICES
-from web.forms import CheckboxList, Form
+from web.forms import CheckboxList, Form, strip
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 BOOKABLE_KINDS = (ResourceKind.VENUE.value, ResourceKind.EQUIPMENT.value)
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class WeekdaysField(CheckboxList):

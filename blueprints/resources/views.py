@@ -8,16 +8,16 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from blueprints.resources import bp
 from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
-from common.dates import SHANGHAI
+from common.dates import SHANGHAI, format_range
 from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Visibility, db
 from services import permissions as perm
 from services import resources as svc
 from web import panels
-from web.concurrency import changed_since, snapshot
+from web.concurrency import field_values, lost_update, stamp
+from web.flow import attempt
 from web.forms import Form
 
 FIELD_LABELS = {
@@ -157,14 +157,13 @@ def create():
         if any(key == wanted for key, _ in owners):
             form.owner.data = wanted
     if form.validate_on_submit():
-        try:
-            resource = svc.save_resource(None, form.owner.data, _data(form), current_user)
-        except svc.BookingError as exc:
-            form.bookable.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"已发布资源“{resource.title}”。", "success")
-            return redirect(url_for("resources.detail", resource_id=resource.id))
+        published = attempt(
+            lambda: svc.save_resource(None, form.owner.data, _data(form), current_user),
+            lambda resource: f"已发布资源“{resource.title}”。",
+            errors=form.bookable,
+        )
+        if published:
+            return redirect(url_for("resources.detail", resource_id=published.value.id))
     return render_template("resources/form.html", form=form, resource=None, conflict=None), (
         400 if form.errors else 200
     )
@@ -175,16 +174,7 @@ def create():
 def detail(resource_id: int):
     """Show a resource, its coming bookings and, for units that may ask, the booking form."""
     resource = _load_resource(resource_id)
-    return _detail_page(resource, BookingForm() if _may_book_resource(resource) else None)
-
-
-def _may_book_resource(resource: Resource) -> bool:
-    return (
-        resource.bookable
-        and resource.active
-        and perm.can_request_booking(current_user)
-        and not svc.is_own(current_user, resource=resource)
-    )
+    return _detail_page(resource, BookingForm() if perm.can_book(current_user, resource=resource) else None)
 
 
 def _detail_page(resource: Resource, form: BookingForm | None, status: int = 200):
@@ -215,28 +205,15 @@ def edit(resource_id: int):
         form.owner.data = current_owner
         form.kind.data = resource.kind.value
         form.visibility.data = resource.visibility.value
-        form.version.data = resource.version
-        form.original.data = snapshot(resource, fields)
+        stamp(form, resource.version, field_values(resource, fields))
     elif form.validate_on_submit():
-        if str(resource.version) != (form.version.data or ""):
-            changed = changed_since(form.original.data, resource, fields)
-            conflict = [(FIELD_LABELS[k], v) for k, v in changed.items()]
-            form.version.data = resource.version
-            form.original.data = snapshot(resource, fields)
-        else:
-            try:
-                svc.save_resource(resource, form.owner.data, _data(form), current_user)
-                db.session.commit()
-            except svc.BookingError as exc:
-                db.session.rollback()
-                form.bookable.errors.append(str(exc))
-            except StaleDataError:
-                db.session.rollback()
-                flash("保存失败：资源刚被他人修改，请核对后重新提交。", "error")
-                return redirect(url_for("resources.edit", resource_id=resource_id))
-            else:
-                flash("资源信息已保存。", "success")
-                return redirect(url_for("resources.detail", resource_id=resource.id))
+        conflict = lost_update(form, resource.version, field_values(resource, fields), FIELD_LABELS)
+        if conflict is None and attempt(
+            lambda: svc.save_resource(resource, form.owner.data, _data(form), current_user),
+            "资源信息已保存。",
+            errors=form.bookable,
+        ):
+            return redirect(url_for("resources.detail", resource_id=resource.id))
     status = 409 if conflict is not None else (400 if form.errors else 200)
     return render_template("resources/form.html", form=form, resource=resource, conflict=conflict), status
 
@@ -249,12 +226,13 @@ def deactivate(resource_id: int):
     if not Form().validate_on_submit():
         abort(400)
     if resource.active:
-        declined = svc.set_active(resource, False, current_user)
-        db.session.commit()
-        message = f"资源“{resource.title}”已停用，不再出现在资源清单中。"
-        if declined:
-            message += f"{declined} 项待审批的预约申请已自动退回。"
-        flash(message, "success")
+        attempt(
+            lambda: svc.set_active(resource, False, current_user),
+            lambda declined: (
+                f"资源“{resource.title}”已停用，不再出现在资源清单中。"
+                + (f"{declined} 项待审批的预约申请已自动退回。" if declined else "")
+            ),
+        )
     return redirect(url_for("resources.detail", resource_id=resource.id))
 
 
@@ -266,9 +244,7 @@ def activate(resource_id: int):
     if not Form().validate_on_submit():
         abort(400)
     if not resource.active:
-        svc.set_active(resource, True, current_user)
-        db.session.commit()
-        flash(f"资源“{resource.title}”已重新启用。", "success")
+        attempt(lambda: svc.set_active(resource, True, current_user), f"资源“{resource.title}”已重新启用。")
     return redirect(url_for("resources.detail", resource_id=resource.id))
 
 
@@ -277,15 +253,12 @@ def _submit_booking(form: BookingForm, message: str, **target) -> Booking | None
     if not form.validate_on_submit():
         return None
     start, end = _range(form)
-    try:
-        booking = svc.request_booking(current_user, start, end, form.purpose.data, **target)
-    except svc.BookingError as exc:
-        db.session.rollback()
-        form.start_at.errors.append(str(exc))
-        return None
-    db.session.commit()
-    flash(message.replace("{range}", svc.fmt_range(start, end)), "success")
-    return booking
+    requested = attempt(
+        lambda: svc.request_booking(current_user, start, end, form.purpose.data, **target),
+        message.replace("{range}", format_range(start, end)),
+        errors=form.start_at,
+    )
+    return requested.value
 
 
 @bp.route("/resources/<int:resource_id>/book", methods=["POST"])
@@ -332,10 +305,7 @@ def _room_page(room: Room, form: BookingForm | None, status: int = 200):
 def room(room_id: int):
     """Show a room's calendar (meetings and bookings) and the booking form."""
     room = _load_room(room_id)
-    may_book = (
-        room.bookable and perm.can_request_booking(current_user) and not svc.is_own(current_user, room=room)
-    )
-    form = BookingForm() if may_book else None
+    form = BookingForm() if perm.can_book(current_user, room=room) else None
     return _room_page(room, form)
 
 
@@ -348,13 +318,16 @@ def edit_room(room_id: int):
         abort(403)
     form = RoomForm(obj=room)
     if form.validate_on_submit():
-        room.bookable = bool(form.bookable.data)
-        room.opens_at = form.opens_at.data
-        room.closes_at = form.closes_at.data
-        room.open_days = form.open_days.stored
-        room.overnight = bool(form.overnight.data)
-        db.session.commit()
-        flash(f"“{room.name}”的开放时间已保存：{room.hours_text}。", "success")
+        attempt(
+            lambda: room.set_booking_hours(
+                bookable=bool(form.bookable.data),
+                opens_at=form.opens_at.data,
+                closes_at=form.closes_at.data,
+                open_days=form.open_days.stored,
+                overnight=bool(form.overnight.data),
+            ),
+            lambda _: f"“{room.name}”的开放时间已保存：{room.hours_text}。",
+        )
         return redirect(url_for("resources.room", room_id=room.id))
     return render_template("resources/room_form.html", form=form, room=room), 400 if form.errors else 200
 
@@ -462,14 +435,11 @@ def approve(booking_id: int):
     booking = _decide(booking_id)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.approve(booking, current_user)
-    except svc.BookingError as exc:
-        db.session.rollback()
-        flash(f"未能同意：{exc}", "error")
-    else:
-        db.session.commit()
-        flash(f"已同意{booking.requester_name}的预约申请。", "success")
+    attempt(
+        lambda: svc.approve(booking, current_user),
+        f"已同意{booking.requester_name}的预约申请。",
+        errors=lambda message: flash(f"未能同意：{message}", "error"),
+    )
     return redirect(_back(booking))
 
 
@@ -480,14 +450,10 @@ def decline(booking_id: int):
     booking = _decide(booking_id)
     form = DeclineForm()
     if form.validate_on_submit():
-        try:
-            svc.decline(booking, form.reason.data, current_user)
-        except svc.BookingError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(f"已拒绝{booking.requester_name}的预约申请。", "success")
+        attempt(
+            lambda: svc.decline(booking, form.reason.data, current_user),
+            f"已拒绝{booking.requester_name}的预约申请。",
+        )
         return redirect(_back(booking))
     return _booking_page(booking, form, 400)
 
@@ -501,14 +467,7 @@ def cancel(booking_id: int):
         abort(403)
     if not Form().validate_on_submit():
         abort(400)
-    try:
-        svc.cancel(booking, current_user)
-    except svc.BookingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash("预约已取消。", "success")
+    attempt(lambda: svc.cancel(booking, current_user), "预约已取消。")
     return redirect(url_for("resources.booking", booking_id=booking.id))
 
 

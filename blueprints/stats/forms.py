@@ -1,7 +1,7 @@
 from wtforms import IntegerField, SubmitField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 
-from services.stats import POINTS_LIMIT, RULES
+from services.points import POINTS_LIMIT, RULES
 from web.forms import Form
 
 

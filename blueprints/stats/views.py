@@ -13,12 +13,11 @@ from exports.pdf import PdfRenderError
 from exports.sheets import to_xlsx
 from models import Community, Role, Street, Unit, db
 from models.base import today
-from services import audit
+from services import audit, dashboard, periods, points
 from services import permissions as perm
-from services import stats as svc
 from web import panels
-from web.database import begin_write
 from web.downloads import download_response
+from web.flow import attempt, write_in_get
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -44,15 +43,15 @@ def index():
         abort(403)
     error = None
     try:
-        period = svc.parse_period(
+        period = periods.parse_period(
             request.args.get("period"), request.args.get("from"), request.args.get("to")
         )
-    except svc.StatsError as exc:
-        error, period = str(exc), svc.preset_period("year")
-    street = svc.street_for(current_user, request.args.get("street", type=int))
+    except periods.StatsError as exc:
+        error, period = str(exc), periods.preset_period("year")
+    street = dashboard.street_for(current_user, request.args.get("street", type=int))
     if street is None:
         return render_template("stats/index.html", street=None, error=error, d=None), 400 if error else 200
-    d = svc.dashboard(street, period)
+    d = dashboard.street_dashboard(street, period)
     own = current_user.community_id if current_user.role == Role.SECRETARY else None
     streets = (
         db.session.scalars(select(Street).order_by(Street.id)).all()
@@ -65,10 +64,10 @@ def index():
         street=street,
         streets=streets,
         period=period,
-        presets=svc.PRESETS,
+        presets=periods.PRESETS,
         own=own,
-        charts=svc.dashboard_charts(d, own),
-        percent=svc.percent,
+        charts=dashboard.dashboard_charts(d, own),
+        percent=dashboard.percent,
         years=_years(),
         error=error,
         args=request.args,
@@ -82,23 +81,20 @@ def report():
     if not perm.can_view_street_stats(current_user):
         abort(403)
     try:
-        year = svc.parse_year(request.args.get("year"))
-    except svc.StatsError as exc:
+        year = periods.parse_year(request.args.get("year"))
+    except periods.StatsError as exc:
         flash(str(exc), "error")
         return redirect(url_for("stats.index")), 303
-    street = svc.street_for(current_user, request.args.get("street", type=int))
+    street = dashboard.street_for(current_user, request.args.get("street", type=int))
     if street is None:
         abort(404)
-
-    begin_write(db.session)
+    # Rendered before the audit takes the write lock: rendering only reads, and takes seconds.
     try:
-        pdf = svc.annual_report_pdf(street, year)
+        pdf = dashboard.annual_report_pdf(street, year)
     except PdfRenderError:
-        db.session.rollback()
         flash("年度报告生成失败，请稍后再试。", "error")
         return redirect(url_for("stats.index")), 303
-    audit.record("export", summary=f"{street.name}{year}年度共建工作报告 PDF")
-    db.session.commit()
+    write_in_get(lambda: audit.record("export", summary=f"{street.name}{year}年度共建工作报告 PDF"))
     return download_response(pdf, "application/pdf", f"{street.name}{year}年度共建工作报告.pdf")
 
 
@@ -109,8 +105,8 @@ def _ranking_args() -> tuple[int, Community | None, str | None]:
     """Year and community from the query string, with a Chinese message if either is bad."""
     error = None
     try:
-        year = svc.parse_year(request.args.get("year"))
-    except svc.StatsError as exc:
+        year = periods.parse_year(request.args.get("year"))
+    except periods.StatsError as exc:
         error, year = str(exc), today().year
     community = None
     raw = request.args.get("community", "")
@@ -138,7 +134,7 @@ def ranking():
     if not perm.can_view_points_ranking(current_user):
         abort(403)
     year, community, error = _ranking_args()
-    rows, rules = svc.community_ranking(community, year) if community else ([], svc.point_rules())
+    rows, rules = points.community_ranking(community, year) if community else ([], points.point_rules())
     return render_template(
         "stats/ranking.html",
         year=year,
@@ -147,7 +143,7 @@ def ranking():
         communities=_communities(),
         rows=rows,
         rules=rules,
-        RULES=svc.RULES,
+        RULES=points.RULES,
         error=error,
     ), 400 if error else 200
 
@@ -162,11 +158,13 @@ def ranking_export():
     if error or community is None:
         flash(error or "没有可导出的社区。", "error")
         return redirect(url_for("stats.ranking")), 303
-    rows, _ = svc.community_ranking(community, year)
-    begin_write(db.session)
-    audit.record("export", summary=f"{community.name}{year}年度单位积分排行 xlsx，{len(rows)} 个单位")
-    db.session.commit()
-    body = to_xlsx(svc.RANKING_HEADERS, svc.ranking_rows(rows), f"{year}年度积分排行")
+    rows, _ = points.community_ranking(community, year)
+    write_in_get(
+        lambda: audit.record(
+            "export", summary=f"{community.name}{year}年度单位积分排行 xlsx，{len(rows)} 个单位"
+        )
+    )
+    body = to_xlsx(points.RANKING_HEADERS, points.ranking_rows(rows), f"{year}年度积分排行")
     return download_response(body, XLSX, f"{community.name}{year}年度单位积分排行.xlsx")
 
 
@@ -179,10 +177,10 @@ def unit_points(unit_id: int):
         abort(403)
     error = None
     try:
-        year = svc.parse_year(request.args.get("year"))
-    except svc.StatsError as exc:
+        year = periods.parse_year(request.args.get("year"))
+    except periods.StatsError as exc:
         error, year = str(exc), today().year
-    p = svc.unit_points(unit, year)
+    p = points.unit_points(unit, year)
     for event in p.events:
         event.url = _event_url(event)
     return render_template(
@@ -190,7 +188,7 @@ def unit_points(unit_id: int):
         unit=unit,
         p=p,
         years=_years(),
-        RULES=svc.RULES,
+        RULES=points.RULES,
         error=error,
     ), 400 if error else 200
 
@@ -203,7 +201,7 @@ EVENT_ARGS = {
 }
 
 
-def _event_url(event: svc.PointEvent) -> str:
+def _event_url(event: points.PointEvent) -> str:
     """The page of the object behind a point event ("" if that page does not exist)."""
     if not event.endpoint or event.ref_id is None:
         return ""
@@ -219,25 +217,22 @@ def rules():
     """Let an admin set how many points each event earns."""
     if not perm.can_edit_point_rules(current_user):
         abort(403)
-    current = svc.point_rules()
+    current = points.point_rules()
     form = PointRulesForm(data=current)
     error = None
     if form.validate_on_submit():
-        try:
-            changed = svc.set_point_rules(form.values())
-        except svc.StatsError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            if changed:
+        # The refusal is shown above the form (not flashed), so it is read from the outcome.
+        saved = attempt(lambda: points.set_point_rules(form.values()), errors=lambda message: None)
+        if saved:
+            if saved.value:
                 flash("积分规则已保存，所有单位的积分已按新规则重新计算。", "success")
             else:
                 flash("积分规则没有变化。", "info")
             return redirect(url_for("stats.rules"))
+        error = saved.error
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "stats/rules.html", form=form, RULES=svc.RULES, current=current, error=error
+        "stats/rules.html", form=form, RULES=points.RULES, current=current, error=error
     ), status
 
 
@@ -246,9 +241,9 @@ def points_panel(user, unit: Unit):
     """This year's points of the unit on its page (2 statements)."""
     if not user.is_authenticated:
         return None
-    p = svc.unit_points(unit, today().year, with_events=False)
+    p = points.unit_points(unit, today().year, with_events=False)
     return "stats/_unit_panel.html", {
         "p": p,
-        "RULES": svc.RULES,
+        "RULES": points.RULES,
         "may_see_detail": perm.can_view_unit_points(user, unit),
     }

@@ -2,9 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from blueprints.units import bp
 from blueprints.units.forms import ImportForm, StatusForm, UnitForm
@@ -15,7 +13,6 @@ from models import (
     Community,
     Invitation,
     Meeting,
-    Role,
     Unit,
     UnitCategory,
     UnitImport,
@@ -25,11 +22,11 @@ from models import (
     db,
 )
 from models.base import today
-from models.unit import UnitStatusError
 from services import audit
 from services import permissions as perm
+from services.actions import involves
+from services.meetings import attendance_rates, meetings_query
 from services.units import (
-    ImportFileError,
     apply_changes,
     check_import,
     communities_for,
@@ -39,9 +36,9 @@ from services.units import (
     units_query,
 )
 from web import panels
-from web.concurrency import changed_since, snapshot
-from web.database import begin_write
+from web.concurrency import field_values, lost_update, stamp
 from web.downloads import download_response
+from web.flow import attempt, write_in_get
 
 FIELD_LABELS = {
     "name": "单位名称",
@@ -97,8 +94,6 @@ def index():
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()
-    from services.meetings import attendance_rates
-
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
         "units/index.html",
@@ -129,12 +124,8 @@ def detail(unit_id: int):
 
 def _unit_meetings(unit: Unit) -> dict:
     """The unit's attendance rate and its recent and coming meetings the viewer may see."""
-    from services.meetings import attendance_rates, meetings_query
-
     present, held = attendance_rates([unit.id]).get(unit.id, (0, 0))
     stmt = meetings_query(current_user, unit_id=unit.id).order_by(None).order_by(Meeting.start_at.desc())
-    from services.actions import involves
-
     unit_actions = (
         db.session.scalars(
             select(Action)
@@ -145,8 +136,9 @@ def _unit_meetings(unit: Unit) -> dict:
         if perm.can_view_units(current_user)
         else []
     )
-    if current_user.role == Role.LIAISON and current_user.unit_id != unit.id:
-        unit_actions = [a for a in unit_actions if a.involves(current_user.unit_id)]
+    if not perm.is_own_unit(current_user, unit.id):
+        # Another unit's page shows a liaison only the actions their own unit shares with it.
+        unit_actions = [a for a in unit_actions if perm.can_view_action(current_user, a)]
     return {
         "panels": panels.render(panels.UNIT_PAGE, current_user, unit),
         "unit_actions": unit_actions,
@@ -175,15 +167,13 @@ def create():
         if not _unique_name_error(form, community.street_id):
             data = {k: v for k, v in form.data.items() if k in EDIT_FIELDS or k == "registered_on"}
             data["category"] = UnitCategory(data["category"])
-            try:
-                unit = create_unit(data, by=current_user)
-                db.session.commit()
-            except IntegrityError:
-                db.session.rollback()
-                form.name.errors.append("本街道已有同名单位，请换一个名称。")
-            else:
-                flash(f"已登记单位“{unit.name}”。", "success")
-                return redirect(url_for("units.detail", unit_id=unit.id))
+            registered = attempt(
+                lambda: create_unit(data, by=current_user),
+                lambda unit: f"已登记单位“{unit.name}”。",
+                errors=form.name,
+            )
+            if registered:
+                return redirect(url_for("units.detail", unit_id=registered.value.id))
     return render_template("units/form.html", form=form, unit=None)
 
 
@@ -205,28 +195,17 @@ def edit(unit_id: int):
         abort(403)
     conflict = None
     if request.method == "GET":
-        form.version.data = unit.version
-        form.original.data = snapshot(unit, fields)
+        stamp(form, unit.version, field_values(unit, fields))
     elif form.validate_on_submit():
-        if str(unit.version) != (form.version.data or ""):
-            changed = changed_since(form.original.data, unit, fields)
-            conflict = [(FIELD_LABELS[f], v) for f, v in changed.items()]
-            form.version.data = unit.version
-            form.original.data = snapshot(unit, fields)
-        elif not (manager and _unique_name_error(form, unit.street_id, unit.id)):
+        conflict = lost_update(form, unit.version, field_values(unit, fields), FIELD_LABELS)
+        if conflict is None and not (manager and _unique_name_error(form, unit.street_id, unit.id)):
             data = {k: v for k, v in form.data.items() if k in fields}
             if "category" in data:
                 data["category"] = UnitCategory(data["category"])
             if data.get("party_member_count") is None and "party_member_count" in data:
                 data["party_member_count"] = 0
-            apply_changes(unit, data)
-            try:
-                db.session.commit()
-            except (IntegrityError, StaleDataError):
-                db.session.rollback()
-                flash("保存失败：单位资料刚被他人修改或名称重复，请核对后重新提交。", "error")
+            if not attempt(lambda: apply_changes(unit, data), "单位资料已保存。"):
                 return redirect(url_for("units.edit", unit_id=unit_id))
-            flash("单位资料已保存。", "success")
             return redirect(url_for("units.detail", unit_id=unit.id))
     return render_template("units/form.html", form=form, unit=unit, conflict=conflict, manager=manager)
 
@@ -239,17 +218,14 @@ def change_status(unit_id: int):
     if not perm.can_manage_unit(current_user, unit):
         abort(403)
     form = StatusForm(allowed=unit.allowed_statuses())
-    if form.validate_on_submit():
-        try:
-            unit.change_status(
-                UnitStatus(form.to_status.data), form.effective_on.data, form.reason.data or "", current_user
-            )
-        except UnitStatusError as exc:
-            form.to_status.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"单位状态已变更为“{unit.status.label}”。", "success")
-            return redirect(url_for("units.detail", unit_id=unit.id))
+    if form.validate_on_submit() and attempt(
+        lambda: unit.change_status(
+            UnitStatus(form.to_status.data), form.effective_on.data, form.reason.data or "", current_user
+        ),
+        lambda _: f"单位状态已变更为“{unit.status.label}”。",
+        errors=form.to_status,
+    ):
+        return redirect(url_for("units.detail", unit_id=unit.id))
     liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id)).all()
     return render_template(
         "units/detail.html", unit=unit, liaisons=liaisons, status_form=form, **_unit_meetings(unit)
@@ -270,9 +246,7 @@ def export(fmt: str):
     else:
         body = units_to_csv(units)
         mimetype = "text/csv; charset=utf-8"
-    begin_write(db.session)
-    audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位")
-    db.session.commit()
+    write_in_get(lambda: audit.record("export", summary=f"单位名册 {fmt}，{len(units)} 个单位"))
     return download_response(body, mimetype, f"驻区单位名册.{fmt}")
 
 
@@ -298,21 +272,17 @@ def import_upload():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            batch = check_import(upload.filename or "upload", upload.read(), current_user)
-        except ImportFileError as exc:
-            form.file.errors.append(str(exc))
-        else:
-            db.session.commit()
-            return redirect(url_for("units.import_preview", batch_id=batch.id))
+        checked = attempt(
+            lambda: check_import(upload.filename or "upload", upload.read(), current_user), errors=form.file
+        )
+        if checked:
+            return redirect(url_for("units.import_preview", batch_id=checked.value.id))
     return render_template("units/import.html", form=form)
 
 
 def _load_batch(batch_id: int) -> UnitImport:
     batch = db.get_or_404(UnitImport, batch_id)
-    if not perm.can_import_units(current_user):
-        abort(403)
-    if batch.created_by_id != current_user.id and current_user.role != Role.ADMIN:
+    if not perm.can_review_import(current_user, batch):
         abort(403)
     return batch
 
@@ -337,12 +307,13 @@ def import_confirm(batch_id: int):
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
-    created = confirm_import(batch, current_user)
-    audit.record("import", batch, summary=f"{batch.filename}：导入 {len(created)} 个单位")
-    db.session.commit()
-    skipped = len(batch.valid_rows) - len(created)
-    message = f"已导入 {len(created)} 个单位。"
-    if skipped:
-        message += f"另有 {skipped} 行因检查后数据变化（如同名单位已被登记）未导入。"
-    flash(message, "success")
+
+    def imported(created: list[Unit]) -> str:
+        skipped = len(batch.valid_rows) - len(created)
+        message = f"已导入 {len(created)} 个单位。"
+        if skipped:
+            message += f"另有 {skipped} 行因检查后数据变化（如同名单位已被登记）未导入。"
+        return message
+
+    attempt(lambda: confirm_import(batch, current_user), imported)
     return redirect(url_for("units.index"))
