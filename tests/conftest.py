@@ -5,14 +5,33 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app import create_app
-from models import Community, Role, Room, Street, Unit, UnitCategory, User, db
+from models import (
+    AgendaItem,
+    Attendance,
+    Community,
+    Invitation,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Resource,
+    ResourceKind,
+    Role,
+    Room,
+    Street,
+    Unit,
+    UnitCategory,
+    User,
+    Visibility,
+    db,
+)
 from services.passwords import hash_password
 
 PASSWORD = "共建测试口令2026"
@@ -209,8 +228,6 @@ def make_unit(app, world):
 
 def count(model, *where) -> int:
     """Rows of a model (in an app context)."""
-    from sqlalchemy import func
-
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
@@ -221,10 +238,6 @@ def make_meeting(app, world):
     By default a draft in community 1's room, tomorrow 14:00-16:00 Beijing time,
     inviting units A and B.
     """
-    from datetime import datetime, time, timedelta
-    from zoneinfo import ZoneInfo
-
-    from models import Invitation, Meeting, MeetingKind, MeetingStatus
 
     def _make(days: int = 1, at: time = time(14, 0), hours: float = 2, units=None, **fields) -> int:
         with app.app_context():
@@ -249,5 +262,76 @@ def make_meeting(app, world):
             db.session.add(meeting)
             db.session.commit()
             return meeting.id
+
+    return _make
+
+
+@pytest.fixture
+def held_meeting(app, world, make_meeting):
+    """A meeting that took place yesterday with two agenda items; unit A attended, B excused."""
+
+    def _make(**fields) -> int:
+        mid = make_meeting(days=-1, status=MeetingStatus.HELD, **fields)
+        with app.app_context():
+            m = db.session.get(Meeting, mid)
+            m.agenda_items.append(
+                AgendaItem(position=1, title="通报共建项目", minutes=30, presenter_unit_id=world.unit_a)
+            )
+            m.agenda_items.append(AgendaItem(position=2, title="研究暑期托管", minutes=30))
+            for inv in m.invitations:
+                inv.attendance = (
+                    Attendance.PRESENT if inv.unit_id == world.unit_a else Attendance.ABSENT_LEAVE
+                )
+            db.session.commit()
+        return mid
+
+    return _make
+
+
+@pytest.fixture
+def make_resource(app, world):
+    """Factory: make_resource(owner_unit_id=..., **fields) -> id; by default unit A's public venue."""
+
+    def _make(**overrides) -> int:
+        with app.app_context():
+            data = {
+                "street_id": world.street,
+                "owner_unit_id": world.unit_a,
+                "community_id": world.community1,
+                "kind": ResourceKind.VENUE,
+                "title": "第一小学多功能厅",
+                "description": "可容纳 120 人，有投影和音响。",
+                "capacity": 120,
+                "visibility": Visibility.ALL,
+                "bookable": True,
+            }
+            data.update(overrides)
+            if data.get("owner_community_id"):
+                data["owner_unit_id"] = None
+            resource = Resource(**data)
+            db.session.add(resource)
+            db.session.commit()
+            return resource.id
+
+    return _make
+
+
+@pytest.fixture
+def make_service(app, world):
+    """Factory: make_service(title=..., unit=world.unit_a, **fields) -> id (a unit's volunteer service)."""
+
+    def _make(title="党员志愿服务队", unit=None, community=None, **fields) -> int:
+        with app.app_context():
+            data = {"street_id": world.street, "kind": ResourceKind.VOLUNTEER, "title": title}
+            if community is not None:
+                data.update(owner_community_id=community, community_id=community)
+            else:
+                owner = db.session.get(Unit, unit or world.unit_a)
+                data.update(owner_unit_id=owner.id, community_id=owner.community_id)
+            data.update(fields)
+            resource = Resource(**data)
+            db.session.add(resource)
+            db.session.commit()
+            return resource.id
 
     return _make

@@ -25,9 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import conftest
 import pytest
-from conftest import PASSWORD, _clear
 from sqlalchemy import func, select
 
 from app import create_app
@@ -71,6 +69,8 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from tests import conftest
+from tests.conftest import PASSWORD, _clear
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, count
 from sqlalchemy import select
 
 from app import create_app
 from config import Defaults
 from models import AuditEvent, LoginAttempt, MinutesRendition, Role, Unit, User, db
+from tests.conftest import PASSWORD, count
 
 SAME_LOGIN_ERROR = "用户名或密码错误"
 THROTTLED = "次数过多"

@@ -17,7 +17,6 @@ from datetime import timedelta
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import count
 from sqlalchemy import select, update
 
 from models import Meeting, MeetingStatus, OutboxMessage, Room, Unit, User, db
@@ -25,6 +24,7 @@ from models.base import utcnow
 from models.enums import MailStatus
 from models.meeting import MeetingError
 from services import mail as mailer
+from tests.conftest import count
 
 SENDER = "gongjian@jiedao.example"
 EMAILS = {

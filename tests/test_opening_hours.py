@@ -10,10 +10,8 @@ from sqlalchemy import select
 
 from models import Booking, BookingStatus, ResourceKind, Room, db
 from models.resource import Resource
-from tests import test_resources
 from tests.conftest import count
-
-make_resource = test_resources.make_resource  # the shared fixture
+from tests.test_resources import resource_form
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -186,7 +184,7 @@ def test_resource_form_edits_hours(app, world, client, login_as, make_resource):
     login_as(world.liaison_a)
     page = client.get(f"/resources/{venue}/edit").get_data(as_text=True)
     assert "每周开放时间" in page
-    data = test_resources.resource_form(
+    data = resource_form(
         opens_at="09:00",
         closes_at="18:00",
         open_days=list("67"),

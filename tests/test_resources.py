@@ -11,34 +11,6 @@ from models import Booking, BookingStatus, Resource, ResourceKind, Visibility, d
 from tests.conftest import count
 
 
-@pytest.fixture
-def make_resource(app, world):
-    """Factory: make_resource(owner_unit_id=..., **fields) -> id; by default unit A's public venue."""
-
-    def _make(**overrides) -> int:
-        with app.app_context():
-            data = {
-                "street_id": world.street,
-                "owner_unit_id": world.unit_a,
-                "community_id": world.community1,
-                "kind": ResourceKind.VENUE,
-                "title": "第一小学多功能厅",
-                "description": "可容纳 120 人，有投影和音响。",
-                "capacity": 120,
-                "visibility": Visibility.ALL,
-                "bookable": True,
-            }
-            data.update(overrides)
-            if data.get("owner_community_id"):
-                data["owner_unit_id"] = None
-            resource = Resource(**data)
-            db.session.add(resource)
-            db.session.commit()
-            return resource.id
-
-    return _make
-
-
 @contextmanager
 def statements(app):
     """Count SQL statements (BEGIN/COMMIT excluded) issued inside the block."""
