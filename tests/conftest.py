@@ -1,18 +1,31 @@
-"""Shared fixtures: one suite, two databases (SQLite by default, PostgreSQL via DATABASE_URL)."""
+"""Shared fixtures: one suite, two databases (SQLite by default, PostgreSQL via DATABASE_URL).
+
+Each test gets a fresh app on a schema migrated once per session (per xdist worker), emptied
+after the test. A test that asks for `seeded_demo` gets its app on a copy of the demo instead:
+`flask seed-demo` runs once per session into a template database, copied for each such test.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text
+from click.testing import Result
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.pool import NullPool
 
 from app import create_app
+from config import normalise_database_url
 from models import (
     AgendaItem,
     Attendance,
@@ -35,13 +48,13 @@ from models import (
 from services.passwords import hash_password
 
 PASSWORD = "共建测试口令2026"
+DEMO_PASSWORD = "演示口令共建2026"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# pytest-xdist names its workers gw0, gw1, ...: each gets databases of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
-def _database_url(tmp_root: Path) -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
-
-
-def _test_config(url: str, instance: Path) -> dict:
+def _test_config(url: str) -> dict:
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -54,22 +67,82 @@ def _test_config(url: str, instance: Path) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    """Build the schema once per run through the migrations, on an empty database."""
-    root = tmp_path_factory.mktemp("db")
-    url = _database_url(root)
-    app = create_app(_test_config(url, root))
+def _new_app(url: str, instance: Path):
+    """An app on url whose instance folder (uploads) is instance."""
+    app = create_app(_test_config(url))
+    app.instance_path = str(instance)
+    return app
+
+
+def _release(app) -> None:
+    """Close the app's session and every pooled connection (so its database can be copied or dropped)."""
     with app.app_context():
-        if not url.startswith("sqlite"):
+        db.session.remove()
+        db.engine.dispose()
+
+
+class PostgresServer:
+    """Databases beside DATABASE_URL's on the same server, created and dropped by the suite."""
+
+    def __init__(self, url: str):
+        self.url = make_url(normalise_database_url(url))
+        self.engine = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def name(self, suffix: str) -> str:
+        return f"{self.url.database}{'_' + WORKER if WORKER else ''}_{suffix}"
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """(Re)create database name, empty or as a copy of template; return its URL."""
+        self.drop(name)
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        return self.url_of(name)
+
+    def drop(self, name: str) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    """The PostgreSQL server of DATABASE_URL (None on SQLite)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield None
+        return
+    server = PostgresServer(url)
+    yield server
+    server.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, postgres) -> Iterator[str]:
+    """Build the schema once per session through the migrations, on an empty database.
+
+    SQLite: a temporary file. PostgreSQL: DATABASE_URL's database with its public schema
+    dropped and recreated, or under xdist a database of the worker's own beside it.
+    """
+    root = tmp_path_factory.mktemp("db")
+    if postgres is None:
+        url = f"sqlite:///{root / 'test.db'}"
+    elif WORKER:
+        url = postgres.create(postgres.name("tests"))
+    else:
+        url = postgres.url_of(postgres.url.database)
+    app = _new_app(url, root)
+    with app.app_context():
+        if postgres is not None and not WORKER:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
-        from flask_migrate import upgrade
-
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        db.engine.dispose()
-    return url
+        upgrade(directory=str(MIGRATIONS))
+    _release(app)
+    yield url
+    if postgres is not None and WORKER:
+        postgres.drop(postgres.name("tests"))
 
 
 def _clear(app) -> None:
@@ -94,13 +167,70 @@ def _clear(app) -> None:
         db.engine.dispose()
 
 
+@dataclass
+class Demo:
+    """The demo, seeded once per session by `flask seed-demo` on an empty database."""
+
+    password: str
+    seeded: Result  # that first seed-demo run: exit code and the logins it printed
+    url: str  # the template database: never opened by tests, only copied
+    instance: Path  # the template's instance folder (the demo's uploaded photos)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, database_url, postgres) -> Iterator[Demo]:
+    """Seed the demo once per session into a database of its own (about 10 s of work)."""
+    root = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{root / 'demo.db'}" if postgres is None else postgres.create(postgres.name("demo"))
+    app = _new_app(url, root / "instance")
+    # As `make run` does: the command applies the migrations itself, then seeds.
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--password", DEMO_PASSWORD])
+    _release(app)
+    if result.exit_code != 0:
+        pytest.fail(f"seed-demo failed:\n{result.output}", pytrace=False)
+    yield Demo(DEMO_PASSWORD, result, url, root / "instance")
+    if postgres is not None:
+        postgres.drop(postgres.name("demo"))
+
+
+@contextmanager
+def _demo_copy(demo: Demo, postgres: PostgresServer | None, folder: Path) -> Iterator[str]:
+    """A private copy of the demo's database and uploads for one test; yield its URL."""
+    if (demo.instance / "uploads").is_dir():
+        shutil.copytree(demo.instance / "uploads", folder / "uploads")
+    if postgres is None:
+        path = folder / "demo.db"
+        # The backup API copies a consistent database whatever the WAL file holds.
+        with (
+            closing(sqlite3.connect(make_url(demo.url).database)) as source,
+            closing(sqlite3.connect(path)) as target,
+        ):
+            source.backup(target)
+        yield f"sqlite:///{path}"
+        return
+    name = postgres.name("demo_copy")
+    yield postgres.create(name, template=make_url(demo.url).database)
+    postgres.drop(name)
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
-    """A fresh app on the shared schema; every table is emptied afterwards."""
-    app = create_app(_test_config(database_url, tmp_path))
-    app.instance_path = str(tmp_path)
+def app(request, database_url, postgres, tmp_path):
+    """A fresh app on the shared schema, emptied afterwards; on a copy of the demo for `seeded_demo`."""
+    if "seeded_demo" in request.fixturenames:
+        with _demo_copy(request.getfixturevalue("demo_template"), postgres, tmp_path) as url:
+            app = _new_app(url, tmp_path)
+            yield app
+            _release(app)
+        return
+    app = _new_app(database_url, tmp_path)
     yield app
     _clear(app)
+
+
+@pytest.fixture
+def seeded_demo(app, demo_template) -> Demo:
+    """The demo data (street, units, logins, a year of meetings): `app` runs on a copy of it."""
+    return demo_template
 
 
 @pytest.fixture

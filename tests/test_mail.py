@@ -860,15 +860,11 @@ class _FormValues(__import__("html.parser").parser.HTMLParser):
             self.values[self._textarea][-1] += data
 
 
-def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as):
+def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as, seeded_demo):
     from email_validator import validate_email
 
-    from demo import seed_demo
-
-    password = "演示口令-共建-2026"
+    password = seeded_demo.password
     with app.app_context():
-        seed_demo(password)
-        db.session.commit()
         addresses = [e for e in db.session.scalars(select(Unit.liaison_email)) if e]
         addresses += [e for e in db.session.scalars(select(User.email)) if e]
         liaison = db.session.scalar(select(User).where(User.username == "liaison1"))
@@ -887,13 +883,11 @@ def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client
         assert db.session.get(Unit, unit_id).liaison_email == unit_email
 
 
-def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app):
+def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app, seeded_demo):
     from demo import seed_demo
 
-    password = "演示口令-共建-2026"
+    password = seeded_demo.password
     with app.app_context():
-        seed_demo(password)
-        db.session.commit()
         unit = db.session.scalar(select(Unit).order_by(Unit.id))
         user = db.session.scalar(select(User).where(User.username == "secretary1"))
         unit.liaison_email, user.email = "liaison1@demo.gongjian.local", "secretary1@demo.gongjian.local"
