@@ -146,13 +146,13 @@ def database_url(tmp_path_factory, postgres) -> Iterator[str]:
 
 
 def _clear(app) -> None:
+    """Empty every table and restart the ids, as on a freshly migrated database."""
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
             if db.engine.dialect.name == "postgresql":
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                _clear_postgres(conn, tables)
             else:
                 # The archive triggers refuse deleting approved minutes: lift them while emptying.
                 triggers = conn.execute(
@@ -165,6 +165,24 @@ def _clear(app) -> None:
                 for _, sql in triggers:
                     conn.execute(text(sql))
         db.engine.dispose()
+
+
+def _clear_postgres(conn, tables: list[str]) -> None:
+    """Empty the tables: by DELETE without triggers when allowed, else by TRUNCATE."""
+    if conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):
+        # A TRUNCATE gives each table new files (about 70 ms for all); deleting the few rows a
+        # test made takes a fifth of that. The replica role skips the archive guards and the
+        # foreign-key checks, which are triggers too; it is a superuser's setting.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("; ".join(f'DELETE FROM "{t}"' for t in tables)))
+        sequences = conn.scalars(
+            text("SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = current_schema()")
+        ).all()
+        if sequences:
+            conn.execute(text("SELECT " + ", ".join(f"setval('{s}', 1, false)" for s in sequences)))
+    else:
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
 @dataclass
