@@ -24,6 +24,7 @@ new one on the next set-up instead of keeping the old files.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import logging
 import os
@@ -112,6 +113,16 @@ def _dlopen(ffi, names):
 
 def check_harfbuzz_subset() -> None:
     """Raise RuntimeError unless WeasyPrint can subset fonts with HarfBuzz (>= 4.1.0)."""
+    problem = _harfbuzz_problem(_HARFBUZZ_NAMES, _HARFBUZZ_SUBSET_NAMES)
+    if problem:
+        raise RuntimeError(problem)
+
+
+# Libraries do not come and go while a process runs, and each lookup of a bare name runs
+# ldconfig and gcc (ctypes.util.find_library): look them up once per process and names.
+@functools.cache
+def _harfbuzz_problem(harfbuzz_names: tuple[str, ...], subset_names: tuple[str, ...]) -> str | None:
+    """Say what keeps WeasyPrint from subsetting with HarfBuzz, or None when nothing does."""
     # cffi directly rather than importing weasyprint: same libraries, same names,
     # without adding WeasyPrint's ~0.7 s import to every app start and CLI command.
     from cffi import FFI
@@ -131,17 +142,18 @@ def check_harfbuzz_subset() -> None:
         "PDF rendering needs HarfBuzz subsetting (Debian: apt-get install libharfbuzz-subset0, "
         "or run scripts/setup.sh); without it WeasyPrint renders about 30 times slower."
     )
-    harfbuzz = _dlopen(ffi, _HARFBUZZ_NAMES)
-    subset = _dlopen(ffi, _HARFBUZZ_SUBSET_NAMES)
+    harfbuzz = _dlopen(ffi, harfbuzz_names)
+    subset = _dlopen(ffi, subset_names)
     if harfbuzz is None or subset is None:
-        raise RuntimeError("libharfbuzz-subset not found. " + hint)
+        return "libharfbuzz-subset not found. " + hint
     try:
         for symbol in _SUBSET_SYMBOLS:
             getattr(subset, symbol)
     except AttributeError as exc:
-        raise RuntimeError(f"libharfbuzz-subset lacks {exc}. " + hint) from None
+        return f"libharfbuzz-subset lacks {exc}. " + hint
     if not harfbuzz.hb_version_atleast(4, 1, 0):
-        raise RuntimeError("HarfBuzz 4.1.0 or newer is required. " + hint)
+        return "HarfBuzz 4.1.0 or newer is required. " + hint
+    return None
 
 
 def check_pdf_fonts(logger: logging.Logger | None = None) -> None:

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Run the whole test suite twice: on SQLite, then on a throwaway PostgreSQL 15 cluster.
+# Run the whole test suite on SQLite and on a throwaway PostgreSQL 15 cluster, side by side.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k units -x).
+# Each run is one pytest process and keeps one core busy, so on a machine with two cores
+# both runs take about as long as one alone (with one core they run one after the other).
+# Their output is shown as it comes, each line marked [sqlite] or [postgres]; the log of a
+# failed run is printed again whole at the end.
 # Exits non-zero if either run fails; the cluster is always stopped and removed.
 set -uo pipefail
 
@@ -9,19 +13,11 @@ cd "$(dirname "$0")/.."
 PYTEST=.venv/bin/pytest
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 [[ -x "$PYTEST" ]] || { echo "no $PYTEST: run scripts/setup.sh first" >&2; exit 2; }
+ARGS=("$@")
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
-# --- run 1: SQLite -------------------------------------------------------------------
-banner "run 1/2: SQLite (temporary database file per run)"
-start=$SECONDS
-env -u DATABASE_URL "$PYTEST" -q "$@"
-sqlite_rc=$?
-sqlite_time=$((SECONDS - start))
-
-# --- run 2: PostgreSQL on a throwaway cluster --------------------------------------------
-pg_rc=1
-pg_time=0
+LOGS=$(mktemp -d -t gongjian-test.XXXXXX)
 PG_TMP=$(mktemp -d -t gongjian-pg.XXXXXX)
 if [[ $(id -u) -eq 0 ]]; then
     # initdb refuses to run as root: the cluster belongs to the postgres user.
@@ -33,13 +29,33 @@ fi
 PG_DATA="$PG_TMP/data"
 
 cleanup() {
+    local pidfile
+    for pidfile in "$LOGS"/*.pid; do # a run still going (interrupted): stop its pytest
+        [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null
+    done
+    wait
     if [[ -f "$PG_DATA/postmaster.pid" ]]; then
         "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$PG_TMP"
+    rm -rf "$PG_TMP" "$LOGS"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# suite NAME ENV...: pytest under env(1) with ENV; its output goes to NAME.log and, marked
+# [NAME], to the terminal; NAME.result gets its exit code and its duration in seconds.
+suite() {
+    local name=$1 start=$SECONDS rc
+    shift
+    {
+        env "$@" "$PYTEST" -q "${ARGS[@]}" &
+        echo $! >"$LOGS/$name.pid"
+        wait $!
+    } 2>&1 | tee "$LOGS/$name.log" | sed -u "s/^/[$name] /"
+    rc=${PIPESTATUS[0]}
+    rm -f "$LOGS/$name.pid"
+    echo "$rc $((SECONDS - start))" >"$LOGS/$name.result"
+}
 
 free_port() {
     .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -62,21 +78,37 @@ start_cluster() {
     return 1
 }
 
-banner "run 2/2: PostgreSQL 15 (throwaway cluster)"
+banner "SQLite (temporary database files) and PostgreSQL 15 (throwaway cluster), side by side"
+suite sqlite -u DATABASE_URL &
+sqlite_job=$!
+# The cluster starts while the SQLite run is under way.
 if start_cluster &&
     "${AS_PG[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres gongjian_test; then
-    export DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/gongjian_test"
-    echo "DATABASE_URL=$DATABASE_URL"
-    start=$SECONDS
-    "$PYTEST" -q "$@"
-    pg_rc=$?
-    pg_time=$((SECONDS - start))
+    url="postgresql://postgres@127.0.0.1:$PG_PORT/gongjian_test"
+    echo "[postgres] DATABASE_URL=$url"
+    if [[ $(nproc) -lt 2 ]]; then
+        wait "$sqlite_job"
+    fi
+    suite postgres DATABASE_URL="$url" &
 else
     echo "could not start the throwaway PostgreSQL cluster" >&2
 fi
+wait
+
+outcome() { cat "$LOGS/$1.result" 2>/dev/null || echo "1 0"; }
+read -r sqlite_rc sqlite_time < <(outcome sqlite)
+read -r pg_rc pg_time < <(outcome postgres)
+for name in sqlite postgres; do
+    read -r rc _ < <(outcome "$name")
+    if [[ $rc -ne 0 && -f "$LOGS/$name.log" ]]; then
+        banner "the $name run failed: its whole log"
+        cat "$LOGS/$name.log"
+    fi
+done
 
 status() { if [[ $1 -eq 0 ]]; then echo passed; else echo "FAILED (exit $1)"; fi; }
 banner "summary"
-echo "SQLite:     $(status $sqlite_rc) in ${sqlite_time}s"
-echo "PostgreSQL: $(status $pg_rc) in ${pg_time}s"
+echo "SQLite:     $(status "$sqlite_rc") in ${sqlite_time}s"
+echo "PostgreSQL: $(status "$pg_rc") in ${pg_time}s"
+echo "Both, side by side: ${SECONDS}s"
 [[ $sqlite_rc -eq 0 && $pg_rc -eq 0 ]]

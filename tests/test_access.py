@@ -25,12 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import conftest
 import pytest
-from conftest import PASSWORD, _clear
 from sqlalchemy import func, select
 
-from app import create_app
 from models import (
     Action,
     ActionProgress,
@@ -71,6 +68,8 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from tests import conftest
+from tests.conftest import PASSWORD, _clear
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -1521,8 +1520,7 @@ def _build_world(app) -> MatrixWorld:
 @pytest.fixture(scope="module")
 def shared(database_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("matrix")
-    app = create_app(conftest._test_config(database_url, instance))
-    app.instance_path = str(instance)
+    app = conftest._new_app(database_url, instance)
     yield SharedWorld(app)
     _clear(app)
 

@@ -22,7 +22,7 @@ from services import archive
 from tests.conftest import count
 from tests.pdffixtures import build_faces, use_font_dir
 from tests.pdfreaders import read_everywhere, squeeze
-from tests.test_minutes import _approve, held_meeting  # noqa: F401
+from tests.test_minutes import _approve
 
 pytestmark = pytest.mark.usefixtures("current_fonts")
 
@@ -35,7 +35,7 @@ def current_fonts():
 
 
 @pytest.fixture
-def approve_with_first_build(app, client, world, login_as, held_meeting, tmp_path, monkeypatch):  # noqa: F811
+def approve_with_first_build(app, client, world, login_as, held_meeting, tmp_path, monkeypatch):
     """approve_with_first_build() -> meeting id: minutes approved while the faces were the
     faulty first build (subset keeping Noto's CIDs), as on machines before the fix."""
 
@@ -200,7 +200,7 @@ def test_minutes_approved_with_the_current_fonts_need_no_migration(
     runner,
     world,
     login_as,
-    held_meeting,  # noqa: F811
+    held_meeting,
 ):
     mid = held_meeting()
     login_as("secretary1")
@@ -296,7 +296,7 @@ def test_renditions_cannot_be_changed_or_deleted(app, runner, approve_with_first
         assert _renditions(mid)[0].pdf_sha256 == hashlib.sha256(_renditions(mid)[0].pdf).hexdigest()
 
 
-def test_the_archive_number_of_approved_minutes_cannot_be_changed(app, client, world, login_as, held_meeting):  # noqa: F811
+def test_the_archive_number_of_approved_minutes_cannot_be_changed(app, client, world, login_as, held_meeting):
     draft_mid, mid = held_meeting(), held_meeting()
     login_as("secretary1")
     client.post(f"/meetings/{draft_mid}/minutes/start")

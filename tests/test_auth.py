@@ -6,12 +6,12 @@ import re
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, count
 from sqlalchemy import select
 
 from app import create_app
 from config import Defaults
 from models import AuditEvent, LoginAttempt, MinutesRendition, Role, Unit, User, db
+from tests.conftest import PASSWORD, count
 
 SAME_LOGIN_ERROR = "用户名或密码错误"
 THROTTLED = "次数过多"
@@ -769,12 +769,12 @@ def test_create_user_refuses_a_duplicate_and_a_secretary_without_community(app, 
         assert user.role == Role.SECRETARY and user.community_id == world.community2
 
 
-def test_seed_demo_twice_creates_nothing_new(app, runner):
+def test_seed_demo_twice_creates_nothing_new(app, runner, seeded_demo):
     def counts():
         with app.app_context():
             return count(User), count(Unit), count(AuditEvent)
 
-    first = runner.invoke(args=["seed-demo", "--password", "演示口令共建2026"])
+    first = seeded_demo.seeded  # seed-demo on the empty database, once per session
     assert first.exit_code == 0, first.output
     users, units, events = counts()
     assert units >= 30 and users >= 2 + 5 + 30 and events > 0
@@ -782,7 +782,7 @@ def test_seed_demo_twice_creates_nothing_new(app, runner):
         assert name in first.output
     with app.app_context():  # the oldest minutes were archived with the faulty font, then migrated
         assert count(MinutesRendition) == 1
-    second = runner.invoke(args=["seed-demo", "--password", "演示口令共建2026"])
+    second = runner.invoke(args=["seed-demo", "--password", seeded_demo.password])
     assert second.exit_code == 0, second.output
     assert counts() == (users, units, events)
     with app.app_context():

@@ -23,11 +23,8 @@ from models import (
     db,
 )
 from services.passwords import hash_password
-from tests import test_resources
 from tests.conftest import PASSWORD, count
-
-make_resource = test_resources.make_resource  # the shared fixture
-statements = test_resources.statements
+from tests.test_resources import statements
 
 SH = ZoneInfo("Asia/Shanghai")
 

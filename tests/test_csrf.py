@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from conftest import PASSWORD
 from sqlalchemy import func, select
 
 from models import LoginAttempt, Unit, UnitImport, UnitStatusChange, User, db
 from models.base import today
+from tests.conftest import PASSWORD
 
 CSRF_MESSAGE = "安全校验未通过"
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')

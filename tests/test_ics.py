@@ -12,9 +12,7 @@ from email.utils import format_datetime
 
 import pytest
 import vobject
-from conftest import count
 from icalendar import Calendar
-from rfc5545 import check_calendar, check_mime_method
 from sqlalchemy import select
 
 import exports.ics
@@ -32,6 +30,8 @@ from models import (
     db,
 )
 from services import mail as mailer
+from tests.conftest import count
+from tests.rfc5545 import check_calendar, check_mime_method
 
 BASE_URL = "https://gongjian.dongdajie.example.gov.cn"
 SECRETARY_EMAIL = "shuji@qingnianlu.example.cn"

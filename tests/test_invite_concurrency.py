@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_concurrency import CSRF_RE, ROOT, WORKERS, _config, _free_port
+
+from tests.test_concurrency import CSRF_RE, ROOT, WORKERS, _config, _free_port
 
 UNITS = 10
 DOWNLOADS = 200

@@ -20,7 +20,7 @@ from common.links import DEV_BASE_URL
 from config import ConfigurationError
 from models import Meeting, MinutesRevision, OutboxMessage, Unit, User, db
 from models.enums import MeetingStatus
-from tests.test_minutes import _approve, held_meeting  # noqa: F401  (fixture)
+from tests.test_minutes import _approve
 
 BASE = "https://gongjian.dongdajie.example.gov.cn"
 FORGED = "evil.example.net"
@@ -77,7 +77,7 @@ def test_forged_host_reaches_no_cached_text_invite_feed_mail_or_archive(
     client,
     linked,
     make_meeting,
-    held_meeting,  # noqa: F811
+    held_meeting,
 ):
     w = linked
     held = held_meeting()

@@ -17,7 +17,6 @@ from datetime import timedelta
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import count
 from sqlalchemy import select, update
 
 from models import Meeting, MeetingStatus, OutboxMessage, Room, Unit, User, db
@@ -25,6 +24,7 @@ from models.base import utcnow
 from models.enums import MailStatus
 from models.meeting import MeetingError
 from services import mail as mailer
+from tests.conftest import count
 
 SENDER = "gongjian@jiedao.example"
 EMAILS = {
@@ -860,15 +860,11 @@ class _FormValues(__import__("html.parser").parser.HTMLParser):
             self.values[self._textarea][-1] += data
 
 
-def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as):
+def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client, login_as, seeded_demo):
     from email_validator import validate_email
 
-    from demo import seed_demo
-
-    password = "演示口令-共建-2026"
+    password = seeded_demo.password
     with app.app_context():
-        seed_demo(password)
-        db.session.commit()
         addresses = [e for e in db.session.scalars(select(Unit.liaison_email)) if e]
         addresses += [e for e in db.session.scalars(select(User.email)) if e]
         liaison = db.session.scalar(select(User).where(User.username == "liaison1"))
@@ -887,13 +883,11 @@ def test_demo_liaison_saves_their_unit_profile_with_the_demo_address(app, client
         assert db.session.get(Unit, unit_id).liaison_email == unit_email
 
 
-def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app):
+def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app, seeded_demo):
     from demo import seed_demo
 
-    password = "演示口令-共建-2026"
+    password = seeded_demo.password
     with app.app_context():
-        seed_demo(password)
-        db.session.commit()
         unit = db.session.scalar(select(Unit).order_by(Unit.id))
         user = db.session.scalar(select(User).where(User.username == "secretary1"))
         unit.liaison_email, user.email = "liaison1@demo.gongjian.local", "secretary1@demo.gongjian.local"
@@ -981,9 +975,12 @@ def test_a_mail_server_that_never_answers_blocks_no_one(
         app.config["MAIL_PORT"] = _free_port()  # nothing listens: the next try fails at once
         silent.close()
 
-    # Released, the sender records the failure in a short transaction and moves on.
+    # Released, the sender records the failure in a short transaction and moves on. Between
+    # one message and the next nothing is being sent: wait until each has been tried once.
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(r.status == MailStatus.SENDING for r in _outbox(app)):
+    while time.monotonic() < deadline and any(
+        r.status == MailStatus.SENDING or r.attempts == 0 for r in _outbox(app)
+    ):
         time.sleep(0.05)
     rows = _outbox(app)
     assert all(r.status == MailStatus.QUEUED and r.attempts == 1 for r in rows), [

@@ -21,7 +21,6 @@ from models import (
     Principle,
     Resource,
     ResourceKind,
-    Unit,
     UnitStatus,
     User,
     Visibility,
@@ -43,27 +42,6 @@ def community3(app, world) -> int:
         return c.id
 
 
-@pytest.fixture
-def make_resource(app, world):
-    """Factory: make_resource(title=..., unit=world.unit_a, **fields) -> id (a unit's volunteer service)."""
-
-    def _make(title="党员志愿服务队", unit=None, community=None, **fields) -> int:
-        with app.app_context():
-            data = {"street_id": world.street, "kind": ResourceKind.VOLUNTEER, "title": title}
-            if community is not None:
-                data.update(owner_community_id=community, community_id=community)
-            else:
-                owner = db.session.get(Unit, unit or world.unit_a)
-                data.update(owner_unit_id=owner.id, community_id=owner.community_id)
-            data.update(fields)
-            resource = Resource(**data)
-            db.session.add(resource)
-            db.session.commit()
-            return resource.id
-
-    return _make
-
-
 def suggestion_titles(app, need_id, username="secretary1"):
     with app.test_request_context():
         need = svc.load_need(need_id)
@@ -72,7 +50,7 @@ def suggestion_titles(app, need_id, username="secretary1"):
 
 
 def test_suggestions_follow_kind_neighbourhood_visibility_and_dates(
-    app, world, make_resource, make_unit, community3
+    app, world, make_service, make_unit, community3
 ):
     wanted = today() + timedelta(days=10)
     need = new_need(app, world, wanted_by=wanted)  # community 1 (position 1)
@@ -80,18 +58,18 @@ def test_suggestions_follow_kind_neighbourhood_visibility_and_dates(
     unit_near_withdrawn = make_unit(
         name="已迁出公司", community_id=world.community2, status=UnitStatus.WITHDRAWN
     )
-    make_resource("同社区志愿队")  # unit A, community 1
-    make_resource("相邻社区志愿队", unit=world.unit_c)  # community 2: a neighbour
-    make_resource("隔一个社区的志愿队", unit=unit_far)  # community 3: too far
-    make_resource("另一类资源", kind=ResourceKind.VENUE)
-    make_resource("已下架的志愿队", active=False)
-    make_resource("仅和平里可见", unit=world.unit_c, visibility=Visibility.COMMUNITY)
-    make_resource("仅青年路可见", visibility=Visibility.COMMUNITY)
-    make_resource("过期的志愿队", available_until=wanted - timedelta(days=1))
-    make_resource("以后才有的志愿队", available_from=wanted + timedelta(days=1))
-    make_resource("期间可用的志愿队", available_from=today(), available_until=wanted)
-    make_resource("社区自己的志愿队", community=world.community1)
-    make_resource("退出单位的志愿队", unit=unit_near_withdrawn)
+    make_service("同社区志愿队")  # unit A, community 1
+    make_service("相邻社区志愿队", unit=world.unit_c)  # community 2: a neighbour
+    make_service("隔一个社区的志愿队", unit=unit_far)  # community 3: too far
+    make_service("另一类资源", kind=ResourceKind.VENUE)
+    make_service("已下架的志愿队", active=False)
+    make_service("仅和平里可见", unit=world.unit_c, visibility=Visibility.COMMUNITY)
+    make_service("仅青年路可见", visibility=Visibility.COMMUNITY)
+    make_service("过期的志愿队", available_until=wanted - timedelta(days=1))
+    make_service("以后才有的志愿队", available_from=wanted + timedelta(days=1))
+    make_service("期间可用的志愿队", available_from=today(), available_until=wanted)
+    make_service("社区自己的志愿队", community=world.community1)
+    make_service("退出单位的志愿队", unit=unit_near_withdrawn)
     titles = suggestion_titles(app, need)
     # Same community first, then by title.
     assert set(titles[:4]) == {"同社区志愿队", "仅青年路可见", "期间可用的志愿队", "社区自己的志愿队"}
@@ -101,22 +79,22 @@ def test_suggestions_follow_kind_neighbourhood_visibility_and_dates(
     assert "仅青年路可见" in suggestion_titles(app, need, "liaison_a")
 
 
-def test_without_a_date_expired_resources_are_left_out(app, world, make_resource):
+def test_without_a_date_expired_resources_are_left_out(app, world, make_service):
     need = new_need(app, world, wanted_by=None)
-    make_resource("长期志愿队")
-    make_resource("去年的志愿队", available_until=today() - timedelta(days=1))
+    make_service("长期志愿队")
+    make_service("去年的志愿队", available_until=today() - timedelta(days=1))
     assert suggestion_titles(app, need) == ["长期志愿队"]
 
 
-def test_needs_for_resource_is_the_reverse(app, world, make_resource, make_unit, community3):
+def test_needs_for_resource_is_the_reverse(app, world, make_service, make_unit, community3):
     far_need = new_need(app, world, title="书院街的需求", community_id=community3)
     near = new_need(app, world, title="和平里的需求", community_id=world.community2, wanted_by=None)
     own = new_need(app, world, title="青年路的需求", wanted_by=today() + timedelta(days=5))
     late = new_need(app, world, title="太晚的需求", wanted_by=today() + timedelta(days=90))
     new_need(app, world, title="已认领的需求", status=NeedStatus.CLAIMED, claimed_unit_id=world.unit_b)
     new_need(app, world, title="别的类别", kind=ResourceKind.VENUE)
-    resource = make_resource("志愿队", available_until=today() + timedelta(days=30))
-    local_only = make_resource("只在青年路", visibility=Visibility.COMMUNITY)
+    resource = make_service("志愿队", available_until=today() + timedelta(days=30))
+    local_only = make_service("只在青年路", visibility=Visibility.COMMUNITY)
     with app.test_request_context():
         user = db.session.scalar(select(User).where(User.username == "secretary1"))
         rows = svc.needs_for_resource(db.session.get(Resource, resource), user)
@@ -127,9 +105,9 @@ def test_needs_for_resource_is_the_reverse(app, world, make_resource, make_unit,
     assert far_need and near and own and late
 
 
-def test_propose_accept_and_turn_into_an_action(app, client, world, login_as, make_resource, make_meeting):
+def test_propose_accept_and_turn_into_an_action(app, client, world, login_as, make_service, make_meeting):
     need = new_need(app, world, wanted_by=today() + timedelta(days=12))
-    resource = make_resource("和平里派出所志愿队", unit=world.unit_c)
+    resource = make_service("和平里派出所志愿队", unit=world.unit_c)
     # Only the need's community (or an admin) proposes.
     for who in ("liaison_a", "liaison_c", "secretary2", "archivist"):
         login_as(getattr(world, who))
@@ -200,11 +178,9 @@ def test_propose_accept_and_turn_into_an_action(app, client, world, login_as, ma
         assert count(Action) == 1
 
 
-def test_declined_match_and_action_due_date_default(
-    app, client, world, login_as, make_resource, make_meeting
-):
+def test_declined_match_and_action_due_date_default(app, client, world, login_as, make_service, make_meeting):
     need = new_need(app, world, wanted_by=None)
-    resource = make_resource("志愿队", unit=world.unit_b)
+    resource = make_service("志愿队", unit=world.unit_b)
     login_as(world.secretary1)
     client.post(f"/needs/{need}/matches", data={"resource_id": resource})
     with app.app_context():
@@ -228,7 +204,7 @@ def test_declined_match_and_action_due_date_default(
         assert count(Action) == 0
 
     # Another resource accepted for a need without a date: due in thirty days.
-    second = make_resource("第二支志愿队", unit=world.unit_a)
+    second = make_service("第二支志愿队", unit=world.unit_a)
     client.post(f"/needs/{need}/matches", data={"resource_id": second})
     with app.app_context():
         match_id = db.session.scalar(select(Match.id).where(Match.resource_id == second))
@@ -240,9 +216,9 @@ def test_declined_match_and_action_due_date_default(
         assert db.session.scalar(select(Action.due_on)) == today() + timedelta(days=30)
 
 
-def test_community_resource_is_answered_by_its_secretary(app, client, world, login_as, make_resource):
+def test_community_resource_is_answered_by_its_secretary(app, client, world, login_as, make_service):
     need = new_need(app, world, community_id=world.community2)
-    resource = make_resource("青年路社区志愿队", community=world.community1)
+    resource = make_service("青年路社区志愿队", community=world.community1)
     login_as(world.secretary2)
     assert client.post(f"/needs/{need}/matches", data={"resource_id": resource}).status_code == 302
     with app.app_context():
@@ -260,11 +236,11 @@ def test_community_resource_is_answered_by_its_secretary(app, client, world, log
 
 
 def test_ineligible_resources_cannot_be_proposed(
-    app, client, world, login_as, make_resource, make_unit, community3
+    app, client, world, login_as, make_service, make_unit, community3
 ):
     need = new_need(app, world)
-    far = make_resource("远处的志愿队", unit=make_unit(name="远处单位", community_id=community3))
-    venue = make_resource("礼堂", kind=ResourceKind.VENUE)
+    far = make_service("远处的志愿队", unit=make_unit(name="远处单位", community_id=community3))
+    venue = make_service("礼堂", kind=ResourceKind.VENUE)
     login_as(world.secretary1)
     for resource in (far, venue):
         resp = client.post(f"/needs/{need}/matches", data={"resource_id": resource}, follow_redirects=True)
@@ -276,14 +252,14 @@ def test_ineligible_resources_cannot_be_proposed(
         assert count(Match) == 0
         db.session.get(Need, need).status = NeedStatus.FULFILLED
         db.session.commit()
-    ok = make_resource("近处的志愿队")
+    ok = make_service("近处的志愿队")
     resp = client.post(f"/needs/{need}/matches", data={"resource_id": ok}, follow_redirects=True)
     assert "已完成或已撤回的需求不能再对接资源" in resp.get_data(as_text=True)
 
 
-def test_resource_partial_lists_needs_and_proposes(app, client, world, login_as, make_resource):
+def test_resource_partial_lists_needs_and_proposes(app, client, world, login_as, make_service):
     need = new_need(app, world, title="周末陪老人散步")
-    resource = make_resource("大学生志愿队", unit=world.unit_b)
+    resource = make_service("大学生志愿队", unit=world.unit_b)
     template = '{% include "needs/_for_resource.html" %}'
     with app.test_request_context():
         r = db.session.get(Resource, resource)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from models import Match, db
 from models.base import today
-from tests.test_matching import make_resource  # noqa: F401 - the shared fixture
 from tests.test_needs import new_need
 
 PANEL_ENDS = {"matches": '<div class="col-lg-5">', "resource-needs": "</ul>"}
@@ -30,10 +29,10 @@ def test_need_page_does_not_say_none_match_beside_a_proposed_resource(
     client,
     world,
     login_as,
-    make_resource,  # noqa: F811
+    make_service,
 ):
     need = new_need(app, world, wanted_by=today() + timedelta(days=12))
-    resource = make_resource("和平里派出所志愿队", unit=world.unit_c)
+    resource = make_service("和平里派出所志愿队", unit=world.unit_c)
     login_as(world.secretary1)
     panel = _text(_panel(client.get(f"/needs/{need}").get_data(as_text=True), "matches"))
     assert "和平里派出所志愿队" in panel and "尚未推荐资源" in panel
@@ -49,7 +48,7 @@ def test_need_page_does_not_say_none_match_beside_a_proposed_resource(
         assert "除上面已推荐的资源外，暂无其他符合条件的资源。" in panel, who
 
     # With another resource still to suggest, it is listed as another one.
-    make_resource("东大街一小青年志愿者", unit=world.unit_a)
+    make_service("东大街一小青年志愿者", unit=world.unit_a)
     login_as(world.secretary1)
     panel = _text(_panel(client.get(f"/needs/{need}").get_data(as_text=True), "matches"))
     assert "其他符合条件的资源" in panel and "东大街一小青年志愿者" in panel
@@ -68,10 +67,10 @@ def test_resource_page_lists_the_needs_it_is_matched_with(
     client,
     world,
     login_as,
-    make_resource,  # noqa: F811
+    make_service,
 ):
     need = new_need(app, world, title="周末陪老人散步", wanted_by=today() + timedelta(days=12))
-    resource = make_resource("和平里派出所志愿队", unit=world.unit_c)
+    resource = make_service("和平里派出所志愿队", unit=world.unit_c)
     login_as(world.secretary1)
     assert client.post(f"/needs/{need}/matches", data={"resource_id": resource}).status_code == 302
     with app.app_context():

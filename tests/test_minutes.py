@@ -10,8 +10,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from models import (
     Action,
     ActionStatus,
-    AgendaItem,
-    Attendance,
     AuditEvent,
     ConfirmationStatus,
     Meeting,
@@ -23,28 +21,6 @@ from models import (
     db,
 )
 from tests.conftest import count
-
-
-@pytest.fixture
-def held_meeting(app, world, make_meeting):
-    """A meeting that took place yesterday with two agenda items; unit A attended, B excused."""
-
-    def _make(**fields) -> int:
-        mid = make_meeting(days=-1, status=MeetingStatus.HELD, **fields)
-        with app.app_context():
-            m = db.session.get(Meeting, mid)
-            m.agenda_items.append(
-                AgendaItem(position=1, title="通报共建项目", minutes=30, presenter_unit_id=world.unit_a)
-            )
-            m.agenda_items.append(AgendaItem(position=2, title="研究暑期托管", minutes=30))
-            for inv in m.invitations:
-                inv.attendance = (
-                    Attendance.PRESENT if inv.unit_id == world.unit_a else Attendance.ABSENT_LEAVE
-                )
-            db.session.commit()
-        return mid
-
-    return _make
 
 
 def _revision(app, meeting_id, number=None) -> MinutesRevision:

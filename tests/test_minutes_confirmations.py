@@ -1,8 +1,6 @@
 """会签: the attending units' liaisons see what they owe on their dashboard, 签发 names the
 units that have not confirmed, and the approved PDF and the revision page record it all."""
 
-# ruff: noqa: F811 (the held_meeting fixture is imported, then requested by name)
-
 import json
 from datetime import date, timedelta
 
@@ -11,7 +9,7 @@ from sqlalchemy import select
 
 from common.dates import format_date
 from models import Attendance, ConfirmationStatus, Meeting, Minutes, MinutesRevision, MinutesStatus, db
-from tests.test_minutes import _draft, _revision, _start, held_meeting  # noqa: F401
+from tests.test_minutes import _draft, _revision, _start
 from tests.test_pdf import pdftotext, squeezed
 
 

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from models import Minutes, MinutesRevision, db
-from tests.test_minutes import _approve, _draft, _items, _start, held_meeting  # noqa: F401
+from tests.test_minutes import _approve, _draft, _items, _start
 from tests.test_pdf import PASSWD_MARKERS, all_decoded_bytes, pdffonts, pdftotext, squeezed
 
 
 @pytest.fixture
-def approved(app, client, world, login_as, held_meeting):  # noqa: F811
+def approved(app, client, world, login_as, held_meeting):
     mid = held_meeting()
     login_as("secretary1")
     _approve(app, client, world, mid)
@@ -69,7 +69,7 @@ def test_approved_pdf_is_pdfa_with_ics_and_json(app, approved, tmp_path):
     assert data["archive_no"] == archive_no and data["actions"][0]["title"] == "开放学校操场"
 
 
-def test_draft_pdf_has_watermark_and_no_archive_number(app, client, world, login_as, held_meeting, tmp_path):  # noqa: F811
+def test_draft_pdf_has_watermark_and_no_archive_number(app, client, world, login_as, held_meeting, tmp_path):
     mid = held_meeting()
     login_as("secretary1")
     _start(client, mid)
@@ -80,7 +80,7 @@ def test_draft_pdf_has_watermark_and_no_archive_number(app, client, world, login
     assert "草稿" in text and "联席〔" not in text
 
 
-def test_hostile_minutes_fetch_and_embed_nothing(app, client, world, login_as, held_meeting, tmp_path):  # noqa: F811
+def test_hostile_minutes_fetch_and_embed_nothing(app, client, world, login_as, held_meeting, tmp_path):
     mid = held_meeting()
     login_as("secretary1")
     _start(client, mid)

@@ -616,13 +616,11 @@ def test_invalid_community_id_for_admin_is_refused(app, client, world, login_as)
 # --- demo ---------------------------------------------------------------------------------
 
 
-def test_demo_has_needs_and_wishes_in_every_state(app, client, login_as):
+def test_demo_has_needs_and_wishes_in_every_state(app, client, login_as, seeded_demo):
     from demo import needs as demo
-    from demo import seed_demo
     from models import Match, Resource, Street
 
     with app.app_context():
-        seed_demo("演示口令-2026")
         street = db.session.scalar(select(Street))
         communities = list(street.communities)
         units = list(db.session.scalars(select(Unit).order_by(Unit.id)))
@@ -663,7 +661,7 @@ def test_demo_has_needs_and_wishes_in_every_state(app, client, login_as):
         assert count(Need) == before
         ids = [n.id for n in needs]
     for username in ("admin", "secretary1", "liaison2", "archivist"):
-        login_as(username, password="演示口令-2026")
+        login_as(username, password=seeded_demo.password)
         assert client.get("/needs").status_code == 200
         assert client.get("/").status_code == 200
         for need_id in ids:

@@ -10,10 +10,8 @@ from sqlalchemy import select
 
 from models import Booking, BookingStatus, ResourceKind, Room, db
 from models.resource import Resource
-from tests import test_resources
 from tests.conftest import count
-
-make_resource = test_resources.make_resource  # the shared fixture
+from tests.test_resources import resource_form
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -186,7 +184,7 @@ def test_resource_form_edits_hours(app, world, client, login_as, make_resource):
     login_as(world.liaison_a)
     page = client.get(f"/resources/{venue}/edit").get_data(as_text=True)
     assert "每周开放时间" in page
-    data = test_resources.resource_form(
+    data = resource_form(
         opens_at="09:00",
         closes_at="18:00",
         open_days=list("67"),
@@ -204,11 +202,8 @@ def test_resource_form_edits_hours(app, world, client, login_as, make_resource):
     assert "星期六、星期日 09:00–18:00" in client.get(f"/resources/{venue}").get_data(as_text=True)
 
 
-def test_demo_shows_opening_hours_and_its_bookings_respect_them(app):
-    from demo import seed_demo
-
+def test_demo_shows_opening_hours_and_its_bookings_respect_them(app, seeded_demo):
     with app.app_context():
-        seed_demo("演示口令-共建-2026")
         generator = db.session.scalar(select(Resource).where(Resource.title == "应急发电车"))
         assert generator.overnight and generator.hours_text == "每天 00:00–24:00，可跨午夜使用"
         hall = db.session.scalar(select(Resource).where(Resource.title == "一小风雨操场"))

@@ -14,7 +14,7 @@ import pytest
 from exports import fonts
 from exports.pdfcheck import font_problems
 from tests.pdfreaders import Readings, read_everywhere, squeeze
-from tests.test_minutes import _approve, _draft, _start, held_meeting  # noqa: F401
+from tests.test_minutes import _approve, _draft, _start
 from tests.test_points import YEAR, build_year
 
 KINDS = ("approved-minutes", "draft-minutes", "annual-report")
@@ -42,7 +42,7 @@ def subset_fonts():
 
 
 @pytest.fixture
-def pdf_of(app, client, world, login_as, held_meeting, tmp_path_factory):  # noqa: F811
+def pdf_of(app, client, world, login_as, held_meeting, tmp_path_factory):
     """pdf_of(kind) -> (bytes, readings): each kind rendered through the app and read once."""
 
     def _get(kind: str) -> tuple[bytes, Readings]:
@@ -55,7 +55,7 @@ def pdf_of(app, client, world, login_as, held_meeting, tmp_path_factory):  # noq
     return _get
 
 
-def _render(kind, app, client, world, login_as, held_meeting) -> bytes:  # noqa: F811
+def _render(kind, app, client, world, login_as, held_meeting) -> bytes:
     if kind == "annual-report":
         with app.app_context():
             build_year(world)

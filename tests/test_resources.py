@@ -11,34 +11,6 @@ from models import Booking, BookingStatus, Resource, ResourceKind, Visibility, d
 from tests.conftest import count
 
 
-@pytest.fixture
-def make_resource(app, world):
-    """Factory: make_resource(owner_unit_id=..., **fields) -> id; by default unit A's public venue."""
-
-    def _make(**overrides) -> int:
-        with app.app_context():
-            data = {
-                "street_id": world.street,
-                "owner_unit_id": world.unit_a,
-                "community_id": world.community1,
-                "kind": ResourceKind.VENUE,
-                "title": "第一小学多功能厅",
-                "description": "可容纳 120 人，有投影和音响。",
-                "capacity": 120,
-                "visibility": Visibility.ALL,
-                "bookable": True,
-            }
-            data.update(overrides)
-            if data.get("owner_community_id"):
-                data["owner_unit_id"] = None
-            resource = Resource(**data)
-            db.session.add(resource)
-            db.session.commit()
-            return resource.id
-
-    return _make
-
-
 @contextmanager
 def statements(app):
     """Count SQL statements (BEGIN/COMMIT excluded) issued inside the block."""
@@ -397,13 +369,11 @@ def test_nav_links_to_catalogue(app, world, client, login_as):
     assert 'href="/resources"' in page and "资源清单" in page
 
 
-def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
-    from demo import seed_demo
+def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app, seeded_demo):
     from demo.resources import seed
     from models import Community, Street, Unit
 
     with app.app_context():
-        seed_demo("演示口令-共建-2026")
         street = db.session.scalar(select(Street))
         communities = list(db.session.scalars(select(Community).order_by(Community.position)))
         units = list(db.session.scalars(select(Unit).order_by(Unit.id)))
@@ -434,14 +404,12 @@ def test_demo_seed_has_every_kind_and_status_and_is_idempotent(app):
                 assert find_clash(b.room_id, b.start_at, b.end_at, exclude_booking_id=b.id) is None
 
 
-def test_every_demo_page_renders_for_every_role(app, client, login_as):
-    from demo import seed_demo
+def test_every_demo_page_renders_for_every_role(app, client, login_as, seeded_demo):
     from demo.resources import seed
     from models import Community, Room, Street, Unit
 
-    password = "演示口令-共建-2026"
+    password = seeded_demo.password
     with app.app_context():
-        seed_demo(password)
         seed(
             db.session.scalar(select(Street)),
             list(db.session.scalars(select(Community).order_by(Community.position))),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import Minutes, MinutesRendition, MinutesRevision, db
 from tests.browser.helpers import log_in, screenshot
 from tests.pdffixtures import build_faces, use_font_dir
-from tests.test_minutes import _approve, held_meeting  # noqa: F401
+from tests.test_minutes import _approve
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_archivist_sees_and_downloads_both_renditions(
     runner,
     world,
     login_as,
-    held_meeting,  # noqa: F811
+    held_meeting,
     tmp_path,
     monkeypatch,
 ):

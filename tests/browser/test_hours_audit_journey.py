@@ -14,7 +14,6 @@ from sqlalchemy import select
 from models import Resource, ResourceKind, Room, db
 from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot
 from tests.test_needs import RESIDENT, new_need
-from tests.test_resources import make_resource  # noqa: F401 - the shared fixture
 
 pytestmark = pytest.mark.browser
 
@@ -119,7 +118,7 @@ def test_resident_appears_after_confirmation_and_panel_is_coherent(
     live_server,
     world,
     app,
-    make_resource,  # noqa: F811
+    make_resource,
 ):
     base = live_server
     need = new_need(app, world, title="独居老人家里换一个水龙头")

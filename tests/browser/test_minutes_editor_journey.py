@@ -175,6 +175,8 @@ def test_confirmation_reaches_the_liaison_and_the_record(
     page.goto(f"{base}/meetings/{mid}/minutes")
     page.get_by_role("button", name="开始记录会议纪要").click()
     expect(page.get_by_role("textbox", name="（一）冬季供暖保障")).to_be_visible()  # the editor is ready
+    # Until the editor script has run, the labelled textbox is the plain textarea it then hides.
+    page.locator("textarea[data-rich]").first.wait_for(state="hidden")
     page.get_by_label("（一）冬季供暖保障").click()
     page.keyboard.type("各单位同意错峰用气。")
     page.get_by_role("button", name="保存草稿").click()

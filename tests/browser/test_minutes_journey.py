@@ -33,6 +33,8 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     page.get_by_role("link", name="会议纪要").click()
     page.get_by_role("button", name="开始记录会议纪要").click()
     expect(page.get_by_role("textbox", name="（一）冬季供暖保障")).to_be_visible()  # the editor is ready
+    # Until the editor script has run, the labelled textbox is the plain textarea it then hides.
+    page.locator("textarea[data-rich]").first.wait_for(state="hidden")
     page.get_by_role("textbox", name="（一）冬季供暖保障").fill(
         "一小介绍了锅炉检修情况。\n各单位同意错峰用气。"
     )
