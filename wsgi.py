@@ -8,6 +8,11 @@ from app import create_app
 
 app = create_app()
 
+# Compile every template now: under gunicorn's preload_app that is once, in the master, for
+# all workers and their replacements, instead of on each new worker's first requests.
+for _name in app.jinja_env.list_templates():
+    app.jinja_env.get_template(_name)
+
 # Behind a reverse proxy every request comes from the proxy's address, which would make
 # the per-address login throttle lock everyone out at once. GONGJIAN_PROXIES=N trusts the
 # X-Forwarded-For/-Proto headers set by N proxies in front; leave it unset without a proxy.

@@ -146,7 +146,15 @@ def gunicorn_settings(workers: int) -> dict[str, Any]:
             os.environ.pop("GUNICORN_WORKERS")
         else:
             os.environ["GUNICORN_WORKERS"] = saved
-    keys = ("workers", "worker_class", "timeout", "keepalive", "max_requests", "max_requests_jitter")
+    keys = (
+        "workers",
+        "worker_class",
+        "preload_app",
+        "timeout",
+        "keepalive",
+        "max_requests",
+        "max_requests_jitter",
+    )
     return {k: conf.get(k) for k in keys}
 
 
@@ -198,6 +206,27 @@ class Server:
     def recycled(self) -> int:
         """Workers restarted so far for reaching max_requests (from the error log)."""
         return self.log.read_text(errors="replace").count("Autorestarting worker") if self.log.exists() else 0
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server has used so far: master, live workers and reaped workers (Linux)."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def times(pid: int) -> tuple[int, list[int]] | None:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                return None
+            fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+            return int(fields[1]), [int(x) for x in fields[11:15]]  # ppid; utime stime cutime cstime
+
+        master = times(self.proc.pid) if self.proc else None
+        if master is None:
+            return None
+        ticks = sum(master[1])  # cutime/cstime: the workers it has already reaped
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (t := times(int(entry.name))) and t[0] == self.proc.pid:
+                ticks += t[1][0] + t[1][1]
+        return ticks / tick
 
     @property
     def base(self) -> str:
@@ -449,13 +478,21 @@ def count_statements(app, username: str, paths: list[str], repeat: int = 3) -> d
 # --- the run ---------------------------------------------------------------------------
 
 
-def measure(load, url: str, cookie: str, duration: float, warmup: float) -> dict[str, Any]:
-    """Warm up (unmeasured), then load for `duration`; add req/s of 2xx answers."""
+def measure(load, server: Server, url: str, cookie: str, duration: float, warmup: float) -> dict[str, Any]:
+    """Warm up (unmeasured), then load for `duration`; add req/s of 2xx answers and the
+    server's CPU time per request (which other jobs on the machine disturb far less)."""
     if warmup > 0:
         load(url, cookie, warmup)
+    cpu_before = server.cpu_seconds()
     r = load(url, cookie, duration)
+    cpu_after = server.cpu_seconds()
     r["rps"] = (r["requests"] - r["non2xx"]) / r["seconds"] if r["seconds"] else 0.0
     r["rps_all"] = r["requests"] / r["seconds"] if r["seconds"] else 0.0
+    r["cpu_ms"] = (
+        1000 * (cpu_after - cpu_before) / r["requests"]
+        if r["requests"] and cpu_before is not None and cpu_after is not None
+        else None
+    )
     return r
 
 
@@ -472,27 +509,32 @@ def report(result: dict[str, Any]) -> str:
     s, cfg = result["settings"], result["gunicorn"]
     lines = [
         f"gunicorn.conf.py: {cfg['workers']} {cfg['worker_class']} workers per server (fixed), "
-        f"timeout {cfg['timeout']} s, max_requests {cfg['max_requests']} ± {cfg['max_requests_jitter']}",
+        f"{'preloaded, ' if cfg['preload_app'] else ''}timeout {cfg['timeout']} s, "
+        f"max_requests {cfg['max_requests']} + 0–{cfg['max_requests_jitter']}",
         f"load: {s['generator']}, {s['connections']} connections, {s['duration']:g} s per page "
         f"after {s['warmup']:g} s warm-up; {result['machine']}",
         f"user {result['user']} ({result['user_scope']}) on {result['database']}; "
         f"meeting {result['meeting_id']} {result['meeting_title']}",
         "hello world req/s: "
         + ", ".join(f"{h['rps']:.0f}" for h in result["hello_runs"])
-        + f" (mean {result['hello_rps']:.0f})",
+        + f" (mean {result['hello_rps']:.0f})"
+        + (f"; server CPU {result['hello_cpu_ms']:.2f} ms a request" if result["hello_cpu_ms"] else ""),
         "",
     ]
     head = (
         f"{'page':<19} {'path':<30} {'req/s':>7} {'% hello':>8} {'target':>7} {'met':>5} {'% near':>7} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'SQL':>4}"
+        f"{'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'SQL':>4} {'CPU ms':>7} {'% CPU':>6}"
     )
     lines += [head, "-" * len(head)]
     for p in result["pages"]:
         path = p["path"] if len(p["path"]) <= 30 else p["path"][:27] + "..."
         sql = f"{p['queries']}{'*' if p['queries_varied'] else ''}"
+        cpu = f"{p['cpu_ms']:>7.2f}" if p["cpu_ms"] is not None else f"{'—':>7}"
+        cpu_ratio = f"{p['cpu_ratio_pct']:>5.1f}%" if p["cpu_ratio_pct"] is not None else f"{'—':>6}"
         lines.append(
             f"{p['page']:<19} {path:<30} {p['rps']:>7.1f} {p['ratio_pct']:>7.1f}% {p['target_pct']:>6.0f}% "
             f"{p['met']:>5} {p['ratio_around_pct']:>6.1f}% {p['p50_ms']:>7.1f} {p['p99_ms']:>7.1f} {fmt_codes(p):>8} {sql:>4}"
+            f" {cpu} {cpu_ratio}"
         )
     recycled = [f"{p['page']} ({p['workers_recycled']})" for p in result["pages"] if p["workers_recycled"]]
     met = sum(p["met"] == "yes" for p in result["pages"])
@@ -502,6 +544,8 @@ def report(result: dict[str, Any]) -> str:
         "req/s counts 2xx answers only; % hello = req/s / mean hello world req/s (what 'met' judges);",
         "% near = req/s / mean of the two hello world runs around the page (less drift, for comparison);",
         "SQL = statements per request (test client, BEGIN/COMMIT excluded; * = varied)",
+        "CPU ms = the server's CPU time (master and workers) per request; % CPU = the hello world's / the page's",
+        "(steadier than req/s when other jobs share the machine; not what 'met' judges)",
         f"targets met: {met} of {len(result['pages'])}"
         + (f"; errors: {', '.join(errors)}" if errors else ""),
         "Gongjian workers recycled (max_requests) while loading: "
@@ -632,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         def run_hello() -> None:
             print("  hello world", file=sys.stderr, flush=True)
             recycled = hello.recycled()
-            hello_runs.append(measure(load, hello.base + "/", "", args.duration, warmup))
+            hello_runs.append(measure(load, hello, hello.base + "/", "", args.duration, warmup))
             hello_runs[-1]["workers_recycled"] = hello.recycled() - recycled
 
         run_hello()
@@ -642,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label}: {path}", file=sys.stderr, flush=True)
             first, _, _ = request(gongjian.port, "GET", path, dict(cookies))
             recycled = gongjian.recycled()
-            r = measure(load, gongjian.base + path, cookie, args.duration, warmup)
+            r = measure(load, gongjian, gongjian.base + path, cookie, args.duration, warmup)
             r["workers_recycled"] = gongjian.recycled() - recycled
             page = {"page": label, "kind": kind, "path": path, "first_status": first}
             # The hello world runs just before and after this page (the one after always comes).
@@ -654,7 +698,10 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     hello_rps = statistics.mean(h["rps"] for h in hello_runs)
+    hello_cpus = [h["cpu_ms"] for h in hello_runs if h["cpu_ms"]]
+    hello_cpu = statistics.mean(hello_cpus) if hello_cpus else None
     for p in measured:
+        p["cpu_ratio_pct"] = 100 * hello_cpu / p["cpu_ms"] if hello_cpu and p["cpu_ms"] else None
         c = counted[p["path"]]
         p.update(c)
         p["target_pct"] = TARGETS[p["kind"]]
@@ -684,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets_pct": TARGETS,
         "hello_runs": hello_runs,
         "hello_rps": hello_rps,
+        "hello_cpu_ms": hello_cpu,
         "pages": measured,
         "loadavg_start": loadavg_start,
         "loadavg_end": os.getloadavg(),

@@ -305,7 +305,9 @@ def keep_attendees(vevent: str, address: str | None) -> str:
     return CRLF.join(kept)
 
 
-def _wrap(vevents: Iterable[str], method: str | None, name: str | None = None) -> bytes:
+@lru_cache(maxsize=256)
+def _calendar_head(method: str | None, name: str | None) -> bytes:
+    """Everything before the VEVENTs, encoded; a feed asks for the same head on every poll."""
     head = ["BEGIN:VCALENDAR", f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN"]
     if method:
         head.append(f"METHOD:{method}")
@@ -318,8 +320,12 @@ def _wrap(vevents: Iterable[str], method: str | None, name: str | None = None) -
         for line in cal.to_ical().decode().split(CRLF):
             if line and not line.startswith(("BEGIN:", "END:")):
                 head.append(line)
+    return (CRLF.join(head) + CRLF + vtimezone_text()).encode()
+
+
+def _wrap(vevents: Iterable[str], method: str | None, name: str | None = None) -> bytes:
     # Encoding piece by piece and joining bytes copies a large feed once, not three times.
-    parts = [(CRLF.join(head) + CRLF + vtimezone_text()).encode()]
+    parts = [_calendar_head(method, name)]
     parts += [vevent.encode() for vevent in vevents]
     parts.append(b"END:VCALENDAR\r\n")
     return b"".join(parts)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, case, func, literal, literal_column, select, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 
 from common.dates import SHANGHAI
@@ -37,7 +39,7 @@ from models import (
     db,
 )
 from models.base import today
-from services.periods import Period, date_in_period, in_period, year_period
+from services.periods import Period, year_period
 from services.points import RULES, point_rules, street_top_units
 
 STREET_ROW = 0  # key of the row for street-level meetings and actions (no community)
@@ -143,13 +145,20 @@ def street_for(user: User, street_id: int | None = None) -> Street | None:
 
 def street_dashboard(street: Street, period: Period, day: date | None = None) -> Dashboard:
     """Gather every figure of the street dashboard for a period (9 statements, whatever the data size)."""
-    day = day or today()
-    communities = db.session.execute(
-        select(Community.id, Community.name, Community.short_name)
-        .where(Community.street_id == street.id)
-        .order_by(Community.position, Community.id)
-    ).all()
-    rows = {cid: CommunityFigures(cid, name, short or name) for cid, name, short in communities}
+    q = _dashboard_selects(_dialect())
+    params = {
+        "street_id": street.id,
+        "start_utc": period.start_utc,
+        "end_utc": period.end_utc,
+        "start": period.start,
+        "end": period.end,
+        "day": day or today(),
+    }
+
+    def run(stmt):
+        return db.session.execute(stmt, params)
+
+    rows = {cid: CommunityFigures(cid, name, short or name) for cid, name, short in run(q.communities)}
     street_row = CommunityFigures(STREET_ROW, f"{street.name}（街道层面）", "街道层面")
 
     def row(cid: int | None) -> CommunityFigures | None:
@@ -157,128 +166,35 @@ def street_dashboard(street: Street, period: Period, day: date | None = None) ->
             return street_row
         return rows.get(cid)
 
-    held = and_(
-        Meeting.street_id == street.id,
-        Meeting.status == MeetingStatus.HELD,
-        in_period(Meeting.start_at, period),
-    )
-    for cid, n in db.session.execute(
-        select(Meeting.community_id, func.count()).where(held).group_by(Meeting.community_id)
-    ):
+    for cid, n in run(q.meetings_held):
         if (r := row(cid)) is not None:
             r.meetings_held = n
-    for cid, att, n in db.session.execute(
-        select(Meeting.community_id, Invitation.attendance, func.count())
-        .join(Invitation, Invitation.meeting_id == Meeting.id)
-        .where(held)
-        .group_by(Meeting.community_id, Invitation.attendance)
-    ):
+    for cid, att, n in run(q.attendance):
         if (r := row(cid)) is not None:
             r.invited += n
             if att == Attendance.PRESENT:
                 r.present += n
-
-    # Actions agreed at meetings in the period, by their status today.
-    overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < day)
-    state = case((Action.status == ActionStatus.DONE, "done"), (overdue, "overdue"), else_="open").label(
-        "state"
-    )
-    for cid, st, n in db.session.execute(
-        select(Action.community_id, state, func.count())
-        .join(Meeting, Meeting.id == Action.meeting_id)
-        .where(Action.street_id == street.id, in_period(Meeting.start_at, period))
-        .group_by(Action.community_id, state)
-    ):
+    for cid, st, n in run(q.actions):
         if (r := row(cid)) is not None:
             r.actions_total += n
             setattr(r, f"actions_{st}", getattr(r, f"actions_{st}") + n)
-
-    # Needs posted in the period (those still open), and needs fulfilled in the period.
-    open_states = [NeedStatus.OPEN, NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS]
-    is_open = case((Need.status.in_(open_states), 1), else_=0)
-    for cid, posted, still_open in db.session.execute(
-        select(Need.community_id, func.count(), func.sum(is_open))
-        .where(
-            Need.street_id == street.id,
-            in_period(Need.created_at, period),
-            Need.status != NeedStatus.WITHDRAWN,
-        )
-        .group_by(Need.community_id)
-    ):
+    for cid, posted, still_open in run(q.needs_posted):
         if (r := row(cid)) is not None:
             r.needs_posted, r.needs_open = posted, int(still_open or 0)
-    for cid, n in db.session.execute(
-        select(Need.community_id, func.count())
-        .where(
-            Need.street_id == street.id,
-            Need.status == NeedStatus.FULFILLED,
-            in_period(Need.fulfilled_at, period),
-        )
-        .group_by(Need.community_id)
-    ):
+    for cid, n in run(q.needs_fulfilled):
         if (r := row(cid)) is not None:
             r.needs_fulfilled = n
-
-    # Resources on offer by the end of the period; approved bookings starting in it.
-    for cid, n in db.session.execute(
-        select(Resource.community_id, func.count())
-        .where(
-            Resource.street_id == street.id, Resource.active.is_(True), Resource.created_at < period.end_utc
-        )
-        .group_by(Resource.community_id)
-    ):
+    for cid, n in run(q.resources):
         if (r := row(cid)) is not None:
             r.resources = n
-    room_unit = aliased(Unit)
-    booking_community = func.coalesce(Resource.community_id, Room.community_id, room_unit.community_id)
-    for cid, n in db.session.execute(
-        select(booking_community, func.count())
-        .select_from(Booking)
-        .outerjoin(Resource, Resource.id == Booking.resource_id)
-        .outerjoin(Room, Room.id == Booking.room_id)
-        .outerjoin(room_unit, room_unit.id == Room.unit_id)
-        .where(Booking.status == BookingStatus.APPROVED, in_period(Booking.start_at, period))
-        .group_by(booking_community)
-    ):
+    for cid, n in run(q.bookings):
         if cid is not None and (r := rows.get(cid)) is not None:
             r.bookings = n
 
     months = period.months()
     trend = {k: [0] * len(months) for k in TREND_SERIES}
     index = {m: i for i, m in enumerate(months)}
-    street_communities = select(Community.id).where(Community.street_id == street.id)
-    bmonth = month_of(Booking.start_at)
-    trend_q = union_all(
-        select(literal("meetings"), month_of(Meeting.start_at), func.count())
-        .where(held)
-        .group_by(month_of(Meeting.start_at)),
-        select(literal("actions_done"), month_of(Action.done_on, True), func.count())
-        .where(
-            Action.street_id == street.id,
-            Action.status == ActionStatus.DONE,
-            date_in_period(Action.done_on, period),
-        )
-        .group_by(month_of(Action.done_on, True)),
-        select(literal("needs_fulfilled"), month_of(Need.fulfilled_at), func.count())
-        .where(
-            Need.street_id == street.id,
-            Need.status == NeedStatus.FULFILLED,
-            in_period(Need.fulfilled_at, period),
-        )
-        .group_by(month_of(Need.fulfilled_at)),
-        select(literal("bookings"), bmonth, func.count())
-        .select_from(Booking)
-        .outerjoin(Resource, Resource.id == Booking.resource_id)
-        .outerjoin(Room, Room.id == Booking.room_id)
-        .outerjoin(room_unit, room_unit.id == Room.unit_id)
-        .where(
-            Booking.status == BookingStatus.APPROVED,
-            in_period(Booking.start_at, period),
-            booking_community.in_(street_communities),
-        )
-        .group_by(bmonth),
-    )
-    for key, month, n in db.session.execute(trend_q):
+    for key, month, n in run(q.trend):
         if month in index:
             trend[key][index[month]] += int(n)
 
@@ -289,6 +205,140 @@ def street_dashboard(street: Street, period: Period, day: date | None = None) ->
     for r in ordered:
         total.add(r)
     return Dashboard(street, period, ordered, total, months, trend)
+
+
+@dataclass(frozen=True)
+class _DashboardSelects:
+    communities: Any
+    meetings_held: Any
+    attendance: Any
+    actions: Any
+    needs_posted: Any
+    needs_fulfilled: Any
+    resources: Any
+    bookings: Any
+    trend: Any
+
+
+@lru_cache(maxsize=2)
+def _dashboard_selects(dialect: str) -> _DashboardSelects:
+    """The dashboard's statements, built once per database dialect (month_of differs).
+
+    The street, the period and the day are bound parameters (street_id, start_utc, end_utc,
+    start, end, day): building these nine statements on every request took SQLAlchemy about
+    as long as running them.
+    """
+    street_id = bindparam("street_id")
+    start_utc, end_utc = bindparam("start_utc"), bindparam("end_utc")
+    communities = (
+        select(Community.id, Community.name, Community.short_name)
+        .where(Community.street_id == street_id)
+        .order_by(Community.position, Community.id)
+    )
+    held = and_(
+        Meeting.street_id == street_id,
+        Meeting.status == MeetingStatus.HELD,
+        Meeting.start_at >= start_utc,
+        Meeting.start_at < end_utc,
+    )
+    meetings_held = select(Meeting.community_id, func.count()).where(held).group_by(Meeting.community_id)
+    attendance = (
+        select(Meeting.community_id, Invitation.attendance, func.count())
+        .join(Invitation, Invitation.meeting_id == Meeting.id)
+        .where(held)
+        .group_by(Meeting.community_id, Invitation.attendance)
+    )
+
+    # Actions agreed at meetings in the period, by their status today.
+    overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < bindparam("day"))
+    state = case((Action.status == ActionStatus.DONE, "done"), (overdue, "overdue"), else_="open").label(
+        "state"
+    )
+    actions = (
+        select(Action.community_id, state, func.count())
+        .join(Meeting, Meeting.id == Action.meeting_id)
+        .where(Action.street_id == street_id, Meeting.start_at >= start_utc, Meeting.start_at < end_utc)
+        .group_by(Action.community_id, state)
+    )
+
+    # Needs posted in the period (those still open), and needs fulfilled in the period.
+    open_states = [NeedStatus.OPEN, NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS]
+    is_open = case((Need.status.in_(open_states), 1), else_=0)
+    needs_posted = (
+        select(Need.community_id, func.count(), func.sum(is_open))
+        .where(
+            Need.street_id == street_id,
+            Need.created_at >= start_utc,
+            Need.created_at < end_utc,
+            Need.status != NeedStatus.WITHDRAWN,
+        )
+        .group_by(Need.community_id)
+    )
+    fulfilled = and_(
+        Need.street_id == street_id,
+        Need.status == NeedStatus.FULFILLED,
+        Need.fulfilled_at >= start_utc,
+        Need.fulfilled_at < end_utc,
+    )
+    needs_fulfilled = select(Need.community_id, func.count()).where(fulfilled).group_by(Need.community_id)
+
+    # Resources on offer by the end of the period; approved bookings starting in it.
+    resources = (
+        select(Resource.community_id, func.count())
+        .where(Resource.street_id == street_id, Resource.active.is_(True), Resource.created_at < end_utc)
+        .group_by(Resource.community_id)
+    )
+    room_unit = aliased(Unit)
+    booking_community = func.coalesce(Resource.community_id, Room.community_id, room_unit.community_id)
+    approved = and_(
+        Booking.status == BookingStatus.APPROVED, Booking.start_at >= start_utc, Booking.start_at < end_utc
+    )
+    bookings = (
+        select(booking_community, func.count())
+        .select_from(Booking)
+        .outerjoin(Resource, Resource.id == Booking.resource_id)
+        .outerjoin(Room, Room.id == Booking.room_id)
+        .outerjoin(room_unit, room_unit.id == Room.unit_id)
+        .where(approved)
+        .group_by(booking_community)
+    )
+
+    street_communities = select(Community.id).where(Community.street_id == street_id)
+    bmonth = month_of(Booking.start_at)
+    trend = union_all(
+        select(literal("meetings"), month_of(Meeting.start_at), func.count())
+        .where(held)
+        .group_by(month_of(Meeting.start_at)),
+        select(literal("actions_done"), month_of(Action.done_on, True), func.count())
+        .where(
+            Action.street_id == street_id,
+            Action.status == ActionStatus.DONE,
+            Action.done_on >= bindparam("start"),
+            Action.done_on <= bindparam("end"),
+        )
+        .group_by(month_of(Action.done_on, True)),
+        select(literal("needs_fulfilled"), month_of(Need.fulfilled_at), func.count())
+        .where(fulfilled)
+        .group_by(month_of(Need.fulfilled_at)),
+        select(literal("bookings"), bmonth, func.count())
+        .select_from(Booking)
+        .outerjoin(Resource, Resource.id == Booking.resource_id)
+        .outerjoin(Room, Room.id == Booking.room_id)
+        .outerjoin(room_unit, room_unit.id == Room.unit_id)
+        .where(approved, booking_community.in_(street_communities))
+        .group_by(bmonth),
+    )
+    return _DashboardSelects(
+        communities,
+        meetings_held,
+        attendance,
+        actions,
+        needs_posted,
+        needs_fulfilled,
+        resources,
+        bookings,
+        trend,
+    )
 
 
 def percent(value: float | None) -> str:

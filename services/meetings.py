@@ -6,9 +6,10 @@ import calendar as pycal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from models import (
@@ -92,9 +93,15 @@ def meetings_query(
 
 def load_meeting(meeting_id: int, for_update: bool = False) -> Meeting | None:
     """A meeting with everything its page shows, in a fixed number of queries."""
+    return db.session.scalar(_meeting_page_select(for_update), {"meeting_id": meeting_id})
+
+
+@lru_cache(maxsize=2)
+def _meeting_page_select(for_update: bool) -> Select[tuple[Meeting]]:
+    # Built once: building these loader options took SQLAlchemy a quarter of the loading.
     stmt = (
         select(Meeting)
-        .where(Meeting.id == meeting_id)
+        .where(Meeting.id == bindparam("meeting_id"))
         .options(
             joinedload(Meeting.room),
             joinedload(Meeting.community),
@@ -104,9 +111,7 @@ def load_meeting(meeting_id: int, for_update: bool = False) -> Meeting | None:
             selectinload(Meeting.topics).joinedload(Topic.unit),
         )
     )
-    if for_update:
-        stmt = stmt.with_for_update(of=Meeting)
-    return db.session.scalar(stmt)
+    return stmt.with_for_update(of=Meeting) if for_update else stmt
 
 
 def invitable_units(user: User, community_id: int | None) -> list[Unit]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from common.search import escape_like
@@ -304,18 +305,28 @@ def _check_day(need: Need, on: date) -> None:
 
 def stale_claims(user: User, limit: int = 10) -> tuple[list[Need], int]:
     """Claims with no progress for NEED_STALE_DAYS days that the user looks after, and their count."""
-    stmt = select(Need).where(Need.status.in_(ACTIVE_CLAIM), Need.last_activity_at < stale_cutoff())
-    if user.role == Role.SECRETARY:
-        stmt = stmt.where(Need.community_id == (user.community_id or 0))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    if not total:
-        return [], 0
-    rows = db.session.scalars(
-        stmt.options(joinedload(Need.claimed_unit), joinedload(Need.community))
+    own = user.role == Role.SECRETARY
+    params = {"cutoff": stale_cutoff()} | ({"community_id": user.community_id or 0} if own else {})
+    rows = db.session.execute(_stale_claims_select(own, limit), params).all()
+    return [need for need, _ in rows], rows[0][1] if rows else 0
+
+
+# The dashboard's panels run these on every visit; their statements are built once, with
+# bound parameters: building them, loader options and all, cost more than running them.
+
+
+@lru_cache(maxsize=4)
+def _stale_claims_select(own_community: bool, limit: int) -> Select:
+    stmt = select(Need).where(Need.status.in_(ACTIVE_CLAIM), Need.last_activity_at < bindparam("cutoff"))
+    if own_community:
+        stmt = stmt.where(Need.community_id == bindparam("community_id"))
+    # The total comes with the rows (a window over every match, before LIMIT): one statement.
+    return (
+        stmt.add_columns(func.count().over())
+        .options(joinedload(Need.claimed_unit), joinedload(Need.community))
         .order_by(Need.last_activity_at)
         .limit(limit)
-    ).all()
-    return list(rows), total
+    )
 
 
 # --- matching (资源需求对接) -------------------------------------------------------------
@@ -569,21 +580,25 @@ def match_to_action(match: Match, meeting: Meeting, by: User) -> Action:
 
 def pending_matches(user: User, limit: int = 10) -> list[Match]:
     """Proposals waiting for the user's answer as a resource owner."""
-    stmt = (
-        select(Match)
-        .join(Resource, Resource.id == Match.resource_id)
-        .where(Match.status == MatchStatus.PROPOSED)
-    )
     if user.role == Role.LIAISON:
-        stmt = stmt.where(Resource.owner_unit_id == (user.unit_id or 0))
+        owner = {"unit_id": user.unit_id or 0}
     elif user.role == Role.SECRETARY:
-        stmt = stmt.where(Resource.owner_community_id == (user.community_id or 0))
+        owner = {"community_id": user.community_id or 0}
     else:
         return []
-    return list(
-        db.session.scalars(
-            stmt.options(joinedload(Match.need), joinedload(Match.resource)).order_by(Match.id).limit(limit)
-        )
+    return list(db.session.scalars(_pending_matches_select(next(iter(owner)), limit), owner))
+
+
+@lru_cache(maxsize=4)
+def _pending_matches_select(owner: str, limit: int) -> Select:
+    owner_column = Resource.owner_unit_id if owner == "unit_id" else Resource.owner_community_id
+    return (
+        select(Match)
+        .join(Resource, Resource.id == Match.resource_id)
+        .where(Match.status == MatchStatus.PROPOSED, owner_column == bindparam(owner))
+        .options(joinedload(Match.need), joinedload(Match.resource))
+        .order_by(Match.id)
+        .limit(limit)
     )
 
 
@@ -591,12 +606,17 @@ def claims_to_confirm(user: User, limit: int = 10) -> list[Need]:
     """Claims waiting for the secretary's confirmation."""
     if user.role not in (Role.ADMIN, Role.SECRETARY):
         return []
+    own = user.role == Role.SECRETARY
+    params = {"community_id": user.community_id or 0} if own else {}
+    return list(db.session.scalars(_claims_to_confirm_select(own, limit), params))
+
+
+@lru_cache(maxsize=4)
+def _claims_to_confirm_select(own_community: bool, limit: int) -> Select:
     stmt = select(Need).where(Need.status == NeedStatus.CLAIMED)
-    if user.role == Role.SECRETARY:
-        stmt = stmt.where(Need.community_id == (user.community_id or 0))
-    return list(
-        db.session.scalars(stmt.options(joinedload(Need.claimed_unit)).order_by(Need.claimed_at).limit(limit))
-    )
+    if own_community:
+        stmt = stmt.where(Need.community_id == bindparam("community_id"))
+    return stmt.options(joinedload(Need.claimed_unit)).order_by(Need.claimed_at).limit(limit)
 
 
 def unit_claims(unit: Unit, limit: int = 10) -> list[Need]:

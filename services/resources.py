@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from common.dates import SHANGHAI, format_date, format_datetime, format_range
@@ -262,14 +263,31 @@ def load_booking(booking_id: int) -> Booking | None:
 
 def _owned_targets(user: User):
     """A condition on Booking: the resource or room it targets is owned by the user's unit or community."""
+    kind, owner_id = _owner(user)
+    return _owned_by(kind, owner_id)
+
+
+def _owner(user: User) -> tuple[str, int | None]:
+    """Whose resources and rooms the user decides on: ("all", None), ("unit", id), ("community", id) or ("none", None)."""
     if user.role == Role.ADMIN:
-        return Booking.id.is_not(None)
+        return "all", None
     if user.role == Role.LIAISON and user.unit_id:
-        resources = select(Resource.id).where(Resource.owner_unit_id == user.unit_id)
-        rooms_ = select(Room.id).where(Room.unit_id == user.unit_id)
-    elif user.role == Role.SECRETARY and user.community_id:
-        resources = select(Resource.id).where(Resource.owner_community_id == user.community_id)
-        rooms_ = select(Room.id).where(Room.community_id == user.community_id)
+        return "unit", user.unit_id
+    if user.role == Role.SECRETARY and user.community_id:
+        return "community", user.community_id
+    return "none", None
+
+
+def _owned_by(kind: str, owner_id):
+    """The condition of _owned_targets for an owner kind; owner_id a value or a bound parameter."""
+    if kind == "all":
+        return Booking.id.is_not(None)
+    if kind == "unit":
+        resources = select(Resource.id).where(Resource.owner_unit_id == owner_id)
+        rooms_ = select(Room.id).where(Room.unit_id == owner_id)
+    elif kind == "community":
+        resources = select(Resource.id).where(Resource.owner_community_id == owner_id)
+        rooms_ = select(Room.id).where(Room.community_id == owner_id)
     else:
         return false()
     return or_(Booking.resource_id.in_(resources), Booking.room_id.in_(rooms_))
@@ -290,6 +308,31 @@ def awaiting_decision(user: User) -> Select[tuple[Booking]]:
         .where(Booking.status == BookingStatus.PENDING, _owned_targets(user))
         .options(*booking_options())
         .order_by(Booking.start_at, Booking.id)
+    )
+
+
+def first_awaiting_decision(user: User, limit: int) -> list[Booking]:
+    """The first `limit` of awaiting_decision, with only what the dashboard lists (what is
+    booked, by whom): not the owners and the requesting user that a booking row names."""
+    kind, owner_id = _owner(user)
+    params = {"owner_id": owner_id} if owner_id is not None else {}
+    return list(db.session.scalars(_first_awaiting_select(kind, limit), params))
+
+
+@lru_cache(maxsize=8)
+def _first_awaiting_select(kind: str, limit: int) -> Select[tuple[Booking]]:
+    # Built once (the dashboard asks on every visit): building it cost more than running it.
+    return (
+        select(Booking)
+        .where(Booking.status == BookingStatus.PENDING, _owned_by(kind, bindparam("owner_id")))
+        .options(
+            joinedload(Booking.resource),
+            joinedload(Booking.room),
+            joinedload(Booking.requester_unit),
+            joinedload(Booking.requester_community),
+        )
+        .order_by(Booking.start_at, Booking.id)
+        .limit(limit)
     )
 
 

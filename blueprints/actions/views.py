@@ -51,7 +51,9 @@ def index():
     """The action ledger with filters."""
     f = _filters()
     pagination = db.paginate(
-        svc.ledger_query(current_user, f), per_page=current_app.config["ACTIONS_PER_PAGE"], error_out=False
+        svc.ledger_page_query(current_user, f),
+        per_page=current_app.config["ACTIONS_PER_PAGE"],
+        error_out=False,
     )
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
@@ -60,6 +62,7 @@ def index():
     return render_template(
         "actions/index.html",
         pagination=pagination,
+        extras=svc.ledger_extras(pagination.items),
         f=f,
         communities=communities,
         unit=unit,
@@ -75,7 +78,9 @@ def export(fmt: str):
     """Download the ledger (with the current filters) as xlsx or CSV."""
     if not perm.can_export_actions(current_user):
         abort(403)
-    actions = db.session.scalars(svc.ledger_query(current_user, _filters())).all()
+    actions = db.session.scalars(
+        svc.ledger_query(current_user, _filters()).options(joinedload(Action.meeting))
+    ).all()
     # Build the file before the audit commit: the commit expires the loaded actions (every
     # row would be read again, one SELECT each) and the write lock is not held meanwhile.
     if fmt == "xlsx":

@@ -1,6 +1,6 @@
 from flask import render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from blueprints.main import bp
@@ -18,7 +18,7 @@ from models import (
     db,
 )
 from models.base import today, utcnow
-from services.actions import LedgerFilters, involves, ledger_query
+from services.actions import LedgerFilters, involves, ledger_select
 from services.meetings import visible_meetings
 from web import panels
 
@@ -28,13 +28,19 @@ from web import panels
 def dashboard():
     """Show the work overview for the current role."""
     user = current_user
-    counts = select(Unit.community_id, Unit.status, func.count()).group_by(Unit.community_id, Unit.status)
+    # The communities with their units counted by status, in one statement.
     table: dict[int, dict[UnitStatus, int]] = {}
-    for community_id, status, n in db.session.execute(counts):
-        table.setdefault(community_id, {s: 0 for s in UnitStatus})[UnitStatus(status)] = n
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    listed: dict[int, Community] = {}
+    for community, status, n in db.session.execute(
+        select(Community, Unit.status, func.count(Unit.id))
+        .outerjoin(Unit, Unit.community_id == Community.id)
+        .group_by(Community.id, Unit.status)
+        .order_by(Community.street_id, Community.position)
+    ):
+        listed.setdefault(community.id, community)
+        if status is not None:
+            table.setdefault(community.id, {s: 0 for s in UnitStatus})[UnitStatus(status)] = n
+    communities = list(listed.values())
     pending = []
     if user.role in (Role.ADMIN, Role.SECRETARY):
         stmt = select(Unit).where(Unit.status == UnitStatus.REGISTERED).order_by(Unit.registered_on)
@@ -68,17 +74,21 @@ def dashboard():
 def _action_panels(user) -> dict:
     """My open actions (a liaison: my unit's; a secretary: my community's), overdue first."""
     if user.role == Role.LIAISON:
-        stmt = ledger_query(user, LedgerFilters()).where(involves(user.unit_id or 0))
+        stmt = ledger_select(user, LedgerFilters()).where(involves(user.unit_id or 0))
     elif user.role == Role.SECRETARY:
-        stmt = ledger_query(user, LedgerFilters(community_id=user.community_id))
+        stmt = ledger_select(user, LedgerFilters(community_id=user.community_id))
     else:
-        stmt = ledger_query(user, LedgerFilters())
-    stmt = stmt.where(Action.status != ActionStatus.DONE)
-    actions = db.session.scalars(stmt.limit(8)).all()
-    overdue = db.session.scalar(
-        select(func.count()).select_from(stmt.order_by(None).where(Action.due_on < today()).subquery())
-    )
-    return {"my_actions": actions, "overdue_count": overdue, "today": today()}
+        stmt = ledger_select(user, LedgerFilters())
+    day = today()
+    # The overdue count comes with the rows (a window over all open actions, before LIMIT).
+    overdue_total = func.sum(case((Action.due_on < day, 1), else_=0)).over()
+    rows = db.session.execute(
+        stmt.add_columns(overdue_total)
+        .where(Action.status != ActionStatus.DONE)
+        .options(joinedload(Action.lead_unit))
+        .limit(8)
+    ).all()
+    return {"my_actions": [a for a, _ in rows], "overdue_count": rows[0][1] if rows else 0, "today": day}
 
 
 def _meeting_panels(user) -> dict:
@@ -96,7 +106,15 @@ def _meeting_panels(user) -> dict:
         )
     if user.role in (Role.LIAISON, Role.ARCHIVIST):
         upcoming = upcoming.where(Meeting.status == MeetingStatus.SCHEDULED)
-    next_meetings = db.session.scalars(upcoming.limit(6)).all()
+    hosts = user.role in (Role.ADMIN, Role.SECRETARY)
+    if hosts:  # the replies still missing come with each meeting
+        upcoming = upcoming.add_columns(
+            select(func.count())
+            .where(Invitation.meeting_id == Meeting.id, Invitation.reply == Reply.PENDING)
+            .scalar_subquery()
+        )
+    rows = db.session.execute(upcoming.limit(6)).all()
+    next_meetings = [row[0] for row in rows]
     owed = []
     if user.role == Role.LIAISON and user.unit_id:
         owed = db.session.scalars(
@@ -111,18 +129,6 @@ def _meeting_panels(user) -> dict:
             .options(joinedload(Meeting.room))
             .order_by(Meeting.start_at)
         ).all()
-    pending_counts = {}
     # Only a published meeting's invitations were sent: a draft's units owe no reply yet.
-    published = [m.id for m in next_meetings if m.status == MeetingStatus.SCHEDULED]
-    if published and user.role in (Role.ADMIN, Role.SECRETARY):
-        pending_counts = dict(
-            db.session.execute(
-                select(Invitation.meeting_id, func.count())
-                .where(
-                    Invitation.meeting_id.in_(published),
-                    Invitation.reply == Reply.PENDING,
-                )
-                .group_by(Invitation.meeting_id)
-            ).all()
-        )
+    pending_counts = {m.id: n for m, n in rows if m.status == MeetingStatus.SCHEDULED and n} if hosts else {}
     return {"next_meetings": next_meetings, "owed": owed, "pending_counts": pending_counts}

@@ -27,7 +27,7 @@ from models.base import today, utcnow
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
-from services.calendar import invite_vevent
+from services.calendar import has_current_vevent, invite_vevent
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
 from web.concurrency import lost_update, stamp
@@ -66,8 +66,11 @@ def _form_context(user, community_id: int | None):
     return communities, rooms, units
 
 
-def _load(meeting_id: int, for_update: bool = False) -> Meeting:
-    meeting = svc.load_meeting(meeting_id, for_update=for_update)
+def _load(meeting_id: int, for_update: bool = False, page: bool = True) -> Meeting:
+    """The meeting (404) if the user may see it (403); page=False: without what its page shows."""
+    meeting = (
+        svc.load_meeting(meeting_id, for_update=for_update) if page else db.session.get(Meeting, meeting_id)
+    )
     if meeting is None:
         abort(404)
     if not perm.can_view_meeting(current_user, meeting):
@@ -600,7 +603,12 @@ def decline_topic(meeting_id: int, topic_id: int):
 @login_required
 def invite(meeting_id: int):
     """Download the meeting's invite (REQUEST, or CANCEL once cancelled)."""
-    meeting = _load(meeting_id)
+    # Only the meeting: a current cached VEVENT needs none of its agenda, invitations or topics
+    # (a liaison's own invitation loads lazily). A stale one is rendered from all of them,
+    # loaded in a fixed number of statements.
+    meeting = _load(meeting_id, page=False)
+    if not has_current_vevent(meeting):
+        meeting = _load(meeting_id)
     # No write in a GET: a stale cache is rendered for this response, not stored.
     body = ics.invite_ics(meeting, invite_vevent(meeting, current_user))
     method = "CANCEL" if meeting.is_cancelled else "REQUEST"

@@ -486,7 +486,7 @@ def pending_decisions_panel(user):
     """Requests awaiting the viewer's decision (none shown when there are none)."""
     if not (perm.can_create_resource(user) or perm.can_request_booking(user)):
         return None
-    items = db.session.scalars(svc.awaiting_decision(user).limit(6)).all()
+    items = svc.first_awaiting_decision(user, 6)
     if not items:
         return None
     return "resources/_dashboard_panel.html", {"bookings": items, "more": len(items) == 6}
