@@ -25,6 +25,7 @@ from services import audit
 from services import permissions as perm
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
+from web.pagination import paginate
 
 
 def _filters() -> svc.LedgerFilters:
@@ -50,10 +51,10 @@ def _filters() -> svc.LedgerFilters:
 def index():
     """The action ledger with filters."""
     f = _filters()
-    pagination = db.paginate(
-        svc.ledger_page_query(current_user, f),
+    pagination = paginate(
+        svc.ledger_page_query(current_user, f, today()),
         per_page=current_app.config["ACTIONS_PER_PAGE"],
-        error_out=False,
+        rows=True,
     )
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)

@@ -17,6 +17,7 @@ from services import permissions as perm
 from services import users as users_svc
 from web.flow import attempt
 from web.forms import Form
+from web.pagination import paginate
 
 
 def _require_admin():
@@ -73,7 +74,7 @@ def users():
     role = request.args.get("role", "")
     if role in Role._value2member_map_:
         stmt = stmt.where(User.role == Role(role))
-    pagination = db.paginate(stmt, per_page=50, error_out=False)
+    pagination = paginate(stmt, per_page=50)
     return render_template("admin/users.html", pagination=pagination, q=q, role=role)
 
 
@@ -159,7 +160,7 @@ def audit():
         stmt = stmt.where(AuditEvent.at >= datetime.combine(start, time(), SHANGHAI))
     if end:
         stmt = stmt.where(AuditEvent.at < datetime.combine(end + timedelta(days=1), time(), SHANGHAI))
-    pagination = db.paginate(stmt, per_page=current_app.config["AUDIT_PER_PAGE"], error_out=False)
+    pagination = paginate(stmt, per_page=current_app.config["AUDIT_PER_PAGE"])
     return render_template(
         "admin/audit.html",
         pagination=pagination,
@@ -189,7 +190,7 @@ def outbox():
     status = request.args.get("status", "")
     if status in MailStatus._value2member_map_:
         stmt = stmt.where(OutboxMessage.status == MailStatus(status))
-    pagination = db.paginate(stmt, per_page=50, error_out=False)
+    pagination = paginate(stmt, per_page=50)
     return render_template(
         "admin/outbox.html",
         pagination=pagination,

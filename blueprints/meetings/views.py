@@ -33,6 +33,7 @@ from services.series import SeriesRule, create_series, plan_series
 from web.concurrency import lost_update, stamp
 from web.flow import attempt
 from web.forms import Form
+from web.pagination import paginate
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ def index():
             .order_by(None)
             .order_by(Meeting.start_at.desc(), Meeting.id.desc())
         )
-    pagination = db.paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"], error_out=False)
+    pagination = paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"])
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()

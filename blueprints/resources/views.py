@@ -19,6 +19,7 @@ from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
 from web.forms import Form
+from web.pagination import paginate
 
 FIELD_LABELS = {
     "kind": "资源类别",
@@ -125,10 +126,8 @@ def _data(form: ResourceForm) -> dict:
 def index():
     """List the resources shared with the viewer, with filters and pagination."""
     f = _filters()
-    pagination = db.paginate(
-        svc.catalogue_query(current_user, f),
-        per_page=current_app.config.get("RESOURCES_PER_PAGE", 20),
-        error_out=False,
+    pagination = paginate(
+        svc.catalogue_query(current_user, f), per_page=current_app.config.get("RESOURCES_PER_PAGE", 20)
     )
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
@@ -382,7 +381,7 @@ def bookings():
     status = request.args.get("status", "")
     if status in BookingStatus._value2member_map_ and tab != "todo":
         stmt = stmt.where(Booking.status == BookingStatus(status))
-    pagination = db.paginate(stmt, per_page=current_app.config.get("BOOKINGS_PER_PAGE", 30), error_out=False)
+    pagination = paginate(stmt, per_page=current_app.config.get("BOOKINGS_PER_PAGE", 30))
     todo_count = (
         db.session.scalar(
             select(func.count()).select_from(svc.awaiting_decision(current_user).order_by(None).subquery())

@@ -39,6 +39,7 @@ from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
+from web.pagination import paginate
 
 FIELD_LABELS = {
     "name": "单位名称",
@@ -88,9 +89,7 @@ def _unique_name_error(form, street_id, exclude_id=None) -> bool:
 def index():
     """List the register with search, filters and pagination."""
     filters = _filters()
-    pagination = db.paginate(
-        units_query(**filters), per_page=current_app.config["UNITS_PER_PAGE"], error_out=False
-    )
+    pagination = paginate(units_query(**filters), per_page=current_app.config["UNITS_PER_PAGE"])
     communities = db.session.scalars(
         select(Community).order_by(Community.street_id, Community.position)
     ).all()
