@@ -432,6 +432,16 @@ def decline_topic(topic: Topic, reason: str, by: User) -> None:
 
 def attendance_rates(unit_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
     """Per unit: (meetings attended, meetings held it was invited to)."""
+    if unit_ids is None:
+        rows = db.session.execute(_attendance_select(False))
+    else:
+        rows = db.session.execute(_attendance_select(True), {"unit_ids": list(unit_ids)})
+    return {unit_id: (int(present or 0), int(total)) for unit_id, present, total in rows}
+
+
+@lru_cache(maxsize=2)
+def _attendance_select(some_units: bool) -> Select:
+    """The attendance figures of all units, or of those in :unit_ids; built once."""
     attended = func.sum(case((Invitation.attendance == Attendance.PRESENT, 1), else_=0))
     stmt = (
         select(Invitation.unit_id, attended, func.count())
@@ -439,9 +449,9 @@ def attendance_rates(unit_ids: Iterable[int] | None = None) -> dict[int, tuple[i
         .where(Meeting.status == MeetingStatus.HELD, Invitation.attendance != Attendance.UNKNOWN)
         .group_by(Invitation.unit_id)
     )
-    if unit_ids is not None:
-        stmt = stmt.where(Invitation.unit_id.in_(list(unit_ids)))
-    return {unit_id: (int(present or 0), int(total)) for unit_id, present, total in db.session.execute(stmt)}
+    if some_units:
+        stmt = stmt.where(Invitation.unit_id.in_(bindparam("unit_ids", expanding=True)))
+    return stmt
 
 
 def month_grid(year: int, month: int) -> list[list[date]]:

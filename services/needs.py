@@ -107,23 +107,41 @@ def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
 
 class BoardPagination(SelectPagination):
     """Sort and skip over the ids alone, then load the page's needs with what the board shows:
-    a deep page costs one narrow sort instead of sorting every joined row."""
+    a deep page costs one narrow sort instead of sorting every joined row.
+
+    The number of all matching needs comes with the ids (count(*) OVER ()), so the board
+    asks no separate count; only a page past the end asks again."""
 
     def _query_items(self) -> list[Need]:
         stmt = self._query_args["select"]
         session = self._query_args["session"]
-        ids = list(
-            session.scalars(stmt.with_only_columns(Need.id).limit(self.per_page).offset(self._query_offset))
-        )
+        page = session.execute(
+            stmt.with_only_columns(Need.id, func.count().over())
+            .limit(self.per_page)
+            .offset(self._query_offset)
+        ).all()
+        self._total = page[0][1] if page else None
+        ids = [i for i, _ in page]
         if not ids:
             return []
-        rows = session.scalars(
-            select(Need)
-            .where(Need.id.in_(ids))
-            .options(joinedload(Need.community), joinedload(Need.claimed_unit))
-        )
+        rows = session.scalars(_page_select(), {"ids": ids})
         by_id = {n.id: n for n in rows}
         return [by_id[i] for i in ids if i in by_id]
+
+    def _query_count(self) -> int:
+        if self._total is not None:
+            return self._total
+        return 0 if self._query_offset == 0 else super()._query_count()
+
+
+@lru_cache(maxsize=1)
+def _page_select() -> Select[tuple[Need]]:
+    """The needs of a board page (:ids) with what the board shows, built once."""
+    return (
+        select(Need)
+        .where(Need.id.in_(bindparam("ids", expanding=True)))
+        .options(joinedload(Need.community), joinedload(Need.claimed_unit))
+    )
 
 
 def paginate_board(stmt: Select[tuple[Need]], page: int, per_page: int) -> BoardPagination:

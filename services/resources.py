@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, false, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from common.dates import SHANGHAI, format_date, format_datetime, format_range
 from common.search import escape_like
@@ -104,10 +104,25 @@ def owners_with_resources(user: User) -> list[tuple[int, str]]:
     ]
 
 
-def catalogue_query(user: User, f: CatalogueFilters) -> Select[tuple[Resource]]:
-    """Visible resources matching the catalogue filters, newest first, with their owners joined."""
-    stmt = visible_resources(user, include_inactive=f.inactive).options(
-        joinedload(Resource.owner_unit), joinedload(Resource.owner_community), joinedload(Resource.community)
+_CATALOGUE_NAMES = (aliased(Unit), aliased(Community), aliased(Community))
+
+
+def catalogue_query(user: User, f: CatalogueFilters) -> Select:
+    """Visible resources matching the catalogue filters, newest first: rows of the Resource and
+    the names the catalogue prints beside it (owner_unit_name, owner_community_name,
+    community_name; owner_unit_id is the Resource's own). Names, not joined Unit and
+    Community objects: building three objects per row was most of the page's ORM time."""
+    owner_unit, owner_community, community = _CATALOGUE_NAMES
+    stmt = (
+        visible_resources(user, include_inactive=f.inactive)
+        .add_columns(
+            owner_unit.name.label("owner_unit_name"),
+            owner_community.name.label("owner_community_name"),
+            community.name.label("community_name"),
+        )
+        .outerjoin(owner_unit, owner_unit.id == Resource.owner_unit_id)
+        .outerjoin(owner_community, owner_community.id == Resource.owner_community_id)
+        .outerjoin(community, community.id == Resource.community_id)
     )
     q = f.q.strip()
     if q:

@@ -14,7 +14,6 @@ from models import (
     ActionProgress,
     ActionStatus,
     Attachment,
-    Community,
     Principle,
     Unit,
     db,
@@ -23,6 +22,7 @@ from models.base import today
 from services import actions as svc
 from services import audit
 from services import permissions as perm
+from services.places import community_options
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
 from web.pagination import paginate
@@ -56,9 +56,7 @@ def index():
         per_page=current_app.config["ACTIONS_PER_PAGE"],
         rows=True,
     )
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    communities = community_options()
     unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
     return render_template(
         "actions/index.html",

@@ -28,6 +28,7 @@ from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
 from services.calendar import has_current_vevent, invite_vevent
+from services.places import community_options
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
 from web.concurrency import lost_update, stamp
@@ -210,9 +211,7 @@ def index():
             .order_by(Meeting.start_at.desc(), Meeting.id.desc())
         )
     pagination = paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"])
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    communities = community_options()
     return render_template(
         "meetings/index.html",
         pagination=pagination,

@@ -37,6 +37,7 @@ from models.base import today
 from services import needs as svc
 from services import permissions as perm
 from services.actions import MAX_ATTACHMENT, upload_folder
+from services.places import community_options
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
@@ -75,9 +76,7 @@ def index():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config.get("NEEDS_PER_PAGE", 20),
     )
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    communities = community_options()
     return render_template(
         "needs/index.html",
         pagination=pagination,

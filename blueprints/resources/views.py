@@ -12,9 +12,10 @@ from sqlalchemy.orm import joinedload
 from blueprints.resources import bp
 from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
 from common.dates import SHANGHAI, format_range
-from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Visibility, db
+from models import Booking, BookingStatus, Resource, ResourceKind, Room, Visibility, db
 from services import permissions as perm
 from services import resources as svc
+from services.places import community_options
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
@@ -127,11 +128,11 @@ def index():
     """List the resources shared with the viewer, with filters and pagination."""
     f = _filters()
     pagination = paginate(
-        svc.catalogue_query(current_user, f), per_page=current_app.config.get("RESOURCES_PER_PAGE", 20)
+        svc.catalogue_query(current_user, f),
+        per_page=current_app.config.get("RESOURCES_PER_PAGE", 20),
+        rows=True,
     )
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    communities = community_options()
     owners = svc.owners_with_resources(current_user)
     return render_template(
         "resources/index.html",

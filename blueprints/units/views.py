@@ -26,6 +26,7 @@ from services import audit
 from services import permissions as perm
 from services.actions import involves
 from services.meetings import attendance_rates, meetings_query
+from services.places import community_options
 from services.units import (
     apply_changes,
     check_import,
@@ -33,6 +34,7 @@ from services.units import (
     confirm_import,
     create_unit,
     name_taken,
+    register_page_query,
     units_query,
 )
 from web import panels
@@ -89,10 +91,10 @@ def _unique_name_error(form, street_id, exclude_id=None) -> bool:
 def index():
     """List the register with search, filters and pagination."""
     filters = _filters()
-    pagination = paginate(units_query(**filters), per_page=current_app.config["UNITS_PER_PAGE"])
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    pagination = paginate(
+        register_page_query(**filters), per_page=current_app.config["UNITS_PER_PAGE"], rows=True
+    )
+    communities = community_options()
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
         "units/index.html",
