@@ -119,7 +119,7 @@ def _ledger_rows() -> Select:
         )
         .outerjoin(lead, lead.id == Action.lead_unit_id)
         .outerjoin(Community, Community.id == Action.community_id)
-        .order_by(*_LEDGER_ORDER)
+        .order_by(*LEDGER_ORDER)
     )
 
 
@@ -167,12 +167,12 @@ def _extras_select():
     return union_all(co_units, tags).order_by("kind", "action_id", "value")
 
 
-_LEDGER_ORDER = (Action.status == ActionStatus.DONE, Action.due_on, Action.id)
+LEDGER_ORDER = (Action.status == ActionStatus.DONE, Action.due_on, Action.id)
 
 
 def ledger_select(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
     """Actions matching the ledger filters, soonest due first, loading nothing else."""
-    return _filtered(select(Action).order_by(*_LEDGER_ORDER), user, f)
+    return _filtered(select(Action).order_by(*LEDGER_ORDER), user, f)
 
 
 def _filtered(stmt: Select, user: User, f: LedgerFilters) -> Select:
