@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from common.search import escape_like
@@ -112,7 +112,7 @@ class BoardPagination(SelectPagination):
     The number of all matching needs comes with the ids (count(*) OVER ()), so the board
     asks no separate count; only a page past the end asks again."""
 
-    def _query_items(self) -> list[Need]:
+    def _query_items(self) -> list[Row]:
         stmt = self._query_args["select"]
         session = self._query_args["session"]
         page = session.execute(
@@ -124,8 +124,7 @@ class BoardPagination(SelectPagination):
         ids = [i for i, _ in page]
         if not ids:
             return []
-        rows = session.scalars(_page_select(), {"ids": ids})
-        by_id = {n.id: n for n in rows}
+        by_id = {row.Need.id: row for row in session.execute(_page_select(), {"ids": ids})}
         return [by_id[i] for i in ids if i in by_id]
 
     def _query_count(self) -> int:
@@ -135,12 +134,15 @@ class BoardPagination(SelectPagination):
 
 
 @lru_cache(maxsize=1)
-def _page_select() -> Select[tuple[Need]]:
-    """The needs of a board page (:ids) with what the board shows, built once."""
+def _page_select() -> Select:
+    """The needs of a board page (:ids) as rows of the Need and the names the board prints
+    beside it (community_name, claimed_unit_name), built once. Names rather than joined
+    Community and Unit objects: building those took a tenth of the board's time."""
     return (
-        select(Need)
+        select(Need, Community.name.label("community_name"), Unit.name.label("claimed_unit_name"))
+        .join(Community, Community.id == Need.community_id)
+        .outerjoin(Unit, Unit.id == Need.claimed_unit_id)
         .where(Need.id.in_(bindparam("ids", expanding=True)))
-        .options(joinedload(Need.community), joinedload(Need.claimed_unit))
     )
 
 

@@ -3,7 +3,7 @@
 Every module of the app is parsed (not imported) and each import, top-level or inside a
 function, is checked against the layer it points to. Below the web layer nothing reads
 the request: services, exports, models and helpers are called alike by views, commands,
-the demo and the API.
+the demo (and the JSON API to come).
 """
 
 from __future__ import annotations

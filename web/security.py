@@ -5,9 +5,13 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask
+from sqlalchemy import bindparam, select
 
 from models import User, db
 from web.extensions import login_manager
+
+# Built once: Session.get builds and annotates a new statement on every request.
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
 
 
 @login_manager.user_loader
@@ -16,7 +20,7 @@ def load_user(user_id: str) -> User | None:
     uid, _, token = user_id.partition(":")
     if not uid.isdigit() or not token:
         return None
-    user = db.session.get(User, int(uid))
+    user = db.session.scalar(_USER_BY_ID, {"user_id": int(uid)})
     if user is None or not user.active:
         return None
     if not secrets.compare_digest(user.session_token, token):
