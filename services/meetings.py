@@ -10,7 +10,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     AgendaItem,
@@ -92,26 +94,53 @@ def meetings_query(
 
 
 def load_meeting(meeting_id: int, for_update: bool = False) -> Meeting | None:
-    """A meeting with everything its page shows, in a fixed number of queries."""
-    return db.session.scalar(_meeting_page_select(for_update), {"meeting_id": meeting_id})
+    """A meeting with everything its page shows, in a fixed number of queries (four).
+
+    The meeting comes with its room, community and street; its agenda (with presenters),
+    invitations (with units) and topics (with units) each come from a statement built once
+    and are set as the loaded collections. selectinload did the same but built and keyed
+    three new statements on every request, a fifth of the meeting page's time. A collection
+    already loaded in this session (perhaps with changes not yet flushed) is left alone.
+    """
+    q = _meeting_page_selects(for_update)
+    params = {"meeting_id": meeting_id}
+    meeting = db.session.scalar(q[0], params)
+    if meeting is None:
+        return None
+    loaded = sa_inspect(meeting).dict
+    for name, stmt in zip(("agenda_items", "invitations", "topics"), q[1:], strict=True):
+        if name not in loaded:
+            set_committed_value(meeting, name, list(db.session.scalars(stmt, params)))
+    return meeting
 
 
 @lru_cache(maxsize=2)
-def _meeting_page_select(for_update: bool) -> Select[tuple[Meeting]]:
-    # Built once: building these loader options took SQLAlchemy a quarter of the loading.
-    stmt = (
+def _meeting_page_selects(for_update: bool) -> tuple[Select, Select, Select, Select]:
+    """The meeting (:meeting_id) and its three collections, in the relationships' order."""
+    meeting_id = bindparam("meeting_id")
+    meeting = (
         select(Meeting)
-        .where(Meeting.id == bindparam("meeting_id"))
-        .options(
-            joinedload(Meeting.room),
-            joinedload(Meeting.community),
-            joinedload(Meeting.street),
-            selectinload(Meeting.agenda_items).joinedload(AgendaItem.presenter_unit),
-            selectinload(Meeting.invitations).joinedload(Invitation.unit),
-            selectinload(Meeting.topics).joinedload(Topic.unit),
-        )
+        .where(Meeting.id == meeting_id)
+        .options(joinedload(Meeting.room), joinedload(Meeting.community), joinedload(Meeting.street))
     )
-    return stmt.with_for_update(of=Meeting) if for_update else stmt
+    if for_update:
+        meeting = meeting.with_for_update(of=Meeting)
+    agenda = (
+        select(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting_id)
+        .options(joinedload(AgendaItem.presenter_unit))
+        .order_by(AgendaItem.position)
+    )
+    invitations = (
+        select(Invitation)
+        .where(Invitation.meeting_id == meeting_id)
+        .options(joinedload(Invitation.unit))
+        .order_by(Invitation.id)
+    )
+    topics = (
+        select(Topic).where(Topic.meeting_id == meeting_id).options(joinedload(Topic.unit)).order_by(Topic.id)
+    )
+    return meeting, agenda, invitations, topics
 
 
 def invitable_units(user: User, community_id: int | None) -> list[Unit]:
