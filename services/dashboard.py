@@ -131,16 +131,21 @@ TREND_SERIES = {
 def street_for(user: User, street_id: int | None = None) -> Street | None:
     """Choose the street a user's dashboard shows: a secretary's own; else the chosen or the first."""
     if user.role == Role.SECRETARY and user.community_id:
-        return db.session.scalar(
-            select(Street)
-            .join(Community, Community.street_id == Street.id)
-            .where(Community.id == user.community_id)
-        )
+        return db.session.scalar(_STREET_OF_COMMUNITY, {"community_id": user.community_id})
     if street_id:
         street = db.session.get(Street, street_id)
         if street is not None:
             return street
-    return db.session.scalar(select(Street).order_by(Street.id).limit(1))
+    return db.session.scalar(_FIRST_STREET)
+
+
+# Built once, like the dashboard's own statements.
+_STREET_OF_COMMUNITY = (
+    select(Street)
+    .join(Community, Community.street_id == Street.id)
+    .where(Community.id == bindparam("community_id"))
+)
+_FIRST_STREET = select(Street).order_by(Street.id).limit(1)
 
 
 def street_dashboard(street: Street, period: Period, day: date | None = None) -> Dashboard:

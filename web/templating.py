@@ -35,14 +35,20 @@ def cached_url_for(endpoint: str, **values) -> str:
     A list page builds the same kinds of links for every row and the menu builds a dozen on
     every page; Flask's url_for takes about 7 microseconds a call, a dictionary lookup well
     under one. Only relative paths are cached, keyed by the mount point (SCRIPT_NAME), the
-    endpoint and the arguments; blueprint-relative endpoints, the underscore options
+    endpoint and the arguments in their order (url_for keeps it in the query string); blueprint-relative endpoints, the underscore options
     (_external, _anchor, ...) and unhashable arguments go straight to url_for. The app has
     no URL defaults or value preprocessors that could make the same arguments build two
     different paths.
     """
-    if endpoint[:1] == "." or any(k[:1] == "_" for k in values):
-        return url_for(endpoint, **values)
-    key = (request.script_root, endpoint, *sorted(values.items()))
+    if len(values) == 1:  # the usual case: one id
+        ((name, value),) = values.items()
+        if name[:1] == "_" or endpoint[:1] == ".":
+            return url_for(endpoint, **values)
+        key: tuple = (request.script_root, endpoint, name, value)
+    else:
+        if endpoint[:1] == "." or any(k[:1] == "_" for k in values):
+            return url_for(endpoint, **values)
+        key = (request.script_root, endpoint, *values.items())
     try:
         return _url_cache[key]
     except KeyError:
