@@ -70,11 +70,26 @@ class User(UserMixin, Base):
 
     @property
     def scope_label(self) -> str:
-        if self.role == Role.SECRETARY and self.community:
-            return self.community.name
-        if self.role == Role.LIAISON and self.unit:
-            return self.unit.name
+        """The community a secretary serves or the unit a liaison speaks for, by name."""
+        names = self.__dict__.get("_scope_names")
+        if names is not None and (self.community_id, self.unit_id) == names[0]:
+            community_name, unit_name = names[1]
+        else:
+            community_name = self.community.name if self.community else None
+            unit_name = self.unit.name if self.unit else None
+        if self.role == Role.SECRETARY and community_name:
+            return community_name
+        if self.role == Role.LIAISON and unit_name:
+            return unit_name
         return ""
+
+    def remember_scope_names(self, community_name: str | None, unit_name: str | None) -> None:
+        """Keep the names loaded with the user (web.security), for scope_label without a query.
+
+        They count only while community_id and unit_id are still the ones they were loaded
+        with; a user moved to another community in this request is looked up again.
+        """
+        self.__dict__["_scope_names"] = ((self.community_id, self.unit_id), (community_name, unit_name))
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

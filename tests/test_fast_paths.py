@@ -13,7 +13,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from models import Action, ActionStatus, AgendaItem, Invitation, Unit, UnitStatus, db
+from models import Action, ActionStatus, AgendaItem, Invitation, Unit, UnitStatus, User, db
 from services.meetings import load_meeting
 from web.pagination import paginate
 from web.templating import cached_url_for
@@ -145,3 +145,22 @@ def test_ledger_rows_say_overdue_as_the_model_does(app, world, held_meeting, log
     assert html.count("已逾期</div>") == 1
     row = html[html.index("逾期未办的事项") :]
     assert row.index("已逾期") < row.index("</tr>")
+
+
+def test_the_menu_names_the_scope_loaded_with_the_user(app, world, login_as, client):
+    login_as("secretary1")
+    html = client.get("/meetings").get_data(as_text=True)
+    assert "社区书记 · 青年路社区" in html
+    login_as("liaison_b")
+    assert "· 市第三人民医院" in client.get("/meetings").get_data(as_text=True)
+    with app.app_context():
+        from web.security import load_user
+
+        user = db.session.get(User, world.secretary1)
+        found = load_user(f"{user.id}:{user.session_token}")
+        assert found.scope_label == "青年路社区"
+        found.community_id = world.community2  # moved within this unit of work: looked up again
+        db.session.flush()
+        db.session.expire(found, ["community"])
+        assert found.scope_label == "和平里社区"
+        db.session.rollback()

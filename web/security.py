@@ -7,11 +7,18 @@ import secrets
 from flask import Flask
 from sqlalchemy import bindparam, select
 
-from models import User, db
+from models import Community, Unit, User, db
 from web.extensions import login_manager
 
-# Built once: Session.get builds and annotates a new statement on every request.
-_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+# Built once (Session.get builds and annotates a new statement on every request), with the
+# names of the user's community and unit: the menu shows one on every page, and loading the
+# Community or Unit for it cost a statement of its own.
+_USER_BY_ID = (
+    select(User, Community.name, Unit.name)
+    .outerjoin(Community, Community.id == User.community_id)
+    .outerjoin(Unit, Unit.id == User.unit_id)
+    .where(User.id == bindparam("user_id"))
+)
 
 
 @login_manager.user_loader
@@ -20,9 +27,13 @@ def load_user(user_id: str) -> User | None:
     uid, _, token = user_id.partition(":")
     if not uid.isdigit() or not token:
         return None
-    user = db.session.scalar(_USER_BY_ID, {"user_id": int(uid)})
-    if user is None or not user.active:
+    row = db.session.execute(_USER_BY_ID, {"user_id": int(uid)}).first()
+    if row is None:
         return None
+    user, community_name, unit_name = row
+    if not user.active:
+        return None
+    user.remember_scope_names(community_name, unit_name)
     if not secrets.compare_digest(user.session_token, token):
         return None
     return user
