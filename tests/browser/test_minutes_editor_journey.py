@@ -7,6 +7,7 @@ dashboard, 签发 names the unit that has not confirmed, and the record shows wh
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def _log_out(page, base: str) -> None:
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()
+        # Bootstrap animates the menu open ("collapsing"); a click while it still moves can
+        # land beside the button on a busy machine. Wait until it has settled as "show".
+        expect(page.locator("#mainnav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+        expect(page.locator("#mainnav")).not_to_have_class(re.compile(r"collapsing"))
     page.get_by_role("button", name="退出").click()
     expect(page).to_have_url(f"{base}/login")
 
