@@ -76,6 +76,54 @@ def meetings_query(
 ) -> Select[tuple[Meeting]]:
     """Visible meetings matching the list filters, soonest first."""
     stmt = visible_meetings(user).options(joinedload(Meeting.room), joinedload(Meeting.community))
+    return _meeting_filters(stmt, community_id, kind, status, unit_id, start, end, street_level)
+
+
+def meeting_list_rows(
+    user: User,
+    community_id: int | None = None,
+    kind: MeetingKind | None = None,
+    status: MeetingStatus | None = None,
+    unit_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    street_level: bool = False,
+) -> Select:
+    """The meeting list's rows as plain values (id, title, status, kind, start_at, end_at,
+    room_name, community_name), filtered and ordered as meetings_query: a Meeting with its
+    room and community as objects cost more to build than the list line that shows them."""
+    stmt = (
+        visible_meetings(user)
+        .with_only_columns(*_LIST_COLUMNS)
+        .select_from(Meeting)
+        .outerjoin(Room, Room.id == Meeting.room_id)
+        .outerjoin(Community, Community.id == Meeting.community_id)
+    )
+    return _meeting_filters(stmt, community_id, kind, status, unit_id, start, end, street_level)
+
+
+_LIST_COLUMNS = (
+    Meeting.id,
+    Meeting.title,
+    Meeting.status,
+    Meeting.kind,
+    Meeting.start_at,
+    Meeting.end_at,
+    Room.name.label("room_name"),
+    Community.name.label("community_name"),
+)
+
+
+def _meeting_filters(
+    stmt: Select,
+    community_id: int | None,
+    kind: MeetingKind | None,
+    status: MeetingStatus | None,
+    unit_id: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    street_level: bool,
+) -> Select:
     if street_level:
         stmt = stmt.where(Meeting.community_id.is_(None))
     elif community_id:

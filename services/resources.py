@@ -105,21 +105,34 @@ def owners_with_resources(user: User) -> list[tuple[int, str]]:
 
 
 _CATALOGUE_NAMES = (aliased(Unit), aliased(Community), aliased(Community))
+_CATALOGUE_COLUMNS = (
+    Resource.id,
+    Resource.title,
+    Resource.description,
+    Resource.kind,
+    Resource.bookable,
+    Resource.active,
+    Resource.capacity,
+    Resource.quantity,
+    Resource.availability,
+    Resource.owner_unit_id,
+    (Resource.visibility == Visibility.COMMUNITY).label("community_only"),
+    _CATALOGUE_NAMES[0].name.label("owner_unit_name"),
+    _CATALOGUE_NAMES[1].name.label("owner_community_name"),
+    _CATALOGUE_NAMES[2].name.label("community_name"),
+)
 
 
 def catalogue_query(user: User, f: CatalogueFilters) -> Select:
-    """Visible resources matching the catalogue filters, newest first: rows of the Resource and
-    the names the catalogue prints beside it (owner_unit_name, owner_community_name,
-    community_name; owner_unit_id is the Resource's own). Names, not joined Unit and
-    Community objects: building three objects per row was most of the page's ORM time."""
+    """Visible resources matching the catalogue filters, newest first, as the plain values a
+    catalogue line prints (see _CATALOGUE_COLUMNS: the resource's own, community_only, and the
+    names owner_unit_name, owner_community_name and community_name). A Resource with its owner
+    and community as joined objects cost more to build than the line that shows them."""
     owner_unit, owner_community, community = _CATALOGUE_NAMES
     stmt = (
         visible_resources(user, include_inactive=f.inactive)
-        .add_columns(
-            owner_unit.name.label("owner_unit_name"),
-            owner_community.name.label("owner_community_name"),
-            community.name.label("community_name"),
-        )
+        .with_only_columns(*_CATALOGUE_COLUMNS)
+        .select_from(Resource)
         .outerjoin(owner_unit, owner_unit.id == Resource.owner_unit_id)
         .outerjoin(owner_community, owner_community.id == Resource.owner_community_id)
         .outerjoin(community, community.id == Resource.community_id)

@@ -201,7 +201,7 @@ def index():
     filters = _filters()
     upcoming = request.args.get("when", "upcoming")
     now = utcnow()
-    stmt = svc.meetings_query(current_user, **filters)
+    stmt = svc.meeting_list_rows(current_user, **filters)
     if upcoming == "upcoming":
         stmt = stmt.where(Meeting.end_at >= now - timedelta(hours=12))
     elif upcoming == "past":
@@ -210,7 +210,7 @@ def index():
             .order_by(None)
             .order_by(Meeting.start_at.desc(), Meeting.id.desc())
         )
-    pagination = paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"])
+    pagination = paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"], rows=True)
     communities = community_options()
     return render_template(
         "meetings/index.html",
