@@ -16,7 +16,7 @@ from typing import Any
 
 import filetype
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, event, exists, literal, or_, select, union_all
+from sqlalchemy import Select, String, and_, event, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from common.dates import format_date
@@ -95,19 +95,37 @@ def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
 
 def ledger_page_query(user: User, f: LedgerFilters, day: date) -> Select:
     """The ledger page's rows as plain values: id, title, due_on, status, community_name,
-    lead_unit_name and overdue (on `day`), in ledger order (see ledger_extras for the rest).
+    lead_unit_name, the co-units' names and the principles (packed, see ledger_extras) and
+    overdue (on `day`), in ledger order.
 
     Fifty Action objects with their lead units and communities took the ORM longer to build
-    than the page took to render; the page only prints these values.
+    than the page took to render; the page only prints these values. The co-units and
+    principles come in the same statement, as strings aggregated per action.
     """
     overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < day).label("overdue")
     return _filtered(_ledger_rows(), user, f).add_columns(overdue)
+
+
+# Joins the values aggregated into one string; no unit name or principle contains it.
+_SEP = "\x1f"
 
 
 @lru_cache(maxsize=1)
 def _ledger_rows() -> Select:
     """The ledger page's columns and joins, built once."""
     lead = aliased(Unit)
+    co_units = (
+        select(func.aggregate_strings(Unit.name, _SEP))
+        .select_from(action_co_unit)
+        .join(Unit, Unit.id == action_co_unit.c.unit_id)
+        .where(action_co_unit.c.action_id == Action.id)
+        .scalar_subquery()
+    )
+    principles = (
+        select(func.aggregate_strings(type_coerce(ActionTag.principle, String), _SEP))
+        .where(ActionTag.action_id == Action.id)
+        .scalar_subquery()
+    )
     return (
         select(
             Action.id,
@@ -116,6 +134,8 @@ def _ledger_rows() -> Select:
             Action.status,
             Community.name.label("community_name"),
             lead.name.label("lead_unit_name"),
+            co_units.label("co_unit_names"),
+            principles.label("principle_values"),
         )
         .outerjoin(lead, lead.id == Action.lead_unit_id)
         .outerjoin(Community, Community.id == Action.community_id)
@@ -131,40 +151,19 @@ class LedgerExtras:
     principles: tuple[Principle, ...] = ()  # in the order 资源共享、优势互补、共建共驻、共同发展
 
 
-def ledger_extras(actions: Sequence[Any]) -> dict[int, LedgerExtras]:
-    """The co-units' names and the principles of the listed actions, in one statement.
-
-    Loaded as Unit and ActionTag objects (two selectin statements) they took a third of
-    the ledger page's time; the page only prints names and labels.
-    """
-    ids = [a.id for a in actions]
-    if not ids:
-        return {}
-    names: dict[int, list[str]] = {}
-    tagged: dict[int, list[Principle]] = {}
-    for action_id, kind, value in db.session.execute(_extras_select(), {"ids": ids}):
-        if kind == 0:
-            names.setdefault(action_id, []).append(value)
-        else:
-            tagged.setdefault(action_id, []).append(Principle(value))
+def ledger_extras(rows: Sequence[Any]) -> dict[int, LedgerExtras]:
+    """The co-units' names (by name) and the principles (in their order) of the ledger page's
+    rows, unpacked from the strings its statement aggregated."""
     order = list(Principle)
     return {
-        i: LedgerExtras(tuple(names.get(i, ())), tuple(sorted(tagged.get(i, ()), key=order.index)))
-        for i in ids
+        row.id: LedgerExtras(
+            tuple(sorted(row.co_unit_names.split(_SEP))) if row.co_unit_names else (),
+            tuple(sorted((Principle(v) for v in row.principle_values.split(_SEP)), key=order.index))
+            if row.principle_values
+            else (),
+        )
+        for row in rows
     }
-
-
-@lru_cache(maxsize=1)
-def _extras_select():
-    """Co-unit names (kind 0) and principles (kind 1) of the actions in :ids, built once."""
-    ids = bindparam("ids", expanding=True)
-    co_units = (
-        select(action_co_unit.c.action_id, literal(0).label("kind"), Unit.name.label("value"))
-        .join(Unit, Unit.id == action_co_unit.c.unit_id)
-        .where(action_co_unit.c.action_id.in_(ids))
-    )
-    tags = select(ActionTag.action_id, literal(1), ActionTag.principle).where(ActionTag.action_id.in_(ids))
-    return union_all(co_units, tags).order_by("kind", "action_id", "value")
 
 
 LEDGER_ORDER = (Action.status == ActionStatus.DONE, Action.due_on, Action.id)

@@ -13,7 +13,18 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from models import Action, ActionStatus, AgendaItem, Invitation, Unit, UnitStatus, User, db
+from models import (
+    Action,
+    ActionStatus,
+    ActionTag,
+    AgendaItem,
+    Invitation,
+    Principle,
+    Unit,
+    UnitStatus,
+    User,
+    db,
+)
 from services.meetings import load_meeting
 from web.pagination import paginate
 from web.templating import cached_url_for
@@ -134,8 +145,12 @@ def test_ledger_rows_say_overdue_as_the_model_does(app, world, held_meeting, log
                     status=status,
                 )
             )
+        first = db.session.scalar(select(Action).where(Action.title == "逾期未办的事项"))
+        first.co_units = [db.session.get(Unit, world.unit_c), db.session.get(Unit, world.unit_b)]
+        first.tags = [ActionTag(principle=Principle.DEVELOP), ActionTag(principle=Principle.SHARE)]
         db.session.commit()
         actions = db.session.scalars(select(Action).where(Action.meeting_id == mid)).all()
+        co_names = [u.name for u in first.co_units]  # the relationship orders by name
         overdue = [a.title for a in actions if a.is_overdue(day)]
     assert overdue == ["逾期未办的事项"]
     login_as("secretary1")
@@ -144,7 +159,10 @@ def test_ledger_rows_say_overdue_as_the_model_does(app, world, held_meeting, log
     assert "东大街第一小学" in html and "青年路社区" in html  # lead unit and community names
     assert html.count("已逾期</div>") == 1
     row = html[html.index("逾期未办的事项") :]
-    assert row.index("已逾期") < row.index("</tr>")
+    row = row[: row.index("</tr>")]
+    assert "已逾期" in row
+    assert "、".join(co_names) in row  # co-units by name, as the relationship orders them
+    assert row.index("资源共享") < row.index("共同发展")  # principles in their order
 
 
 def test_the_menu_names_the_scope_loaded_with_the_user(app, world, login_as, client):
