@@ -97,11 +97,46 @@ def _contains(column, pattern: str):
 
 def owners_with_resources(user: User) -> list[tuple[int, str]]:
     """(id, name) of the units that have a resource the user may see, for the owner filter."""
-    visible = visible_resources(user).where(Resource.owner_unit_id == Unit.id).with_only_columns(Resource.id)
-    return [
-        tuple(row)
-        for row in db.session.execute(select(Unit.id, Unit.name).where(visible.exists()).order_by(Unit.name))
-    ]
+    kind, params = _viewer(user)
+    return [tuple(row) for row in db.session.execute(_owners_select(kind), params)]
+
+
+def _viewer(user: User) -> tuple[str, dict[str, int]]:
+    """Which of visible_resources' rules applies to the user, and its bound parameters."""
+    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+        return "staff", {}
+    if user.role != Role.LIAISON or not user.unit_id:
+        return "none", {}
+    return "liaison", {
+        "viewer_unit_id": user.unit_id,
+        "viewer_community_id": perm.viewer_community_id(user) or 0,
+    }
+
+
+def _visible_where(kind: str, include_inactive: bool) -> tuple:
+    """visible_resources' rules as criteria with bound parameters (:viewer_unit_id,
+    :viewer_community_id), for statements built once per kind of viewer."""
+    if kind == "staff":
+        return () if include_inactive else (Resource.active.is_(True),)
+    if kind == "none":
+        return (false(),)
+    shared = or_(
+        Resource.visibility == Visibility.ALL,
+        and_(
+            Resource.visibility == Visibility.COMMUNITY,
+            Resource.community_id == bindparam("viewer_community_id"),
+        ),
+    )
+    own = Resource.owner_unit_id == bindparam("viewer_unit_id")
+    if include_inactive:
+        return (or_(own, and_(Resource.active.is_(True), shared)),)
+    return (Resource.active.is_(True), or_(own, shared))
+
+
+@lru_cache(maxsize=4)
+def _owners_select(kind: str) -> Select:
+    visible = select(Resource.id).where(*_visible_where(kind, False), Resource.owner_unit_id == Unit.id)
+    return select(Unit.id, Unit.name).where(visible.exists()).order_by(Unit.name)
 
 
 _CATALOGUE_NAMES = (aliased(Unit), aliased(Community), aliased(Community))
@@ -123,20 +158,14 @@ _CATALOGUE_COLUMNS = (
 )
 
 
-def catalogue_query(user: User, f: CatalogueFilters) -> Select:
+def catalogue_query(user: User, f: CatalogueFilters) -> tuple[Select, dict[str, int]]:
     """Visible resources matching the catalogue filters, newest first, as the plain values a
     catalogue line prints (see _CATALOGUE_COLUMNS: the resource's own, community_only, and the
-    names owner_unit_name, owner_community_name and community_name). A Resource with its owner
-    and community as joined objects cost more to build than the line that shows them."""
-    owner_unit, owner_community, community = _CATALOGUE_NAMES
-    stmt = (
-        visible_resources(user, include_inactive=f.inactive)
-        .with_only_columns(*_CATALOGUE_COLUMNS)
-        .select_from(Resource)
-        .outerjoin(owner_unit, owner_unit.id == Resource.owner_unit_id)
-        .outerjoin(owner_community, owner_community.id == Resource.owner_community_id)
-        .outerjoin(community, community.id == Resource.community_id)
-    )
+    names owner_unit_name, owner_community_name and community_name), with the values of its
+    bound parameters. A Resource with its owner and community as joined objects cost more to
+    build than the line that shows them; the statement without filters is built once."""
+    kind, params = _viewer(user)
+    stmt = _catalogue_select(kind, f.inactive)
     q = f.q.strip()
     if q:
         pattern = f"%{escape_like(q)}%"
@@ -158,7 +187,21 @@ def catalogue_query(user: User, f: CatalogueFilters) -> Select:
         stmt = stmt.where(Resource.owner_unit_id == f.owner_unit_id)
     if f.bookable:
         stmt = stmt.where(Resource.bookable.is_(True))
-    return stmt.order_by(Resource.id.desc())
+    return stmt, params
+
+
+@lru_cache(maxsize=8)
+def _catalogue_select(kind: str, include_inactive: bool) -> Select:
+    owner_unit, owner_community, community = _CATALOGUE_NAMES
+    return (
+        select(*_CATALOGUE_COLUMNS)
+        .select_from(Resource)
+        .outerjoin(owner_unit, owner_unit.id == Resource.owner_unit_id)
+        .outerjoin(owner_community, owner_community.id == Resource.owner_community_id)
+        .outerjoin(community, community.id == Resource.community_id)
+        .where(*_visible_where(kind, include_inactive))
+        .order_by(Resource.id.desc())
+    )
 
 
 def unit_resources(user: User, unit: Unit, limit: int = 20) -> tuple[list[Resource], int]:

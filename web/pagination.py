@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import lazyload
 
 from models import db
 
@@ -25,32 +26,45 @@ class CountedPagination(SelectPagination):
     def _query_items(self) -> list[Any]:
         stmt = self._query_args["select"]
         session = self._query_args["session"]
+        params = self._query_args.get("params") or {}
         self._total: int | None = None
+        page = stmt.limit(self.per_page).offset(self._query_offset)
         if stmt._distinct:
-            return super()._query_items()
-        rows = session.execute(
-            stmt.add_columns(func.count().over()).limit(self.per_page).offset(self._query_offset)
-        ).all()
-        if rows:
-            self._total = rows[0][-1]
+            rows = session.execute(page, params).all()
+        else:
+            rows = session.execute(page.add_columns(func.count().over()), params).all()
+            if rows:
+                self._total = rows[0][-1]
         if self._query_args.get("rows"):
-            return rows  # whole rows, the total as their last value
+            return rows  # whole rows (without DISTINCT, the total as their last value)
         return [row[0] for row in rows]
 
     def _query_count(self) -> int:
         if self._total is not None:
             return self._total
-        if self._query_offset == 0 and not self._query_args["select"]._distinct:
+        stmt = self._query_args["select"]
+        if self._query_offset == 0 and not stmt._distinct:
             return 0
-        return super()._query_count()
+        sub = stmt.options(lazyload("*")).order_by(None).subquery()
+        count = select(func.count()).select_from(sub)
+        return self._query_args["session"].execute(count, self._query_args.get("params") or {}).scalar()
 
 
-def paginate(stmt: Select, per_page: int, rows: bool = False) -> CountedPagination:
+def paginate(
+    stmt: Select, per_page: int, rows: bool = False, params: dict[str, Any] | None = None
+) -> CountedPagination:
     """The page the request asks for (`?page=`), out-of-range pages empty instead of 404.
 
     The items are the first value of each row (the entity), or with `rows` the whole rows
-    of a statement that selects plain columns.
+    of a statement that selects plain columns. `params` are the values of the statement's
+    bound parameters (for a statement built once).
     """
     return CountedPagination(
-        select=stmt, session=db.session(), per_page=per_page, max_per_page=None, error_out=False, rows=rows
+        select=stmt,
+        session=db.session(),
+        per_page=per_page,
+        max_per_page=None,
+        error_out=False,
+        rows=rows,
+        params=params,
     )

@@ -127,10 +127,12 @@ def _data(form: ResourceForm) -> dict:
 def index():
     """List the resources shared with the viewer, with filters and pagination."""
     f = _filters()
+    stmt, params = svc.catalogue_query(current_user, f)
     pagination = paginate(
-        svc.catalogue_query(current_user, f),
+        stmt,
         per_page=current_app.config.get("RESOURCES_PER_PAGE", 20),
         rows=True,
+        params=params,
     )
     communities = community_options()
     owners = svc.owners_with_resources(current_user)
