@@ -16,7 +16,7 @@ from typing import Any
 
 import filetype
 from flask import current_app
-from sqlalchemy import Select, String, and_, event, exists, func, or_, select, type_coerce
+from sqlalchemy import Select, String, and_, bindparam, event, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from common.dates import format_date
@@ -93,17 +93,16 @@ def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
     )
 
 
-def ledger_page_query(user: User, f: LedgerFilters, day: date) -> Select:
+def ledger_page_query(user: User, f: LedgerFilters, day: date) -> tuple[Select, dict[str, date]]:
     """The ledger page's rows as plain values: id, title, due_on, status, community_name,
     lead_unit_name, the co-units' names and the principles (packed, see ledger_extras) and
-    overdue (on `day`), in ledger order.
+    overdue (on `day`), in ledger order; with the values of its bound parameters.
 
     Fifty Action objects with their lead units and communities took the ORM longer to build
     than the page took to render; the page only prints these values. The co-units and
     principles come in the same statement, as strings aggregated per action.
     """
-    overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < day).label("overdue")
-    return _filtered(_ledger_rows(), user, f).add_columns(overdue)
+    return _filtered(_ledger_rows(), user, f), {"day": day}
 
 
 # Joins the values aggregated into one string; no unit name or principle contains it.
@@ -136,6 +135,7 @@ def _ledger_rows() -> Select:
             lead.name.label("lead_unit_name"),
             co_units.label("co_unit_names"),
             principles.label("principle_values"),
+            and_(Action.status != ActionStatus.DONE, Action.due_on < bindparam("day")).label("overdue"),
         )
         .outerjoin(lead, lead.id == Action.lead_unit_id)
         .outerjoin(Community, Community.id == Action.community_id)

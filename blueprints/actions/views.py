@@ -51,10 +51,12 @@ def _filters() -> svc.LedgerFilters:
 def index():
     """The action ledger with filters."""
     f = _filters()
+    stmt, params = svc.ledger_page_query(current_user, f, today())
     pagination = paginate(
-        svc.ledger_page_query(current_user, f, today()),
+        stmt,
         per_page=current_app.config["ACTIONS_PER_PAGE"],
         rows=True,
+        params=params,
     )
     communities = community_options()
     unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
