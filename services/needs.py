@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -79,7 +80,7 @@ def idle_days(need: Need) -> int:
 def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
     """Needs matching the board's filters: open first, then claims under way, fulfilled, withdrawn;
     newest first within each. Paginate it with BoardPagination."""
-    stmt = select(Need)
+    stmt = _board_base()
     if f.community_id:
         stmt = stmt.where(Need.community_id == f.community_id)
     if f.kind:
@@ -97,12 +98,18 @@ def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
         stmt = stmt.where(Need.claimed_unit_id == (user.unit_id or 0))
     if f.stale:
         stmt = stmt.where(Need.status.in_(ACTIVE_CLAIM), Need.last_activity_at < stale_cutoff())
+    return stmt
+
+
+@lru_cache(maxsize=1)
+def _board_base() -> Select[tuple[Need]]:
+    """The board's order, built once (filters are added to it)."""
     order = [
         (Need.status == NeedStatus.OPEN).desc(),
         (Need.status.in_(ACTIVE_CLAIM)).desc(),
         (Need.status == NeedStatus.FULFILLED).desc(),
     ]
-    return stmt.order_by(*order, Need.created_at.desc(), Need.id.desc())
+    return select(Need).order_by(*order, Need.created_at.desc(), Need.id.desc())
 
 
 class BoardPagination(SelectPagination):
@@ -116,9 +123,7 @@ class BoardPagination(SelectPagination):
         stmt = self._query_args["select"]
         session = self._query_args["session"]
         page = session.execute(
-            stmt.with_only_columns(Need.id, func.count().over())
-            .limit(self.per_page)
-            .offset(self._query_offset)
+            _ids_page(stmt), {"page_limit": self.per_page, "page_offset": self._query_offset}
         ).all()
         self._total = page[0][1] if page else None
         ids = [i for i, _ in page]
@@ -131,6 +136,23 @@ class BoardPagination(SelectPagination):
         if self._total is not None:
             return self._total
         return 0 if self._query_offset == 0 else super()._query_count()
+
+
+# The page of ids of a board statement, remembered while the statement lives: the board
+# without filters is paged without building and keying a new statement on every request.
+_id_pages: weakref.WeakKeyDictionary[Select, Select] = weakref.WeakKeyDictionary()
+
+
+def _ids_page(stmt: Select) -> Select:
+    paged = _id_pages.get(stmt)
+    if paged is None:
+        paged = (
+            stmt.with_only_columns(Need.id, func.count().over())
+            .limit(bindparam("page_limit"))
+            .offset(bindparam("page_offset"))
+        )
+        _id_pages[stmt] = paged
+    return paged
 
 
 @lru_cache(maxsize=1)
