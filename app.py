@@ -161,5 +161,5 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the flask commands (cli.register: seed-demo, create-user, remind, verify-archive, migrate-archive)."""
+    """Add the flask commands (cli.register: seed-demo, create-user, remind, verify-archive, migrate-archive, backup, restore)."""
     register_cli(app)

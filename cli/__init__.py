@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import archive, demo, mail, users
+from cli import archive, backup, demo, mail, users
 
 COMMANDS = (
     demo.seed_demo_command,
@@ -12,6 +12,8 @@ COMMANDS = (
     archive.verify_archive_command,
     archive.migrate_archive_command,
     users.create_user_command,
+    backup.backup_command,
+    backup.restore_command,
 )
 
 
