@@ -978,3 +978,41 @@ def test_liaison_copies_disclose_no_other_units_address(app, client, cal_world, 
         unfolded = text.decode().replace("\r\n ", "")
         assert not any(addr in unfolded for addr in others), unfolded
         assert "市第三人民医院" not in unfolded.split("DESCRIPTION")[0]  # no other unit's CN either
+
+
+def test_keep_attendees_keeps_only_the_one_address_whole_and_folded():
+    """One ATTENDEE stays (folded over two lines or not), every other goes with its
+    continuation lines, and text that merely mentions ATTENDEE elsewhere is untouched."""
+    from exports.ics import keep_attendees
+
+    crlf = "\r\n"
+    event = crlf.join(
+        [
+            "BEGIN:VEVENT",
+            "DESCRIPTION:议程",
+            " ATTENDEE:不是属性，只是续行",
+            "ATTENDEE;CN=甲单位:mailto:a@example.gov.cn",
+            "ATTENDEE;CN=乙单位很长的名字;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION:mail",
+            " to:b@example.gov.cn",
+            "SUMMARY:联席会议",
+            "END:VEVENT",
+        ]
+    )
+    only_b = keep_attendees(event, "mailto:b@example.gov.cn")
+    assert "a@example.gov.cn" not in only_b
+    assert (
+        crlf
+        + "ATTENDEE;CN=乙单位很长的名字;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION:mail"
+        + crlf
+        + " to:b@example.gov.cn"
+        + crlf
+        in only_b
+    )
+    assert " ATTENDEE:不是属性，只是续行" in only_b and only_b.endswith(
+        "SUMMARY:联席会议" + crlf + "END:VEVENT"
+    )
+    only_a = keep_attendees(event, "mailto:a@example.gov.cn")
+    assert "ATTENDEE;CN=甲单位:mailto:a@example.gov.cn" in only_a and "b@example.gov.cn" not in only_a
+    none = keep_attendees(event, None)
+    assert none.count("ATTENDEE;") == 0 and none.startswith("BEGIN:VEVENT" + crlf + "DESCRIPTION:议程")
+    assert keep_attendees(event, "mailto:c@example.gov.cn") == none
