@@ -85,7 +85,7 @@ class LedgerFilters:
 
 def ledger_query(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
     """Actions matching the ledger filters, soonest due first, with their units, community and tags."""
-    return ledger_select(user, f).options(
+    return _filtered(select(Action).order_by(*LEDGER_ORDER), user, f).options(
         joinedload(Action.lead_unit),
         joinedload(Action.community),
         selectinload(Action.co_units),
@@ -167,11 +167,6 @@ def ledger_extras(rows: Sequence[Any]) -> dict[int, LedgerExtras]:
 
 
 LEDGER_ORDER = (Action.status == ActionStatus.DONE, Action.due_on, Action.id)
-
-
-def ledger_select(user: User, f: LedgerFilters) -> Select[tuple[Action]]:
-    """Actions matching the ledger filters, soonest due first, loading nothing else."""
-    return _filtered(select(Action).order_by(*LEDGER_ORDER), user, f)
 
 
 def _filtered(stmt: Select, user: User, f: LedgerFilters) -> Select:

@@ -49,19 +49,28 @@ def visible_meetings(user: User) -> Select[tuple[Meeting]]:
     community's secretary and whoever created it. A liaison sees the published meetings
     their unit is invited to.
     """
-    stmt = select(Meeting)
+    criteria = visibility(user.role, bool(user.community_id))
+    return select(Meeting).where(*criteria).params(viewer_params(user))
+
+
+def visibility(role: Role, has_community: bool) -> tuple:
+    """visible_meetings' rule for a kind of viewer, as criteria with the bound parameters
+    :user_id, :unit_id and :community_id (viewer_params): for statements built once."""
     published = Meeting.status != MeetingStatus.DRAFT
-    if user.role == Role.LIAISON:
-        return stmt.where(
-            published,
-            Meeting.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == user.unit_id)),
-        )
-    if user.role == Role.ADMIN:
-        return stmt
-    own_drafts = Meeting.created_by_id == user.id
-    if user.role == Role.SECRETARY and user.community_id:
-        own_drafts = or_(own_drafts, Meeting.community_id == user.community_id)
-    return stmt.where(or_(published, own_drafts))
+    if role == Role.LIAISON:
+        invited = select(Invitation.meeting_id).where(Invitation.unit_id == bindparam("unit_id"))
+        return (published, Meeting.id.in_(invited))
+    if role == Role.ADMIN:
+        return ()
+    own_drafts = Meeting.created_by_id == bindparam("user_id")
+    if role == Role.SECRETARY and has_community:
+        own_drafts = or_(own_drafts, Meeting.community_id == bindparam("community_id"))
+    return (or_(published, own_drafts),)
+
+
+def viewer_params(user: User) -> dict[str, int]:
+    """The values of visibility()'s bound parameters for a user."""
+    return {"user_id": user.id, "unit_id": user.unit_id or 0, "community_id": user.community_id or 0}
 
 
 def meetings_query(
@@ -76,21 +85,21 @@ def meetings_query(
 ) -> Select[tuple[Meeting]]:
     """Visible meetings matching the list filters, soonest first."""
     stmt = visible_meetings(user).options(joinedload(Meeting.room), joinedload(Meeting.community))
-    return _meeting_filters(stmt, community_id, kind, status, unit_id, start, end, street_level)
+    return _meeting_filters(
+        stmt,
+        community_id=community_id,
+        kind=kind,
+        status=status,
+        unit_id=unit_id,
+        start=start,
+        end=end,
+        street_level=street_level,
+    )
 
 
-def meeting_list_rows(
-    user: User,
-    community_id: int | None = None,
-    kind: MeetingKind | None = None,
-    status: MeetingStatus | None = None,
-    unit_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    street_level: bool = False,
-) -> Select:
+def meeting_list_rows(user: User, **filters) -> Select:
     """The meeting list's rows as plain values (id, title, status, kind, start_at, end_at,
-    room_name, community_name), filtered and ordered as meetings_query: a Meeting with its
+    room_name, community_name), with meetings_query's filters and order: a Meeting with its
     room and community as objects cost more to build than the list line that shows them."""
     stmt = (
         visible_meetings(user)
@@ -99,7 +108,7 @@ def meeting_list_rows(
         .outerjoin(Room, Room.id == Meeting.room_id)
         .outerjoin(Community, Community.id == Meeting.community_id)
     )
-    return _meeting_filters(stmt, community_id, kind, status, unit_id, start, end, street_level)
+    return _meeting_filters(stmt, **filters)
 
 
 _LIST_COLUMNS = (
@@ -116,13 +125,13 @@ _LIST_COLUMNS = (
 
 def _meeting_filters(
     stmt: Select,
-    community_id: int | None,
-    kind: MeetingKind | None,
-    status: MeetingStatus | None,
-    unit_id: int | None,
-    start: datetime | None,
-    end: datetime | None,
-    street_level: bool,
+    community_id: int | None = None,
+    kind: MeetingKind | None = None,
+    status: MeetingStatus | None = None,
+    unit_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    street_level: bool = False,
 ) -> Select:
     if street_level:
         stmt = stmt.where(Meeting.community_id.is_(None))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -12,6 +11,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from common.paging import paged
 from common.search import escape_like
 from models import (
     Action,
@@ -123,7 +123,7 @@ class BoardPagination(SelectPagination):
         stmt = self._query_args["select"]
         session = self._query_args["session"]
         page = session.execute(
-            _ids_page(stmt), {"page_limit": self.per_page, "page_offset": self._query_offset}
+            paged(stmt, Need.id), {"page_limit": self.per_page, "page_offset": self._query_offset}
         ).all()
         self._total = page[0][1] if page else None
         ids = [i for i, _ in page]
@@ -136,23 +136,6 @@ class BoardPagination(SelectPagination):
         if self._total is not None:
             return self._total
         return 0 if self._query_offset == 0 else super()._query_count()
-
-
-# The page of ids of a board statement, remembered while the statement lives: the board
-# without filters is paged without building and keying a new statement on every request.
-_id_pages: weakref.WeakKeyDictionary[Select, Select] = weakref.WeakKeyDictionary()
-
-
-def _ids_page(stmt: Select) -> Select:
-    paged = _id_pages.get(stmt)
-    if paged is None:
-        paged = (
-            stmt.with_only_columns(Need.id, func.count().over())
-            .limit(bindparam("page_limit"))
-            .offset(bindparam("page_offset"))
-        )
-        _id_pages[stmt] = paged
-    return paged
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,7 @@
 Its statements are built once per kind of viewer (role, and whether a secretary has a
 community) with the viewer and the time as bound parameters: building six statements on
 every request took SQLAlchemy about as long as running them. What each viewer may see is
-the same as services.meetings.visible_meetings and the action ledger decide.
+the same as services.meetings.visibility and the action ledger decide.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from models import (
     db,
 )
 from services.actions import LEDGER_ORDER, involves
+from services.meetings import viewer_params, visibility
 
 NEXT_MEETINGS = 6
 OPEN_ACTIONS = 8
@@ -47,13 +48,7 @@ class _Statements:
 
 
 def _params(user: User, now: datetime, day: date) -> dict[str, Any]:
-    return {
-        "user_id": user.id,
-        "unit_id": user.unit_id or 0,
-        "community_id": user.community_id or 0,
-        "now": now,
-        "day": day,
-    }
+    return viewer_params(user) | {"now": now, "day": day}
 
 
 def unit_table() -> tuple[list[Community], dict[int, dict[UnitStatus, int]]]:
@@ -106,7 +101,7 @@ def owed_replies(user: User, now: datetime) -> list[Meeting]:
 def _statements(role: Role, has_community: bool) -> _Statements:
     """The overview's statements for one kind of viewer, with bound parameters
     :user_id, :unit_id, :community_id, :now and :day."""
-    user_id, unit_id, community_id = bindparam("user_id"), bindparam("unit_id"), bindparam("community_id")
+    unit_id, community_id = bindparam("unit_id"), bindparam("community_id")
     now, day = bindparam("now"), bindparam("day")
 
     units_by_status = (
@@ -134,17 +129,12 @@ def _statements(role: Role, has_community: bool) -> _Statements:
         .limit(OPEN_ACTIONS)
     )
 
-    # Meetings the viewer may see (as services.meetings.visible_meetings), still to come.
-    meetings = select(Meeting).options(joinedload(Meeting.room), joinedload(Meeting.community))
-    published = Meeting.status != MeetingStatus.DRAFT
-    if role == Role.LIAISON:
-        invited = select(Invitation.meeting_id).where(Invitation.unit_id == unit_id)
-        meetings = meetings.where(published, Meeting.id.in_(invited))
-    elif role != Role.ADMIN:
-        own_drafts = Meeting.created_by_id == user_id
-        if role == Role.SECRETARY and has_community:
-            own_drafts = or_(own_drafts, Meeting.community_id == community_id)
-        meetings = meetings.where(or_(published, own_drafts))
+    # Meetings the viewer may see (the rule of services.meetings.visible_meetings), still to come.
+    meetings = (
+        select(Meeting)
+        .options(joinedload(Meeting.room), joinedload(Meeting.community))
+        .where(*visibility(role, has_community))
+    )
     meetings = meetings.where(
         Meeting.end_at >= now, Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.SCHEDULED))
     )

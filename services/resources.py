@@ -67,24 +67,8 @@ class CatalogueFilters:
 
 def visible_resources(user: User, include_inactive: bool = False) -> Select[tuple[Resource]]:
     """Resources a user may see: staff all; a liaison those shared with all units or their community, and their own."""
-    stmt = select(Resource)
-    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
-        if not include_inactive:
-            stmt = stmt.where(Resource.active.is_(True))
-        return stmt
-    if user.role != Role.LIAISON or not user.unit_id:
-        return stmt.where(false())
-    shared = or_(
-        Resource.visibility == Visibility.ALL,
-        and_(
-            Resource.visibility == Visibility.COMMUNITY,
-            Resource.community_id == perm.viewer_community_id(user),
-        ),
-    )
-    own = Resource.owner_unit_id == user.unit_id
-    if include_inactive:
-        return stmt.where(or_(own, and_(Resource.active.is_(True), shared)))
-    return stmt.where(Resource.active.is_(True), or_(own, shared))
+    kind, params = _viewer(user)
+    return select(Resource).where(*_visible_where(kind, include_inactive)).params(params)
 
 
 def _contains(column, pattern: str):
@@ -114,8 +98,9 @@ def _viewer(user: User) -> tuple[str, dict[str, int]]:
 
 
 def _visible_where(kind: str, include_inactive: bool) -> tuple:
-    """visible_resources' rules as criteria with bound parameters (:viewer_unit_id,
-    :viewer_community_id), for statements built once per kind of viewer."""
+    """Which resources a kind of viewer may see (the one rule: visible_resources, the
+    catalogue and its owner filter use it), as criteria with bound parameters
+    (:viewer_unit_id, :viewer_community_id; _viewer gives their values)."""
     if kind == "staff":
         return () if include_inactive else (Resource.active.is_(True),)
     if kind == "none":

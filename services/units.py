@@ -36,46 +36,18 @@ def units_query(
     community_id: int | None = None,
     category: UnitCategory | None = None,
     status: UnitStatus | None = None,
-) -> Select[tuple[Unit]]:
-    """Units matching a search and filters, ordered for the register."""
-    stmt = select(Unit).options(joinedload(Unit.community))
-    return _register_filters(stmt, q, community_id, category, status)
-
-
-def register_page_query(
-    q: str = "",
-    community_id: int | None = None,
-    category: UnitCategory | None = None,
-    status: UnitStatus | None = None,
+    rows: bool = False,
 ) -> Select:
-    """The register page's rows as plain values (id, name, short_name, category,
-    community_name, liaison_name, status, registered_on), filtered and ordered as units_query.
-    A page of Unit objects (some forty columns each) with their communities cost more to
-    build than the page cost to render."""
-    return _register_filters(_register_rows(), q, community_id, category, status)
+    """Units matching a search and filters, ordered for the register.
 
-
-@lru_cache(maxsize=1)
-def _register_rows() -> Select:
-    return select(
-        Unit.id,
-        Unit.name,
-        Unit.short_name,
-        Unit.category,
-        Community.name.label("community_name"),
-        Unit.liaison_name,
-        Unit.status,
-        Unit.registered_on,
-    ).join(Community, Community.id == Unit.community_id)
-
-
-def _register_filters(
-    stmt: Select,
-    q: str,
-    community_id: int | None,
-    category: UnitCategory | None,
-    status: UnitStatus | None,
-) -> Select:
+    With `rows`, the register page's plain values instead (id, name, short_name, category,
+    community_name, liaison_name, status, registered_on): a page of Unit objects (some forty
+    columns each) with their communities cost more to build than the page cost to render.
+    """
+    if rows:
+        stmt = _register_rows()
+    else:
+        stmt = select(Unit).options(joinedload(Unit.community)).order_by(*_REGISTER_ORDER)
     q = q.strip()
     if q:
         pattern = f"%{escape_like(q)}%"
@@ -92,7 +64,29 @@ def _register_filters(
         stmt = stmt.where(Unit.category == category)
     if status:
         stmt = stmt.where(Unit.status == status)
-    return stmt.order_by(Unit.community_id, Unit.name, Unit.id)
+    return stmt
+
+
+@lru_cache(maxsize=1)
+def _register_rows() -> Select:
+    """The register page's columns, join and order, built once (an unfiltered page reuses it)."""
+    return (
+        select(
+            Unit.id,
+            Unit.name,
+            Unit.short_name,
+            Unit.category,
+            Community.name.label("community_name"),
+            Unit.liaison_name,
+            Unit.status,
+            Unit.registered_on,
+        )
+        .join(Community, Community.id == Unit.community_id)
+        .order_by(*_REGISTER_ORDER)
+    )
+
+
+_REGISTER_ORDER = (Unit.community_id, Unit.name, Unit.id)
 
 
 def communities_for(user: User) -> list[Community]:

@@ -11,13 +11,13 @@ collection or DISTINCT would be counted wrongly, so those take Flask-SQLAlchemy'
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import lazyload
 
+from common.paging import paged
 from models import db
 
 
@@ -30,7 +30,7 @@ class CountedPagination(SelectPagination):
         params = self._query_args.get("params") or {}
         self._total: int | None = None
         page_params = {**params, "page_limit": self.per_page, "page_offset": self._query_offset}
-        rows = session.execute(_paged(stmt), page_params).all()
+        rows = session.execute(paged(stmt), page_params).all()
         if not stmt._distinct and rows:
             self._total = rows[0][-1]
         if self._query_args.get("rows"):
@@ -46,22 +46,6 @@ class CountedPagination(SelectPagination):
         sub = stmt.options(lazyload("*")).order_by(None).subquery()
         count = select(func.count()).select_from(sub)
         return self._query_args["session"].execute(count, self._query_args.get("params") or {}).scalar()
-
-
-# A page of a statement: LIMIT and OFFSET as bound parameters, and (without DISTINCT) the
-# total. Remembered for as long as the statement lives, so a statement built once (a list
-# without filters) is paged without building and keying a new statement on every request.
-_pages: weakref.WeakKeyDictionary[Select, Select] = weakref.WeakKeyDictionary()
-
-
-def _paged(stmt: Select) -> Select:
-    paged = _pages.get(stmt)
-    if paged is None:
-        paged = stmt.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
-        if not stmt._distinct:
-            paged = paged.add_columns(func.count().over())
-        _pages[stmt] = paged
-    return paged
 
 
 def paginate(

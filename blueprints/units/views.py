@@ -34,7 +34,6 @@ from services.units import (
     confirm_import,
     create_unit,
     name_taken,
-    register_page_query,
     units_query,
 )
 from web import panels
@@ -92,7 +91,7 @@ def index():
     """List the register with search, filters and pagination."""
     filters = _filters()
     pagination = paginate(
-        register_page_query(**filters), per_page=current_app.config["UNITS_PER_PAGE"], rows=True
+        units_query(**filters, rows=True), per_page=current_app.config["UNITS_PER_PAGE"], rows=True
     )
     communities = community_options()
     rates = attendance_rates([u.id for u in pagination.items])
