@@ -49,22 +49,26 @@ def visible_meetings(user: User) -> Select[tuple[Meeting]]:
     community's secretary and whoever created it. A liaison sees the published meetings
     their unit is invited to.
     """
-    criteria = visibility(user.role, bool(user.community_id))
-    return select(Meeting).where(*criteria).params(viewer_params(user))
+    return select(Meeting).where(*visibility(user.role, bool(user.community_id), viewer_params(user)))
 
 
-def visibility(role: Role, has_community: bool) -> tuple:
-    """visible_meetings' rule for a kind of viewer, as criteria with the bound parameters
-    :user_id, :unit_id and :community_id (viewer_params): for statements built once."""
+def visibility(role: Role, has_community: bool, values: dict[str, int] | None = None) -> tuple:
+    """visible_meetings' rule for a kind of viewer, as criteria: with the viewer's `values`
+    (viewer_params), or as bound parameters :user_id, :unit_id and :community_id for a
+    statement built once."""
+
+    def value(name: str):
+        return bindparam(name) if values is None else values[name]
+
     published = Meeting.status != MeetingStatus.DRAFT
     if role == Role.LIAISON:
-        invited = select(Invitation.meeting_id).where(Invitation.unit_id == bindparam("unit_id"))
+        invited = select(Invitation.meeting_id).where(Invitation.unit_id == value("unit_id"))
         return (published, Meeting.id.in_(invited))
     if role == Role.ADMIN:
         return ()
-    own_drafts = Meeting.created_by_id == bindparam("user_id")
+    own_drafts = Meeting.created_by_id == value("user_id")
     if role == Role.SECRETARY and has_community:
-        own_drafts = or_(own_drafts, Meeting.community_id == bindparam("community_id"))
+        own_drafts = or_(own_drafts, Meeting.community_id == value("community_id"))
     return (or_(published, own_drafts),)
 
 
