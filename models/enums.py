@@ -46,10 +46,16 @@ def enum_column(enum_cls: type[LabelledEnum], name: str) -> sa.Enum:
 
 
 class Role(LabelledEnum):
+    """Who a user is, and at which place: the system administrator over everything; street
+    admins and archivists of one street; community secretaries; unit liaisons; read-only
+    observers of a district or a city (区委组织部, 市委组织部) over everything below them."""
+
+    SYSADMIN = "sysadmin", "系统管理员"
     ADMIN = "admin", "街道管理员"
     SECRETARY = "secretary", "社区书记"
     LIAISON = "liaison", "单位联络员"
     ARCHIVIST = "archivist", "档案员"
+    OBSERVER = "observer", "上级党组织（只读）"
 
 
 class UnitCategory(LabelledEnum):

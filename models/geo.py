@@ -186,7 +186,7 @@ class PlaceImport(Base):
 
 @event.listens_for(Room, "before_insert")
 def _room_names_its_street(mapper, connection, room: Room) -> None:
-    """A community's room names its street, however it was made (a page, the demo, a test)."""
+    """A room names its street (its community's, or its unit's), however it was made."""
     if room.community_id is not None and room.street_id is None:
         room.street_id = connection.scalar(
             select(Community.street_id).where(Community.id == room.community_id)

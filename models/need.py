@@ -169,11 +169,14 @@ class Match(Base):
 
 
 class PointRule(Base):
-    """How many points an event earns a unit (admins change these; defaults in code)."""
+    """How many points an event earns a unit of a street (its admin changes these; defaults in code)."""
 
     __tablename__ = "point_rule"
+    __table_args__ = (UniqueConstraint("street_id", "key"),)
 
-    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
     points: Mapped[int] = mapped_column()
 
     @property

@@ -15,10 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from common.search import escape_like
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
-from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
 from models.base import RuleError, today, utcnow
 from services import audit
 from services.places import active_communities
+from services.scope import scoped
 
 MAX_IMPORT_ROWS = 5000
 # Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
@@ -33,6 +34,7 @@ PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
 
 
 def units_query(
+    viewer: User,
     q: str = "",
     community_id: int | None = None,
     category: UnitCategory | None = None,
@@ -49,6 +51,7 @@ def units_query(
         stmt = _register_rows()
     else:
         stmt = select(Unit).options(joinedload(Unit.community)).order_by(*_REGISTER_ORDER)
+    stmt = stmt.where(scoped(Unit.street_id, viewer))
     q = q.strip()
     if q:
         pattern = f"%{escape_like(q)}%"
@@ -78,6 +81,7 @@ def _register_rows() -> Select:
             Unit.short_name,
             Unit.category,
             Community.name.label("community_name"),
+            Unit.community_id,
             Unit.liaison_name,
             Unit.status,
             Unit.registered_on,
@@ -93,7 +97,9 @@ _REGISTER_ORDER = (Unit.community_id, Unit.name, Unit.id)
 def communities_for(user: User, keep_id: int | None = None) -> list[Community]:
     """Communities (in use, or the one a unit already has) a user may place a unit in."""
     stmt = active_communities(keep_id)
-    if user.role != Role.ADMIN:
+    if user.is_admin:
+        stmt = stmt.where(scoped(Community.street_id, user))
+    else:
         stmt = stmt.where(Community.id == user.community_id)
     return list(db.session.scalars(stmt))
 

@@ -694,7 +694,7 @@ def test_admin_can_filter_the_audit_log_for_failed_logins(app, client, world, lo
 # --- CLI --------------------------------------------------------------------------------
 
 
-def test_create_user_makes_the_first_admin(app, runner):
+def test_create_user_makes_the_first_system_administrator(app, runner):
     with app.app_context():
         assert count(User) == 0
     result = runner.invoke(
@@ -712,7 +712,7 @@ def test_create_user_makes_the_first_admin(app, runner):
     assert "chief" in result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "chief"))
-        assert user.role == Role.ADMIN and user.active
+        assert user.role == Role.SYSADMIN and user.active
         assert user.password_hash.startswith("$argon2id$")
         assert "我们社区共建共享" not in user.password_hash
     assert _post_login(app.test_client(), "chief", "我们社区共建共享").status_code == 302

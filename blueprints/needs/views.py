@@ -38,6 +38,7 @@ from services import needs as svc
 from services import permissions as perm
 from services.actions import MAX_ATTACHMENT, upload_folder
 from services.places import active_communities, community_options
+from services.scope import in_scope
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
@@ -76,7 +77,7 @@ def index():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config.get("NEEDS_PER_PAGE", 20),
     )
-    communities = community_options()
+    communities = community_options(current_user)
     return render_template(
         "needs/index.html",
         pagination=pagination,
@@ -96,7 +97,9 @@ def create():
     """Post a community need or a resident's 微心愿."""
     if not perm.can_post_need(current_user):
         abort(403)
-    communities = db.session.scalars(active_communities()).all() if current_user.role == Role.ADMIN else ()
+    communities = (
+        db.session.scalars(active_communities(viewer=current_user)).all() if current_user.is_admin else ()
+    )
     form = NeedForm(communities=communities)
     if request.method == "GET" and request.args.get("type") == "wish":
         form.is_wish.data = "1"
@@ -118,8 +121,8 @@ def create():
 
 def _load(need_id: int, for_update: bool = False) -> Need:
     need = svc.load_need(need_id, for_update=for_update) if _known_id(need_id) else None
-    if need is None:
-        abort(404)
+    if need is None or not in_scope(current_user, need.street_id):
+        abort(404)  # another street's need does not exist for the user
     return need
 
 
@@ -360,7 +363,7 @@ def _load_match(match_id: int) -> Match:
         .options(joinedload(Match.need).joinedload(Need.community), joinedload(Match.resource))
         .with_for_update(of=Match)
     )
-    if match is None:
+    if match is None or not in_scope(current_user, match.need.street_id):
         abort(404)
     return match
 
@@ -420,7 +423,7 @@ def dashboard_panel(user):
     if not user.is_authenticated or user.role == Role.ARCHIVIST:
         return None
     to_confirm = svc.claims_to_confirm(user)
-    stale, stale_total = svc.stale_claims(user) if user.role in (Role.ADMIN, Role.SECRETARY) else ([], 0)
+    stale, stale_total = svc.stale_claims(user) if (user.is_admin or user.role == Role.SECRETARY) else ([], 0)
     proposals = svc.pending_matches(user)
     if not (to_confirm or stale or proposals):
         return None

@@ -28,8 +28,24 @@ def _kind(kind_key: str) -> svc.Kind:
 
 
 def _load(kind_key: str, place_id: int):
+    """The place if the user manages it; a street admin finds no place outside their street."""
     kind = _kind(kind_key)
-    return kind, db.get_or_404(kind.model, place_id)
+    place = db.get_or_404(kind.model, place_id)
+    if not perm.can_view_place(current_user, place):
+        abort(404)
+    return kind, place
+
+
+def _load_managed(kind_key: str, place_id: int):
+    kind, place = _load(kind_key, place_id)
+    if not perm.can_manage_place(current_user, place):
+        abort(403)
+    return kind, place
+
+
+def _require_sysadmin():
+    if not perm.can_import_places(current_user):
+        abort(403)
 
 
 def _districts(keep_id: int | None = None):
@@ -50,8 +66,11 @@ def _place_url(place) -> str:
 @bp.route("")
 @login_required
 def index():
-    """The top of the hierarchy: cities, and streets not yet placed in a district."""
+    """The top of the hierarchy: cities, and streets not yet placed in a district (a street
+    admin starts at their street)."""
     _require_manager()
+    if current_user.street_id is not None and not perm.can_add_place(current_user, "city", None):
+        return redirect(url_for("places.detail", kind_key="street", place_id=current_user.street_id))
     show_retired = request.args.get("retired") == "1"
     cities = svc.children(None, "city", include_retired=show_retired)
     loose = svc.children(None, "street", include_retired=show_retired)
@@ -97,7 +116,9 @@ def detail(kind_key: str, place_id: int):
         rooms=rooms,
         usage=svc.place_usage(place),
         show_retired=show_retired,
-        form=PlaceForm(kind=child, prefix="new") if child else None,
+        form=PlaceForm(kind=child, prefix="new")
+        if child and perm.can_add_place(current_user, child.key, place)
+        else None,
     )
 
 
@@ -113,6 +134,10 @@ def create(kind_key: str):
         parent = db.session.get(svc.KINDS[kind.parent].model, parent_id)
     if kind.parent is not None and parent is None and kind.key != "street":
         abort(404)
+    if parent is not None and not perm.can_view_place(current_user, parent):
+        abort(404)
+    if not perm.can_add_place(current_user, kind.key, parent):
+        abort(403)
     form = PlaceForm(kind=kind, prefix="new", districts=_districts())
     if request.method == "GET" and kind.key == "street" and parent is not None:
         form.district_id.data = parent.id
@@ -142,7 +167,7 @@ def create(kind_key: str):
 def edit(kind_key: str, place_id: int):
     """Rename a place; change its short name and address (a street: also its district)."""
     _require_manager()
-    kind, place = _load(kind_key, place_id)
+    kind, place = _load_managed(kind_key, place_id)
     form = PlaceForm(obj=place, kind=kind, districts=_districts(getattr(place, "district_id", None)))
     if request.method == "GET" and kind.key == "street":
         form.district_id.data = place.district_id or 0
@@ -177,7 +202,7 @@ def _back(place):
 def move(kind_key: str, place_id: int):
     """Move a place one up or one down among its siblings."""
     _require_manager()
-    _, place = _load(kind_key, place_id)
+    _, place = _load_managed(kind_key, place_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     attempt(lambda: svc.move_place(place, request.form.get("direction", "")))
@@ -189,7 +214,7 @@ def move(kind_key: str, place_id: int):
 def retire(kind_key: str, place_id: int):
     """Retire a place: it keeps its records and leaves the choices for new ones."""
     _require_manager()
-    kind, place = _load(kind_key, place_id)
+    kind, place = _load_managed(kind_key, place_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     attempt(lambda: svc.retire_place(place), f"{kind.label}“{place.name}”已撤销，其历史记录保留。")
@@ -201,7 +226,7 @@ def retire(kind_key: str, place_id: int):
 def restore(kind_key: str, place_id: int):
     """Bring a retired place back into use."""
     _require_manager()
-    kind, place = _load(kind_key, place_id)
+    kind, place = _load_managed(kind_key, place_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     attempt(lambda: svc.restore_place(place), f"{kind.label}“{place.name}”已恢复使用。")
@@ -215,7 +240,7 @@ def restore(kind_key: str, place_id: int):
 @login_required
 def import_template():
     """An empty list of places to fill in, with an example row."""
-    _require_manager()
+    _require_sysadmin()
     return download_response(
         places_template_xlsx(place_import.HEADERS),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -227,7 +252,7 @@ def import_template():
 @login_required
 def import_upload():
     """Upload a list of places and check it row by row."""
-    _require_manager()
+    _require_sysadmin()
     form = PlaceImportForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -241,7 +266,7 @@ def import_upload():
 
 
 def _load_batch(batch_id: int) -> PlaceImport:
-    _require_manager()
+    _require_sysadmin()
     return db.get_or_404(PlaceImport, batch_id)
 
 

@@ -27,6 +27,7 @@ from services import permissions as perm
 from services.actions import involves
 from services.meetings import attendance_rates, meetings_query
 from services.places import community_options
+from services.scope import in_scope
 from services.units import (
     apply_changes,
     check_import,
@@ -74,7 +75,11 @@ def _filters():
 
 
 def _load_unit(unit_id: int) -> Unit:
-    return db.get_or_404(Unit, unit_id)
+    """The unit, if it lies in a street the user sees (another street's does not exist for them)."""
+    unit = db.get_or_404(Unit, unit_id)
+    if not in_scope(current_user, unit.street_id):
+        abort(404)
+    return unit
 
 
 def _unique_name_error(form, street_id, exclude_id=None) -> bool:
@@ -91,9 +96,11 @@ def index():
     """List the register with search, filters and pagination."""
     filters = _filters()
     pagination = paginate(
-        units_query(**filters, rows=True), per_page=current_app.config["UNITS_PER_PAGE"], rows=True
+        units_query(current_user, **filters, rows=True),
+        per_page=current_app.config["UNITS_PER_PAGE"],
+        rows=True,
     )
-    communities = community_options()
+    communities = community_options(current_user)
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
         "units/index.html",
@@ -113,6 +120,8 @@ def detail(unit_id: int):
         .where(Unit.id == unit_id)
         .options(selectinload(Unit.status_changes).joinedload(UnitStatusChange.changed_by))
     ) or abort(404)
+    if not in_scope(current_user, unit.street_id):
+        abort(404)
     liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id).order_by(User.id)).all()
     status_form = None
     if perm.can_manage_unit(current_user, unit):
@@ -238,7 +247,7 @@ def export(fmt: str):
     """Download the register (with the current filters) as xlsx or CSV."""
     if not perm.can_export_units(current_user):
         abort(403)
-    units = db.session.scalars(units_query(**_filters())).all()
+    units = db.session.scalars(units_query(current_user, **_filters())).all()
     # Build the file before the audit commit, which would expire every loaded unit.
     if fmt == "xlsx":
         body = units_to_xlsx(units)
