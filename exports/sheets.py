@@ -175,6 +175,11 @@ def import_template_xlsx() -> bytes:
     return to_xlsx(headers, [example], "导入模板")
 
 
+def places_template_xlsx(headers: Sequence[str]) -> bytes:
+    """An empty list of places: the headers only (the import page shows an example)."""
+    return to_xlsx(list(headers), [], "地点导入模板")
+
+
 ACTION_HEADERS = [
     "编号",
     "议定事项",

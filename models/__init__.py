@@ -23,7 +23,7 @@ from .enums import (
     UnitStatus,
     Visibility,
 )
-from .geo import Community, Grid, Room, Street
+from .geo import Building, City, Community, District, Grid, PlaceImport, Room, Street
 from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
@@ -33,6 +33,9 @@ from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
 
 __all__ = [
+    "Building",
+    "City",
+    "District",
     "Booking",
     "BookingStatus",
     "Match",
@@ -77,6 +80,7 @@ __all__ = [
     "Base",
     "Community",
     "Grid",
+    "PlaceImport",
     "LoginAttempt",
     "Role",
     "Room",

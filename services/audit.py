@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, User, db
 
 # Tables that are themselves logs or scratch data.
-UNAUDITED_TABLES = {"audit_event", "login_attempt", "unit_import", "outbox_message", "archive_counter"}
+UNAUDITED_TABLES = {
+    "audit_event",
+    "login_attempt",
+    "unit_import",
+    "place_import",
+    "outbox_message",
+    "archive_counter",
+}
 # Columns whose change alone is bookkeeping, not a user's change.
 QUIET_COLUMNS = {"version", "updated_at", "created_at"}
 

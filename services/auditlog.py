@@ -50,6 +50,11 @@ COMMON_LABELS = {
     "closes_at": "关闭",
     "open_days": "开放日",
     "overnight": "允许跨午夜使用",
+    "retired_at": "撤销时间",
+    "city_id": "所属市",
+    "district_id": "所属区",
+    "grid_id": "所属网格",
+    "equipment": "设备",
 }
 
 # Per table, as the forms label them (see blueprints/*/forms.py), and plain Chinese for the
@@ -58,6 +63,9 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "street": {"name": "街道名称"},
     "community": {"name": "社区名称"},
     "grid": {"name": "网格名称"},
+    "city": {"name": "市名称"},
+    "district": {"name": "区名称"},
+    "building": {"name": "楼栋名称"},
     "point_rule": {"key": "积分项目", "points": "分值"},
     "unit": {
         "name": "单位名称",
@@ -91,7 +99,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "bookable": "开放预约",
         "active": "上架",
     },
-    "room": {"name": "会议室名称", "unit_id": "所属单位", "bookable": "开放预约"},
+    "room": {"name": "会议室名称", "unit_id": "所属单位", "bookable": "开放预约", "retired_at": "停用时间"},
     "user": {
         "username": "用户名",
         "display_name": "姓名",

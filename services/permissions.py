@@ -57,6 +57,20 @@ def is_own_community(user: User, community_id: int | None) -> bool:
     )
 
 
+def can_manage_places(user: User) -> bool:
+    """Cities, districts, streets, communities, grids and buildings, and their rooms."""
+    return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_add_room(user: User, community_id: int | None = None, street_id: int | None = None) -> bool:
+    """A meeting room for a community (its secretary, or an admin) or for a street (an admin)."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.SECRETARY and community_id is not None and community_id == user.community_id
+
+
 def can_manage_users(user: User) -> bool:
     return user.is_authenticated and user.role == Role.ADMIN
 
@@ -379,7 +393,11 @@ def is_owner(user, resource=None, room=None) -> bool:
 
 def can_book(user, resource=None, room=None) -> bool:
     """Ask for a bookable (and active) resource or room that belongs to someone else."""
-    target_open = (resource.bookable and resource.active) if resource is not None else room.bookable
+    target_open = (
+        (resource.bookable and resource.active)
+        if resource is not None
+        else (room.bookable and not room.retired)
+    )
     return target_open and can_request_booking(user) and not is_owner(user, resource=resource, room=room)
 
 

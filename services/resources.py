@@ -30,6 +30,7 @@ from models import (
 from models.base import RuleError, utcnow
 from services import permissions as perm
 from services.meetings import visible_meetings
+from services.places import active_communities
 from services.rooms import (
     BLOCKING,
     PUBLISHED_BLOCKING,
@@ -211,7 +212,7 @@ def owner_choices(user: User) -> list[tuple[str, str]]:
     if user.role == Role.LIAISON:
         unit = user.unit
         return [(f"u:{unit.id}", unit.name)] if unit else []
-    communities = select(Community).order_by(Community.street_id, Community.position, Community.id)
+    communities = active_communities()
     units = select(Unit).order_by(Unit.community_id, Unit.name)
     if user.role == Role.SECRETARY:
         communities = communities.where(Community.id == user.community_id)
@@ -712,7 +713,13 @@ def room_meetings(room: Room, user: User, limit: int = 20):
 def bookable_rooms() -> Select[tuple[Room]]:
     return (
         select(Room)
-        .where(Room.bookable.is_(True))
-        .options(joinedload(Room.community), joinedload(Room.unit))
-        .order_by(Room.community_id.is_(None), Room.community_id, Room.id)
+        .where(Room.bookable.is_(True), Room.retired_at.is_(None))
+        .options(joinedload(Room.community), joinedload(Room.unit), joinedload(Room.street))
+        .order_by(
+            Room.unit_id.is_not(None),
+            Room.community_id.is_not(None),
+            Room.community_id,
+            Room.position,
+            Room.id,
+        )
     )

@@ -13,13 +13,16 @@ from common.dates import SHANGHAI, format_datetime, format_range, local_dt
 from models import (
     Booking,
     BookingStatus,
+    Community,
     Meeting,
     MeetingStatus,
     Role,
     Room,
+    Street,
     User,
     db,
 )
+from models.base import RuleError, utcnow
 
 BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
 # A draft holds its room against other meetings and against approving a booking, but a
@@ -222,12 +225,113 @@ def clash_message(
 
 
 def rooms_for(user: User, community_id: int | None = None) -> list[Room]:
-    """Community meeting rooms a user may schedule in."""
-    stmt = select(Room).where(Room.community_id.is_not(None), Room.bookable.is_(True))
+    """Community and street meeting rooms in use that a user may schedule in."""
+    stmt = select(Room).where(Room.unit_id.is_(None), Room.bookable.is_(True), Room.retired_at.is_(None))
     if user.role == Role.SECRETARY:
         stmt = stmt.where(Room.community_id == user.community_id)
     elif community_id:
         stmt = stmt.where(Room.community_id == community_id)
     return list(
-        db.session.scalars(stmt.options(joinedload(Room.community)).order_by(Room.community_id, Room.id))
+        db.session.scalars(
+            stmt.options(joinedload(Room.community), joinedload(Room.street)).order_by(
+                Room.community_id.is_not(None), Room.community_id, Room.position, Room.id
+            )
+        )
     )
+
+
+# --- rooms as data ----------------------------------------------------------------
+
+
+@dataclass
+class RoomFacts:
+    """What a room's page form says about it."""
+
+    name: str
+    capacity: int
+    address: str
+    equipment: str
+    bookable: bool
+    opens_at: time
+    closes_at: time
+    open_days: str
+    overnight: bool
+
+
+def save_room(
+    room: Room | None, facts: RoomFacts, community_id: int | None = None, street_id: int | None = None
+) -> Room:
+    """Add a room to a community or a street (room None), or change one; names are unique per owner."""
+    if room is None:
+        if community_id is not None:
+            owner = db.session.get(Community, community_id)
+        else:
+            owner = db.session.get(Street, street_id) if street_id is not None else None
+        if owner is None:
+            raise RuleError("请指定会议室所属的社区或街道。")
+        if owner.retired:
+            raise RuleError(f"“{owner.name}”已撤销，不能新增会议室。")
+        street_id = owner.id if community_id is None else owner.street_id
+    else:
+        community_id, street_id = room.community_id, room.street_id
+    same_name = select(Room.id).where(Room.name == facts.name, Room.id != (room.id if room else 0))
+    if community_id is not None:
+        same_name = same_name.where(Room.community_id == community_id)
+    elif room is not None and room.unit_id is not None:
+        same_name = same_name.where(Room.unit_id == room.unit_id)
+    else:
+        same_name = same_name.where(
+            Room.street_id == street_id, Room.community_id.is_(None), Room.unit_id.is_(None)
+        )
+    if db.session.scalar(same_name.limit(1)) is not None:
+        raise RuleError(f"已有名为“{facts.name}”的会议室，请换一个名称。")
+    if room is None:
+        room = Room(community_id=community_id, street_id=street_id)
+        db.session.add(room)
+    room.name = facts.name
+    room.capacity = facts.capacity
+    room.address = facts.address
+    room.equipment = facts.equipment
+    room.set_booking_hours(
+        bookable=facts.bookable,
+        opens_at=facts.opens_at,
+        closes_at=facts.closes_at,
+        open_days=facts.open_days,
+        overnight=facts.overnight,
+    )
+    db.session.flush()
+    return room
+
+
+def retire_room(room: Room) -> Room:
+    """Stop using a room: its meetings and bookings stay; it leaves the choices for new ones.
+
+    Refused while published meetings or approved bookings still hold it in the future.
+    """
+    ahead = db.session.scalar(
+        select(Meeting.id)
+        .where(Meeting.room_id == room.id, Meeting.status.in_(BLOCKING), Meeting.end_at > utcnow())
+        .limit(1)
+    ) or db.session.scalar(
+        select(Booking.id)
+        .where(
+            Booking.room_id == room.id, Booking.status == BookingStatus.APPROVED, Booking.end_at > utcnow()
+        )
+        .limit(1)
+    )
+    if ahead:
+        raise RuleError(f"“{room.name}”还有尚未结束的会议或已同意的预约，请先改期或换会议室后再停用。")
+    room.retired_at = utcnow()
+    db.session.flush()
+    return room
+
+
+def restore_room(room: Room) -> Room:
+    if not room.retired:
+        return room
+    owner = room.community or room.street
+    if owner is not None and room.unit_id is None and owner.retired:
+        raise RuleError(f"“{owner.name}”已撤销，请先恢复。")
+    room.retired_at = None
+    db.session.flush()
+    return room

@@ -107,7 +107,7 @@ def create_series(
     lock_room(room_id)
     room = db.session.get(Room, room_id)
     series = MeetingSeries(
-        street_id=room.community.street_id,
+        street_id=room.street_id,
         community_id=community_id,
         title=title,
         kind=kind,

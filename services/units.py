@@ -18,6 +18,7 @@ from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
 from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
 from models.base import RuleError, today, utcnow
 from services import audit
+from services.places import active_communities
 
 MAX_IMPORT_ROWS = 5000
 # Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
@@ -89,9 +90,9 @@ def _register_rows() -> Select:
 _REGISTER_ORDER = (Unit.community_id, Unit.name, Unit.id)
 
 
-def communities_for(user: User) -> list[Community]:
-    """Communities a user may place a unit in."""
-    stmt = select(Community).order_by(Community.street_id, Community.position, Community.id)
+def communities_for(user: User, keep_id: int | None = None) -> list[Community]:
+    """Communities (in use, or the one a unit already has) a user may place a unit in."""
+    stmt = active_communities(keep_id)
     if user.role != Role.ADMIN:
         stmt = stmt.where(Community.id == user.community_id)
     return list(db.session.scalars(stmt))

@@ -38,8 +38,13 @@ from models import (
     AuditEvent,
     Booking,
     BookingStatus,
+    Building,
     CalendarFeed,
+    City,
+    Community,
     Confirmation,
+    District,
+    Grid,
     Invitation,
     MailStatus,
     Match,
@@ -54,11 +59,13 @@ from models import (
     NeedStatus,
     NeedUpdate,
     OutboxMessage,
+    PlaceImport,
     PointRule,
     Reply,
     Resource,
     ResourceKind,
     Room,
+    Street,
     Topic,
     Unit,
     UnitImport,
@@ -336,12 +343,31 @@ def booking_form(world) -> dict:
 def room_hours_form(world) -> dict:
     """A room's opening hours: weekdays, 08:30 to 17:30."""
     return {
+        "name": "青年路社区共驻共建会议室",
+        "capacity": "30",
         "bookable": "y",
         "opens_at": "08:30",
         "closes_at": "17:30",
         "open_days": list("12345"),
         "open_days_shown": "1",
     }
+
+
+def new_room_form(world) -> dict:
+    """A second meeting room for community 2."""
+    return {**room_hours_form(world), "name": "和平里社区党群服务中心二楼", "capacity": "20"}
+
+
+def new_place_form(world) -> dict:
+    return {"new-name": "矩阵网格", "new-short_name": "矩阵"}
+
+
+def place_edit_form(world) -> dict:
+    return {"name": "和平里社区", "short_name": "和平", "address": "和平里三巷 6 号"}
+
+
+def move_down_form(world) -> dict:
+    return {"direction": "down"}
 
 
 def need_form(world) -> dict:
@@ -845,6 +871,78 @@ MATRIX: list[Row] = [
         data=room_hours_form,
         success=frozenset({"admin", "secretary1"}),
     ),
+    Row("resources.new_room", "GET", "/rooms/new?community={community1}", grid(admin=200, secretary1=200)),
+    Row("resources.new_room", "GET", "/rooms/new?street={street}", grid(admin=200)),
+    Row("resources.new_room", "GET", "/rooms/new?community=999999", grid(default=404)),
+    Row(
+        "resources.new_room",
+        "POST",
+        "/rooms/new?community={community2}",
+        grid(admin=302, secretary2=302),
+        data=new_room_form,
+        success=frozenset({"admin", "secretary2"}),
+    ),
+    Row(
+        "resources.retire_room",
+        "POST",
+        "/rooms/{room2}/retire",
+        grid(admin=302, secretary2=302),
+        data=no_data,
+        success=frozenset({"admin", "secretary2"}),
+    ),
+    # Restoring a room in use changes nothing.
+    Row(
+        "resources.restore_room",
+        "POST",
+        "/rooms/{room1}/restore",
+        grid(admin=302, secretary1=302),
+        data=no_data,
+    ),
+    # places: the system administrator only
+    Row("places.index", "GET", "/places", grid(admin=200)),
+    Row("places.detail", "GET", "/places/street/{street}", grid(admin=200)),
+    Row("places.detail", "GET", "/places/community/{community1}?retired=1", grid(admin=200)),
+    Row("places.detail", "GET", "/places/nowhere/1", grid(admin=404)),
+    Row("places.create", "GET", "/places/grid/new?parent={community1}", grid(admin=200)),
+    Row(
+        "places.create",
+        "POST",
+        "/places/grid/new?parent={community1}",
+        grid(admin=302),
+        data=new_place_form,
+        success=frozenset({"admin"}),
+    ),
+    Row("places.edit", "GET", "/places/street/{street}/edit", grid(admin=200)),
+    Row(
+        "places.edit",
+        "POST",
+        "/places/community/{community2}/edit",
+        grid(admin=302),
+        data=place_edit_form,
+        success=frozenset({"admin"}),
+    ),
+    Row(
+        "places.move",
+        "POST",
+        "/places/community/{community1}/move",
+        grid(admin=302),
+        data=move_down_form,
+        success=frozenset({"admin"}),
+    ),
+    Row(
+        "places.retire",
+        "POST",
+        "/places/community/{community2}/retire",
+        grid(admin=302),
+        data=no_data,
+        success=frozenset({"admin"}),
+    ),
+    Row("places.restore", "POST", "/places/community/{community1}/restore", grid(admin=302), data=no_data),
+    Row("places.import_template", "GET", "/places/import/template.xlsx", grid(admin=200)),
+    Row("places.import_upload", "GET", "/places/import", grid(admin=200)),
+    Row("places.import_upload", "POST", "/places/import", grid(admin=400), data=no_data),
+    Row("places.import_preview", "GET", "/places/import/999999", grid(admin=404)),
+    Row("places.import_confirm", "POST", "/places/import/999999/confirm", grid(admin=404), data=no_data),
     Row(
         "resources.book_room",
         "POST",
@@ -1132,7 +1230,21 @@ def _snapshot() -> dict:
         "need_updates": rows(NeedUpdate.id, NeedUpdate.need_id, order=NeedUpdate.id),
         "matches": rows(Match.id, Match.status, Match.action_id, order=Match.id),
         "point_rules": rows(PointRule.key, PointRule.points, order=PointRule.key),
-        "rooms": rows(Room.id, Room.bookable, Room.opens_at, Room.closes_at, Room.open_days, order=Room.id),
+        "rooms": rows(
+            Room.id,
+            Room.name,
+            Room.bookable,
+            Room.opens_at,
+            Room.closes_at,
+            Room.open_days,
+            Room.retired_at,
+            order=Room.id,
+        ),
+        "places": [
+            rows(model.id, model.name, model.short_name, model.position, model.retired_at, order=model.id)
+            for model in (City, District, Street, Community, Grid, Building)
+        ],
+        "place_imports": rows(PlaceImport.id, PlaceImport.confirmed_at, order=PlaceImport.id),
     }
 
 

@@ -119,6 +119,8 @@ def test_room_booking_respects_room_hours_and_approval_rechecks(app, world, clie
     resp = client.post(
         f"/rooms/{room_id}/edit",
         data={
+            "name": "青年路社区共驻共建会议室",
+            "capacity": "30",
             "bookable": "y",
             "opens_at": "08:30",
             "closes_at": "17:30",
@@ -147,6 +149,9 @@ def db_bookings(app):
         return db.session.scalars(select(Booking).order_by(Booking.id)).all()
 
 
+ROOM = {"name": "青年路社区共驻共建会议室", "capacity": "30"}
+
+
 def test_room_hours_form_refuses_bad_input_and_changes_nothing(app, world, client, login_as, room_id):
     login_as(world.secretary1)
     page = client.get(f"/rooms/{room_id}/edit").get_data(as_text=True)
@@ -159,7 +164,9 @@ def test_room_hours_form_refuses_bad_input_and_changes_nothing(app, world, clien
         ({"opens_at": "09:00", "closes_at": "17:00", "open_days": ["8"]}, "开放日"),
     ]
     for data, message in cases:
-        resp = client.post(f"/rooms/{room_id}/edit", data={**data, "open_days_shown": "1", "bookable": "y"})
+        resp = client.post(
+            f"/rooms/{room_id}/edit", data={**ROOM, **data, "open_days_shown": "1", "bookable": "y"}
+        )
         assert resp.status_code == 400, data
         assert message in resp.get_data(as_text=True), data
     with app.app_context():
@@ -173,7 +180,13 @@ def test_room_hours_form_refuses_bad_input_and_changes_nothing(app, world, clien
     # Open to midnight is a same-day closing, no overnight flag needed.
     resp = client.post(
         f"/rooms/{room_id}/edit",
-        data={"opens_at": "14:00", "closes_at": "00:00", "open_days": ["6", "7"], "open_days_shown": "1"},
+        data={
+            **ROOM,
+            "opens_at": "14:00",
+            "closes_at": "00:00",
+            "open_days": ["6", "7"],
+            "open_days_shown": "1",
+        },
     )
     assert resp.status_code == 302
     assert "星期六、星期日 14:00–24:00" in client.get(f"/rooms/{room_id}").get_data(as_text=True)

@@ -11,7 +11,7 @@ from common.dates import cn_number, format_date, format_datetime, format_time, l
 from common.html import clean_html
 from common.links import external_url
 from models.enums import MeetingKind, MeetingStatus, Role, UnitCategory, UnitStatus
-from services import permissions
+from services import permissions, places
 
 
 def rich(html: str | None) -> Markup:
@@ -81,6 +81,8 @@ def register(app: Flask) -> None:
         MeetingStatus=MeetingStatus,
         UnitCategory=UnitCategory,
         UnitStatus=UnitStatus,
+        KINDS=places.KINDS,
+        place_kind=places.kind_for,
         url_with=url_with,
         url_for=cached_url_for,
     )

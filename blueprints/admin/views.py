@@ -9,12 +9,13 @@ from blueprints.admin import bp
 from blueprints.admin.forms import UserForm
 from common.dates import SHANGHAI, DateArgError, parse_day
 from common.search import escape_like
-from models import AuditEvent, Community, MailStatus, OutboxMessage, Role, Unit, User, db
+from models import AuditEvent, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from services import auditlog
 from services import mail as mailer
 from services import permissions as perm
 from services import users as users_svc
+from services.places import active_communities
 from web.flow import attempt
 from web.forms import Form
 from web.pagination import paginate
@@ -26,9 +27,7 @@ def _require_admin():
 
 
 def _choices():
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    communities = db.session.scalars(active_communities()).all()
     units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
     return communities, units
 

@@ -92,11 +92,11 @@ class MeetingForm(Form):
 def room_choices(rooms) -> list[tuple[int, str]]:
     """Rooms as select options; the community is named only when rooms of several are offered,
     so a secretary's own room fits a phone's select."""
-    several = len({r.community_id for r in rooms}) > 1
+    several = len({(r.community_id, r.street_id) for r in rooms}) > 1
     return [
         (
             r.id,
-            f"{r.community.short_name} · {r.name}（{r.capacity} 人）"
+            f"{(r.community or r.street).short_name} · {r.name}（{r.capacity} 人）"
             if several
             else f"{r.name}（{r.capacity} 人）",
         )

@@ -28,7 +28,7 @@ from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
 from services.calendar import has_current_vevent, invite_vevent
-from services.places import community_options
+from services.places import active_communities, community_options
 from services.rooms import pending_requests, rooms_for
 from services.series import SeriesRule, create_series, plan_series
 from web.concurrency import lost_update, stamp
@@ -54,7 +54,7 @@ def _filters():
 
 
 def _communities_for(user) -> list[Community]:
-    stmt = select(Community).order_by(Community.street_id, Community.position)
+    stmt = active_communities()
     if user.role == Role.SECRETARY:
         stmt = stmt.where(Community.id == user.community_id)
     return list(db.session.scalars(stmt))

@@ -37,7 +37,7 @@ from models.base import today
 from services import needs as svc
 from services import permissions as perm
 from services.actions import MAX_ATTACHMENT, upload_folder
-from services.places import community_options
+from services.places import active_communities, community_options
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
@@ -96,11 +96,7 @@ def create():
     """Post a community need or a resident's 微心愿."""
     if not perm.can_post_need(current_user):
         abort(403)
-    communities = (
-        db.session.scalars(select(Community).order_by(Community.street_id, Community.position)).all()
-        if current_user.role == Role.ADMIN
-        else ()
-    )
+    communities = db.session.scalars(active_communities()).all() if current_user.role == Role.ADMIN else ()
     form = NeedForm(communities=communities)
     if request.method == "GET" and request.args.get("type") == "wish":
         form.is_wish.data = "1"

@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from models import ResourceKind, Visibility
 from models.hours import ALL_DAYS, DEFAULT_CLOSES, DEFAULT_OPENS, WEEKDAY_CHOICES
@@ -176,7 +176,29 @@ class DeclineForm(Form):
 
 
 class RoomForm(HoursMixin, Form):
-    """A room's bookability and weekly opening hours."""
+    """A room: name, size, where, what it has, whether others may book it and when it is open."""
 
+    name = StringField(
+        "会议室名称",
+        filters=[strip],
+        validators=[DataRequired("请填写会议室名称。"), Length(max=100, message="名称不能超过 100 个字。")],
+        description="例如：青年路社区共驻共建会议室、党群服务中心二楼多功能厅。",
+    )
+    capacity = IntegerField(
+        "容纳人数",
+        validators=[
+            InputRequired("请填写容纳人数。"),
+            NumberRange(min=1, max=10000, message="容纳人数应在 1 到 10000 之间。"),
+        ],
+    )
+    address = StringField(
+        "地址", filters=[strip], validators=[Length(max=200, message="地址不能超过 200 个字。")]
+    )
+    equipment = StringField(
+        "设备",
+        filters=[strip],
+        validators=[Length(max=200, message="设备说明不能超过 200 个字。")],
+        description="例如：投影仪、话筒、视频会议终端。",
+    )
     bookable = BooleanField("开放预约（其他单位、社区可在线申请使用）")
     submit = SubmitField("保存")

@@ -12,9 +12,10 @@ from sqlalchemy.orm import joinedload
 from blueprints.resources import bp
 from blueprints.resources.forms import BookingForm, DeclineForm, ResourceForm, RoomForm
 from common.dates import SHANGHAI, format_range
-from models import Booking, BookingStatus, Resource, ResourceKind, Room, Visibility, db
+from models import Booking, BookingStatus, Community, Resource, ResourceKind, Room, Street, Visibility, db
 from services import permissions as perm
 from services import resources as svc
+from services import rooms as rooms_svc
 from services.places import community_options
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
@@ -311,27 +312,94 @@ def room(room_id: int):
     return _room_page(room, form)
 
 
+def _room_facts(form: RoomForm) -> rooms_svc.RoomFacts:
+    return rooms_svc.RoomFacts(
+        name=form.name.data,
+        capacity=form.capacity.data,
+        address=form.address.data or "",
+        equipment=form.equipment.data or "",
+        bookable=bool(form.bookable.data),
+        opens_at=form.opens_at.data,
+        closes_at=form.closes_at.data,
+        open_days=form.open_days.stored,
+        overnight=bool(form.overnight.data),
+    )
+
+
+@bp.route("/rooms/new", methods=["GET", "POST"])
+@login_required
+def new_room():
+    """Add a meeting room to a community (?community=ID) or a street (?street=ID)."""
+    community_id = request.args.get("community", type=int)
+    street_id = None if community_id else request.args.get("street", type=int)
+    owner = (
+        db.session.get(Community, community_id) if community_id else db.session.get(Street, street_id or 0)
+    )
+    if owner is None:
+        abort(404)
+    if not perm.can_add_room(current_user, community_id=community_id, street_id=street_id):
+        abort(403)
+    form = RoomForm()
+    if request.method == "GET":
+        form.bookable.data = True
+    if form.validate_on_submit():
+        saved = attempt(
+            lambda: rooms_svc.save_room(
+                None, _room_facts(form), community_id=community_id, street_id=street_id
+            ),
+            lambda room: f"已新增会议室“{room.name}”。",
+            errors=form.name,
+        )
+        if saved:
+            return redirect(url_for("resources.room", room_id=saved.value.id))
+    return render_template(
+        "resources/room_form.html", form=form, room=None, owner=owner
+    ), 400 if form.errors else 200
+
+
 @bp.route("/rooms/<int:room_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_room(room_id: int):
-    """Set whether a room can be booked and its weekly opening hours (its owner, or admin)."""
+    """Change a room: name, size, address, equipment, bookability, opening hours (its owner, or admin)."""
     room = _load_room(room_id)
     if not perm.can_edit_room(current_user, room):
         abort(403)
     form = RoomForm(obj=room)
-    if form.validate_on_submit():
-        attempt(
-            lambda: room.set_booking_hours(
-                bookable=bool(form.bookable.data),
-                opens_at=form.opens_at.data,
-                closes_at=form.closes_at.data,
-                open_days=form.open_days.stored,
-                overnight=bool(form.overnight.data),
-            ),
-            lambda _: f"“{room.name}”的开放时间已保存：{room.hours_text}。",
-        )
+    if form.validate_on_submit() and attempt(
+        lambda: rooms_svc.save_room(room, _room_facts(form)),
+        lambda _: f"“{room.name}”已保存，开放时间：{room.hours_text}。",
+        errors=form.name,
+    ):
         return redirect(url_for("resources.room", room_id=room.id))
-    return render_template("resources/room_form.html", form=form, room=room), 400 if form.errors else 200
+    return render_template(
+        "resources/room_form.html", form=form, room=room, owner=None
+    ), 400 if form.errors else 200
+
+
+@bp.route("/rooms/<int:room_id>/retire", methods=["POST"])
+@login_required
+def retire_room(room_id: int):
+    """Stop using a room; its history stays."""
+    room = _load_room(room_id)
+    if not perm.can_edit_room(current_user, room):
+        abort(403)
+    if not Form().validate_on_submit():
+        abort(400)
+    attempt(lambda: rooms_svc.retire_room(room), f"会议室“{room.name}”已停用，历史记录保留。")
+    return redirect(url_for("resources.room", room_id=room.id))
+
+
+@bp.route("/rooms/<int:room_id>/restore", methods=["POST"])
+@login_required
+def restore_room(room_id: int):
+    """Use a stopped room again."""
+    room = _load_room(room_id)
+    if not perm.can_edit_room(current_user, room):
+        abort(403)
+    if not Form().validate_on_submit():
+        abort(400)
+    attempt(lambda: rooms_svc.restore_room(room), f"会议室“{room.name}”已恢复使用。")
+    return redirect(url_for("resources.room", room_id=room.id))
 
 
 @bp.route("/rooms/<int:room_id>/book", methods=["POST"])

@@ -188,10 +188,10 @@ def edit(unit_id: int):
     fields = EDIT_FIELDS if manager else Unit.PROFILE_FIELDS
     form = UnitForm(
         obj=unit,
-        communities=communities_for(current_user) if manager else (),
+        communities=communities_for(current_user, keep_id=unit.community_id) if manager else (),
         profile_only=not manager,
     )
-    if manager and unit.community not in communities_for(current_user):
+    if manager and unit.community not in communities_for(current_user, keep_id=unit.community_id):
         abort(403)
     conflict = None
     if request.method == "GET":

@@ -1,0 +1,269 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from blueprints.places import bp
+from blueprints.places.forms import PlaceForm, PlaceImportForm
+from exports.sheets import places_template_xlsx
+from models import City, District, PlaceImport, Room, db
+from models.base import RuleError
+from services import permissions as perm
+from services import place_import
+from services import places as svc
+from web.downloads import download_response
+from web.flow import attempt
+
+
+def _require_manager():
+    if not perm.can_manage_places(current_user):
+        abort(403)
+
+
+def _kind(kind_key: str) -> svc.Kind:
+    try:
+        return svc.kind_of(kind_key)
+    except RuleError:
+        abort(404)
+
+
+def _load(kind_key: str, place_id: int):
+    kind = _kind(kind_key)
+    return kind, db.get_or_404(kind.model, place_id)
+
+
+def _districts(keep_id: int | None = None):
+    """Districts in use (and a street's current one), labelled with their city."""
+    rows = db.session.execute(
+        select(District.id, City.name, District.name)
+        .join(City, City.id == District.city_id)
+        .where(District.retired_at.is_(None) | (District.id == (keep_id or 0)))
+        .order_by(City.position, City.id, District.position, District.id)
+    )
+    return [(id_, f"{city} · {name}") for id_, city, name in rows]
+
+
+def _place_url(place) -> str:
+    return url_for("places.detail", kind_key=svc.kind_for(place).key, place_id=place.id)
+
+
+@bp.route("")
+@login_required
+def index():
+    """The top of the hierarchy: cities, and streets not yet placed in a district."""
+    _require_manager()
+    show_retired = request.args.get("retired") == "1"
+    cities = svc.children(None, "city", include_retired=show_retired)
+    loose = svc.children(None, "street", include_retired=show_retired)
+    return render_template(
+        "places/index.html",
+        cities=cities,
+        loose_streets=loose,
+        counts=svc.child_counts("city", [c.id for c in cities]),
+        street_counts=svc.child_counts("street", [s.id for s in loose]),
+        show_retired=show_retired,
+        form=PlaceForm(kind=svc.KINDS["city"], prefix="new"),
+    )
+
+
+@bp.route("/<kind_key>/<int:place_id>")
+@login_required
+def detail(kind_key: str, place_id: int):
+    """A place: its details, the places one level below, and (streets, communities) its rooms."""
+    _require_manager()
+    kind, place = _load(kind_key, place_id)
+    show_retired = request.args.get("retired") == "1"
+    child = svc.KINDS[kind.child] if kind.child else None
+    items = svc.children(place, kind.child, include_retired=show_retired) if child else []
+    rooms = []
+    if kind.key in ("street", "community"):
+        column = Room.community_id if kind.key == "community" else Room.street_id
+        stmt = (
+            select(Room)
+            .where(column == place.id)
+            .order_by(Room.retired_at.is_not(None), Room.position, Room.id)
+        )
+        if kind.key == "street":
+            stmt = stmt.where(Room.community_id.is_(None))
+        rooms = db.session.scalars(stmt).all()
+    return render_template(
+        "places/detail.html",
+        kind=kind,
+        place=place,
+        trail=svc.ancestors(place),
+        child=child,
+        items=items,
+        counts=svc.child_counts(child.key, [i.id for i in items]) if child else {},
+        rooms=rooms,
+        usage=svc.place_usage(place),
+        show_retired=show_retired,
+        form=PlaceForm(kind=child, prefix="new") if child else None,
+    )
+
+
+@bp.route("/<kind_key>/new", methods=["GET", "POST"])
+@login_required
+def create(kind_key: str):
+    """Add a place under a parent (a city, or a street not yet in a district, under none)."""
+    _require_manager()
+    kind = _kind(kind_key)
+    parent_id = request.args.get("parent", type=int)
+    parent = None
+    if kind.parent is not None and parent_id:
+        parent = db.session.get(svc.KINDS[kind.parent].model, parent_id)
+    if kind.parent is not None and parent is None and kind.key != "street":
+        abort(404)
+    form = PlaceForm(kind=kind, prefix="new", districts=_districts())
+    if request.method == "GET" and kind.key == "street" and parent is not None:
+        form.district_id.data = parent.id
+    if form.validate_on_submit():
+        target = parent.id if parent is not None else None
+        if kind.key == "street":
+            target = form.district_id.data or None
+        made = attempt(
+            lambda: svc.create_place(
+                kind.key,
+                target,
+                form.name.data,
+                form.short_name.data,
+                form.address.data if "address" in form else "",
+            ),
+            lambda p: f"已新增{kind.label}“{p.name}”。",
+            errors=form.name,
+        )
+        if made:
+            return redirect(_place_url(parent) if parent is not None else url_for("places.index"))
+    status = 400 if form.errors else 200
+    return render_template("places/form.html", form=form, kind=kind, parent=parent, place=None), status
+
+
+@bp.route("/<kind_key>/<int:place_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(kind_key: str, place_id: int):
+    """Rename a place; change its short name and address (a street: also its district)."""
+    _require_manager()
+    kind, place = _load(kind_key, place_id)
+    form = PlaceForm(obj=place, kind=kind, districts=_districts(getattr(place, "district_id", None)))
+    if request.method == "GET" and kind.key == "street":
+        form.district_id.data = place.district_id or 0
+    if form.validate_on_submit() and attempt(
+        lambda: svc.update_place(
+            place,
+            form.name.data,
+            form.short_name.data,
+            form.address.data if "address" in form else "",
+            (form.district_id.data or None) if kind.key == "street" else None,
+        ),
+        lambda p: f"{kind.label}“{p.name}”已保存。",
+        errors=form.name,
+    ):
+        return redirect(_place_url(place))
+    status = 400 if form.errors else 200
+    return render_template(
+        "places/form.html", form=form, kind=kind, parent=svc.parent_of(place), place=place
+    ), status
+
+
+def _back(place):
+    """Back to the page the button was on: the parent's list, or the place itself."""
+    parent = svc.parent_of(place)
+    if request.form.get("back") == "self":
+        return redirect(_place_url(place))
+    return redirect(_place_url(parent) if parent is not None else url_for("places.index"))
+
+
+@bp.route("/<kind_key>/<int:place_id>/move", methods=["POST"])
+@login_required
+def move(kind_key: str, place_id: int):
+    """Move a place one up or one down among its siblings."""
+    _require_manager()
+    _, place = _load(kind_key, place_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    attempt(lambda: svc.move_place(place, request.form.get("direction", "")))
+    return _back(place)
+
+
+@bp.route("/<kind_key>/<int:place_id>/retire", methods=["POST"])
+@login_required
+def retire(kind_key: str, place_id: int):
+    """Retire a place: it keeps its records and leaves the choices for new ones."""
+    _require_manager()
+    kind, place = _load(kind_key, place_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    attempt(lambda: svc.retire_place(place), f"{kind.label}“{place.name}”已撤销，其历史记录保留。")
+    return _back(place)
+
+
+@bp.route("/<kind_key>/<int:place_id>/restore", methods=["POST"])
+@login_required
+def restore(kind_key: str, place_id: int):
+    """Bring a retired place back into use."""
+    _require_manager()
+    kind, place = _load(kind_key, place_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    attempt(lambda: svc.restore_place(place), f"{kind.label}“{place.name}”已恢复使用。")
+    return _back(place)
+
+
+# --- import ---------------------------------------------------------------------------
+
+
+@bp.route("/import/template.xlsx")
+@login_required
+def import_template():
+    """An empty list of places to fill in, with an example row."""
+    _require_manager()
+    return download_response(
+        places_template_xlsx(place_import.HEADERS),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "地点导入模板.xlsx",
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_upload():
+    """Upload a list of places and check it row by row."""
+    _require_manager()
+    form = PlaceImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        checked = attempt(
+            lambda: place_import.check_import(upload.filename or "upload", upload.read(), current_user),
+            errors=form.file,
+        )
+        if checked:
+            return redirect(url_for("places.import_preview", batch_id=checked.value.id))
+    return render_template("places/import.html", form=form), 400 if form.errors else 200
+
+
+def _load_batch(batch_id: int) -> PlaceImport:
+    _require_manager()
+    return db.get_or_404(PlaceImport, batch_id)
+
+
+@bp.route("/import/<int:batch_id>")
+@login_required
+def import_preview(batch_id: int):
+    """Show which places an import would create and which rows were refused, and why."""
+    batch = _load_batch(batch_id)
+    return render_template(
+        "places/import_preview.html", batch=batch, form=FlaskForm(), headers=place_import.LEVEL_HEADERS
+    )
+
+
+@bp.route("/import/<int:batch_id>/confirm", methods=["POST"])
+@login_required
+def import_confirm(batch_id: int):
+    """Create the places of a checked import."""
+    batch = _load_batch(batch_id)
+    if batch.confirmed_at:
+        flash("这批数据已经导入过了。", "warning")
+        return redirect(url_for("places.import_preview", batch_id=batch.id))
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    attempt(lambda: place_import.confirm_import(batch, current_user), lambda n: f"已新建 {n} 个地点。")
+    return redirect(url_for("places.index"))
