@@ -14,15 +14,18 @@ import pytest
 import vobject
 from icalendar import Calendar
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import exports.ics
 from common.dates import to_local
 from models import (
     AgendaItem,
     Community,
+    Invitation,
     Meeting,
     MeetingStatus,
     OutboxMessage,
+    Reply,
     Room,
     Street,
     Unit,
@@ -753,6 +756,45 @@ def test_feed_builds_each_vevent_once(app, client, cal_world, login_as, make_mee
     calls.clear()
     get_feed(app, path)
     assert calls == []
+
+
+# --- several servers on one PostgreSQL ---------------------------------------------------
+#
+# SQLite lets one writing transaction in at a time, and a writing request takes the lock
+# before it reads. PostgreSQL runs them side by side, as two app servers sharing it do.
+
+
+def test_changes_to_one_meeting_committed_on_two_servers_each_raise_its_calendar_revision(
+    app, cal_world, make_meeting, postgres
+):
+    if postgres is None:
+        pytest.skip("SQLite runs one writing transaction at a time")
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED, title="两台服务器同时修改的会议")
+    with app.app_context():
+        rev = db.session.get(Meeting, mid).ics_rev
+        db.session.rollback()
+        # Both servers load the meeting before either commits: A renames it, B records unit
+        # B's reply (a reply does not lock the meeting's row).
+        a, b = Session(db.engine), Session(db.engine)
+        try:
+            on_a, on_b = a.get(Meeting, mid), b.get(Meeting, mid)
+            invitation = b.scalar(
+                select(Invitation).where(Invitation.meeting_id == mid, Invitation.unit_id == w.unit_b)
+            )
+            on_a.title = "改过名称的会议"
+            a.commit()
+            invitation.reply = Reply.ACCEPT
+            on_b.invalidate_calendar()
+            b.commit()
+        finally:
+            a.close()
+            b.close()
+        after = db.session.get(Meeting, mid)
+        # Each change counts: a revision computed from the value B had loaded would equal
+        # the one A stored, and a VEVENT cached in between would pass for current.
+        assert after.ics_rev == rev + 2
+        assert after.title == "改过名称的会议"
 
 
 # --- access ----------------------------------------------------------------------------
