@@ -371,6 +371,19 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
         cache_rows.append(
             {"m_id": meeting.id, "m_rev": meeting.ics_rev, "m_text": texts[meeting.id], "m_key": key}
         )
+    if cache_rows and db.session.get_bind().dialect.name == "postgresql":
+        # Storing the text is optional: skip the meetings another transaction (a change on
+        # another worker or server) holds, instead of waiting for it or deadlocking with it
+        # over rows locked in another order. Those stay stale and are rebuilt next time.
+        free = set(
+            db.session.scalars(
+                select(Meeting.id)
+                .where(Meeting.id.in_([row["m_id"] for row in cache_rows]))
+                .order_by(Meeting.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        cache_rows = [row for row in cache_rows if row["m_id"] in free]
     # One executemany; caching is not a change of the meeting (no audit, no SEQUENCE).
     if cache_rows:
         table = Meeting.__table__

@@ -7,6 +7,7 @@ is read back by two independent parsers, icalendar and vobject.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -859,6 +860,38 @@ def test_a_feed_rebuilt_while_another_server_commits_never_keeps_a_stale_event(
     finally:
         event.remove(engine, "before_cursor_execute", reply_on_the_other_server)
         other_server.dispose()
+
+
+def test_a_feed_neither_waits_for_nor_caches_over_a_change_in_progress_on_another_server(
+    app, client, cal_world, login_as, make_meeting, postgres
+):
+    if postgres is None:
+        pytest.skip("SQLite runs one writing transaction at a time")
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED, title="原来的会议名称")
+    login_as("secretary1")
+    path = feed_path(client, "user", w.secretary1)
+    with app.app_context():
+        other = Session(db.engine)
+    try:
+        # Another server is renaming the meeting: its row is locked and the change not committed.
+        meeting = other.get(Meeting, mid, with_for_update=True)
+        meeting.title = "另一台服务器上的新名称"
+        other.flush()
+        answers = []
+        poll = threading.Thread(target=lambda: answers.append(get_feed(app, path)), daemon=True)
+        poll.start()
+        poll.join(timeout=5)
+        assert not poll.is_alive(), "the feed waited for another server's transaction"
+        (resp,) = answers
+        assert resp.status_code == 200
+        assert "原来的会议名称" in resp.data.decode().replace("\r\n ", "")
+        other.commit()
+    finally:
+        other.rollback()
+        other.close()
+    # The rename is committed: the next poll shows it.
+    assert "另一台服务器上的新名称" in get_feed(app, path).data.decode().replace("\r\n ", "")
 
 
 # --- access ----------------------------------------------------------------------------
