@@ -353,7 +353,9 @@ def due_for_reminder(day: date) -> list[Action]:
             )
             .options(joinedload(Action.lead_unit), joinedload(Action.meeting))
             .order_by(Action.due_on)
-            .with_for_update(of=Action)
+            # NO KEY UPDATE, as the UPDATE of reminded_on takes: progress reports on the
+            # actions (rows referring to them) are not held up meanwhile.
+            .with_for_update(of=Action, key_share=True)
         )
     )
 

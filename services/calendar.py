@@ -375,12 +375,14 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
         # Storing the text is optional: skip the meetings another transaction (a change on
         # another worker or server) holds, instead of waiting for it or deadlocking with it
         # over rows locked in another order. Those stay stale and are rebuilt next time.
+        # NO KEY UPDATE is the lock the UPDATE takes: rows that merely gain an invitation
+        # or agenda item meanwhile (a foreign key's KEY SHARE lock) are still stored.
         free = set(
             db.session.scalars(
                 select(Meeting.id)
                 .where(Meeting.id.in_([row["m_id"] for row in cache_rows]))
                 .order_by(Meeting.id)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, key_share=True)
             )
         )
         cache_rows = [row for row in cache_rows if row["m_id"] in free]
