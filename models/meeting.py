@@ -188,18 +188,24 @@ class Meeting(Base):
 
 @event.listens_for(Meeting, "before_update")
 def _raise_sequence(mapper, connection, meeting: Meeting) -> None:
-    """Every change of time, room, title or status raises SEQUENCE (RFC 5546)."""
+    """Every change of time, room, title or status raises SEQUENCE (RFC 5546).
+
+    Such changes are made with the meeting's row locked (the views load it FOR UPDATE), so
+    SEQUENCE can count on from the loaded value. ics_rev also rises on changes made without
+    that lock (a unit's reply, a topic): it is raised in SQL (``SET ics_rev = ics_rev + 1``),
+    because on PostgreSQL another transaction (another worker or app server) may have raised
+    it since this one loaded it, and writing back loaded + 1 would lose that step and leave
+    a VEVENT cached in between marked current. It is reloaded when next read.
+    """
     state = inspect(meeting)
     if any(state.attrs[f].history.has_changes() for f in SEQUENCED_FIELDS):
         meeting.sequence = (meeting.sequence or 0) + 1
-    if (
-        any(
-            state.attrs[f].history.has_changes()
-            for f in ("start_at", "end_at", "room_id", "title", "status", "description", "sequence")
-        )
-        and not state.attrs["ics_rev"].history.has_changes()
+    if state.attrs["ics_rev"].history.has_changes() or any(
+        state.attrs[f].history.has_changes()
+        for f in ("start_at", "end_at", "room_id", "title", "status", "description", "sequence")
     ):
-        meeting.ics_rev = (meeting.ics_rev or 0) + 1
+        # invalidate_calendar() may have set loaded + 1 already: one step per flush either way.
+        meeting.ics_rev = Meeting.__table__.c.ics_rev + 1
         meeting.ics_changed_at = utcnow()
 
 

@@ -341,7 +341,12 @@ def close(action: Action, by: User, result: str, on: date) -> None:
 
 
 def due_for_reminder(day: date) -> list[Action]:
-    """Open actions due within three days, or overdue, not yet reminded today."""
+    """Open actions due within three days, or overdue, not yet reminded today.
+
+    Locked until the caller commits: `flask remind` run at once on two servers sharing a
+    PostgreSQL database waits for the first run, then finds them reminded and mails no one
+    twice. (SQLite's write lock already keeps a second run out until the first commits.)
+    """
     return list(
         db.session.scalars(
             select(Action)
@@ -352,6 +357,9 @@ def due_for_reminder(day: date) -> list[Action]:
             )
             .options(joinedload(Action.lead_unit), joinedload(Action.meeting))
             .order_by(Action.due_on)
+            # NO KEY UPDATE, as the UPDATE of reminded_on takes: progress reports on the
+            # actions (rows referring to them) are not held up meanwhile.
+            .with_for_update(of=Action, key_share=True)
         )
     )
 

@@ -319,7 +319,41 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
 
     A cold feed of a thousand meetings would otherwise load ten thousand invitations as
     ORM objects; plain rows are enough for what a VEVENT shows.
+
+    The meetings, with their ics_rev, are read first and the invitations and agendas after:
+    on PostgreSQL each statement sees what was committed when it began, so a change another
+    server commits in between shows in the text but not in the revision it is stored under,
+    which leaves it stale (rebuilt at the next poll) rather than wrong and marked current.
     """
+    key = calendar_cache_key()
+    meetings = db.session.scalars(
+        select(Meeting)
+        .where(Meeting.id.in_(meeting_ids))
+        # Only the columns a VEVENT shows; room, host and creator are a handful of rows.
+        .options(
+            selectinload(Meeting.room),
+            selectinload(Meeting.community),
+            selectinload(Meeting.street),
+            selectinload(Meeting.created_by),
+            load_only(
+                Meeting.street_id,
+                Meeting.community_id,
+                Meeting.kind,
+                Meeting.title,
+                Meeting.description,
+                Meeting.start_at,
+                Meeting.end_at,
+                Meeting.room_id,
+                Meeting.status,
+                Meeting.cancel_reason,
+                Meeting.uid,
+                Meeting.sequence,
+                Meeting.created_by_id,
+                Meeting.ics_rev,
+                Meeting.ics_changed_at,
+            ),
+        )
+    ).all()
     attendees: dict[int, list[ics.Attendee]] = {}
     for meeting_id, reply, unit_id, name, liaison_name, liaison_email in db.session.execute(
         select(
@@ -347,35 +381,7 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
         agendas.setdefault(meeting_id, []).append((title, presenter or "", minutes))
     texts: dict[int, str] = {}
     cache_rows = []
-    key = calendar_cache_key()
-    for meeting in db.session.scalars(
-        select(Meeting)
-        .where(Meeting.id.in_(meeting_ids))
-        # Only the columns a VEVENT shows; room, host and creator are a handful of rows.
-        .options(
-            selectinload(Meeting.room),
-            selectinload(Meeting.community),
-            selectinload(Meeting.street),
-            selectinload(Meeting.created_by),
-            load_only(
-                Meeting.street_id,
-                Meeting.community_id,
-                Meeting.kind,
-                Meeting.title,
-                Meeting.description,
-                Meeting.start_at,
-                Meeting.end_at,
-                Meeting.room_id,
-                Meeting.status,
-                Meeting.cancel_reason,
-                Meeting.uid,
-                Meeting.sequence,
-                Meeting.created_by_id,
-                Meeting.ics_rev,
-                Meeting.ics_changed_at,
-            ),
-        )
-    ):
+    for meeting in meetings:
         texts[meeting.id] = ics.vevent_text(
             meeting,
             meeting_url(meeting),
@@ -386,6 +392,21 @@ def _rebuild_vevents(meeting_ids: Sequence[int], secretaries: dict[int, str | No
         cache_rows.append(
             {"m_id": meeting.id, "m_rev": meeting.ics_rev, "m_text": texts[meeting.id], "m_key": key}
         )
+    if cache_rows and db.session.get_bind().dialect.name == "postgresql":
+        # Storing the text is optional: skip the meetings another transaction (a change on
+        # another worker or server) holds, instead of waiting for it or deadlocking with it
+        # over rows locked in another order. Those stay stale and are rebuilt next time.
+        # NO KEY UPDATE is the lock the UPDATE takes: rows that merely gain an invitation
+        # or agenda item meanwhile (a foreign key's KEY SHARE lock) are still stored.
+        free = set(
+            db.session.scalars(
+                select(Meeting.id)
+                .where(Meeting.id.in_([row["m_id"] for row in cache_rows]))
+                .order_by(Meeting.id)
+                .with_for_update(skip_locked=True, key_share=True)
+            )
+        )
+        cache_rows = [row for row in cache_rows if row["m_id"] in free]
     # One executemany; caching is not a change of the meeting (no audit, no SEQUENCE).
     if cache_rows:
         table = Meeting.__table__

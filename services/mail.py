@@ -266,7 +266,11 @@ def _smtp_send(email: EmailMessage) -> None:
 def _claim(limit: int) -> list[tuple[int, datetime]]:
     """Mark up to `limit` due messages SENDING in one short transaction; (id, lease) each.
 
-    The conditional UPDATE lets one sender win each message, however many run at once;
+    On PostgreSQL the due rows are locked with FOR UPDATE SKIP LOCKED: senders in other
+    processes or on other servers sharing the database each take different messages at
+    once, instead of all reading the same oldest ids and then waiting on one another's row
+    locks only to lose them. SQLite ignores the clause (it has one writer at a time). The
+    conditional UPDATE still lets one sender win each message, however many run at once;
     claimed_at is the lease: only the claim that still holds it may record the outcome.
     """
     now = utcnow()
@@ -280,6 +284,7 @@ def _claim(limit: int) -> list[tuple[int, datetime]]:
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     claimed = []
     for msg_id in ids:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from models import (
     Unit,
     db,
 )
+from models.base import today
 from tests.conftest import count
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
@@ -241,5 +243,34 @@ def test_remind_mails_leads_through_the_outbox(app, client, runner, world, make_
         assert "三天内到期" in msgs[0].body_text and "已经逾期" in msgs[0].body_text
         assert "还早" not in msgs[0].body_text and "1 项已逾期" in msgs[0].subject
     runner.invoke(args=["remind"])  # the same day again: no duplicate
+    with app.app_context():
+        assert count(OutboxMessage) == 1
+
+
+def test_remind_run_on_two_servers_at_once_mails_each_lead_once(app, world, make_action, postgres):
+    if postgres is None:
+        pytest.skip("SQLite runs one writing transaction at a time")
+    from services.actions import queue_reminders
+
+    with app.app_context():
+        db.session.get(Unit, world.unit_a).liaison_email = "a@example.cn"
+        db.session.commit()
+    make_action("三天内到期", due_in=2)
+    queued = []
+
+    def remind_on_server_b() -> None:
+        with app.app_context():
+            queued.append(queue_reminders(today(), "https://gongjian.example.cn"))
+            db.session.commit()
+
+    with app.app_context():
+        queued.append(queue_reminders(today(), "https://gongjian.example.cn"))  # server A, not yet committed
+        server_b = threading.Thread(target=remind_on_server_b)
+        server_b.start()
+        server_b.join(timeout=0.5)  # B waits for A's run instead of mailing the same actions
+        db.session.commit()
+    server_b.join(timeout=10)
+    assert not server_b.is_alive()
+    assert queued == [1, 0]
     with app.app_context():
         assert count(OutboxMessage) == 1

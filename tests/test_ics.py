@@ -7,28 +7,36 @@ is read back by two independent parsers, icalendar and vobject.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 import vobject
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import create_engine, event, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 import exports.ics
 from common.dates import to_local
 from models import (
     AgendaItem,
     Community,
+    Invitation,
     Meeting,
     MeetingStatus,
     OutboxMessage,
+    Reply,
     Room,
     Street,
     Unit,
     User,
     db,
 )
+from services import calendar
 from services import mail as mailer
 from tests.conftest import count
 from tests.rfc5545 import check_calendar, check_mime_method
@@ -753,6 +761,137 @@ def test_feed_builds_each_vevent_once(app, client, cal_world, login_as, make_mee
     calls.clear()
     get_feed(app, path)
     assert calls == []
+
+
+# --- several servers on one PostgreSQL ---------------------------------------------------
+#
+# SQLite lets one writing transaction in at a time, and a writing request takes the lock
+# before it reads. PostgreSQL runs them side by side, as two app servers sharing it do.
+
+
+def test_changes_to_one_meeting_committed_on_two_servers_each_raise_its_calendar_revision(
+    app, cal_world, make_meeting, postgres
+):
+    if postgres is None:
+        pytest.skip("SQLite runs one writing transaction at a time")
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED, title="两台服务器同时修改的会议")
+    with app.app_context():
+        rev = db.session.get(Meeting, mid).ics_rev
+        db.session.rollback()
+        # Both servers load the meeting before either commits: A renames it, B records unit
+        # B's reply (a reply does not lock the meeting's row).
+        a, b = Session(db.engine), Session(db.engine)
+        try:
+            on_a, on_b = a.get(Meeting, mid), b.get(Meeting, mid)
+            invitation = b.scalar(
+                select(Invitation).where(Invitation.meeting_id == mid, Invitation.unit_id == w.unit_b)
+            )
+            on_a.title = "改过名称的会议"
+            a.commit()
+            invitation.reply = Reply.ACCEPT
+            on_b.invalidate_calendar()
+            b.commit()
+        finally:
+            a.close()
+            b.close()
+        after = db.session.get(Meeting, mid)
+        # Each change counts: a revision computed from the value B had loaded would equal
+        # the one A stored, and a VEVENT cached in between would pass for current.
+        assert after.ics_rev == rev + 2
+        assert after.title == "改过名称的会议"
+
+
+def test_a_feed_rebuilt_while_another_server_commits_never_keeps_a_stale_event(
+    app, client, cal_world, login_as, make_meeting, postgres
+):
+    """Another server's reply commits between any two statements of a feed's rebuild: the
+    VEVENT the feed stores is either what the meeting now is, or marked stale."""
+    if postgres is None:
+        pytest.skip("SQLite runs one writing transaction at a time")
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED, title="回复与订阅同时发生的会议")
+    login_as("secretary1")
+    path = feed_path(client, "user", w.secretary1)
+    other_server = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    statements: list[int] = []  # those of the feed's request
+    inject_at, polling = 0, False
+
+    def reply_on_the_other_server(*_args) -> None:
+        if not polling:
+            return
+        statements.append(1)
+        if len(statements) != inject_at:
+            return
+        with Session(other_server) as other:
+            other.execute(sql_text("SET LOCAL lock_timeout = '500ms'"))
+            invitation = other.scalar(
+                select(Invitation).where(Invitation.meeting_id == mid, Invitation.unit_id == w.unit_b)
+            )
+            invitation.reply = Reply.DECLINE if invitation.reply == Reply.ACCEPT else Reply.ACCEPT
+            try:
+                other.commit()
+            except OperationalError:  # the feed holds the row: the reply waits for its commit
+                other.rollback()
+
+    def stored_event_is_honest() -> None:
+        with app.app_context():
+            m = db.session.get(Meeting, mid)
+            if m.ics_cache_rev == m.ics_rev and m.ics_cache_key == calendar.calendar_cache_key():
+                fresh = exports.ics.vevent_text(m, calendar.meeting_url(m), calendar.organizer_email(m))
+                assert m.ics_cache == fresh, f"a stale VEVENT is marked current (after statement {inject_at})"
+
+    try:
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", reply_on_the_other_server)
+        for inject_at in range(1, 40):
+            with app.app_context():  # the cached VEVENT is stale: the next poll rebuilds it
+                db.session.get(Meeting, mid).invalidate_calendar()
+                db.session.commit()
+            statements.clear()
+            polling = True
+            assert get_feed(app, path).status_code == 200
+            polling = False
+            stored_event_is_honest()
+            if len(statements) < inject_at:
+                break
+        assert inject_at > 5  # the rebuild was interleaved at each of its statements
+    finally:
+        event.remove(engine, "before_cursor_execute", reply_on_the_other_server)
+        other_server.dispose()
+
+
+def test_a_feed_neither_waits_for_nor_caches_over_a_change_in_progress_on_another_server(
+    app, client, cal_world, login_as, make_meeting, postgres
+):
+    if postgres is None:
+        pytest.skip("SQLite runs one writing transaction at a time")
+    w = cal_world
+    mid = make_meeting(status=MeetingStatus.SCHEDULED, title="原来的会议名称")
+    login_as("secretary1")
+    path = feed_path(client, "user", w.secretary1)
+    with app.app_context():
+        other = Session(db.engine)
+    try:
+        # Another server is renaming the meeting: its row is locked and the change not committed.
+        meeting = other.get(Meeting, mid, with_for_update=True)
+        meeting.title = "另一台服务器上的新名称"
+        other.flush()
+        answers = []
+        poll = threading.Thread(target=lambda: answers.append(get_feed(app, path)), daemon=True)
+        poll.start()
+        poll.join(timeout=5)
+        assert not poll.is_alive(), "the feed waited for another server's transaction"
+        (resp,) = answers
+        assert resp.status_code == 200
+        assert "原来的会议名称" in resp.data.decode().replace("\r\n ", "")
+        other.commit()
+    finally:
+        other.rollback()
+        other.close()
+    # The rename is committed: the next poll shows it.
+    assert "另一台服务器上的新名称" in get_feed(app, path).data.decode().replace("\r\n ", "")
 
 
 # --- access ----------------------------------------------------------------------------

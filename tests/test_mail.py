@@ -17,7 +17,8 @@ from datetime import timedelta
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
 from models import Meeting, MeetingStatus, OutboxMessage, Room, Unit, User, db
 from models.base import utcnow
@@ -520,6 +521,31 @@ def test_claim_skips_what_another_sender_claimed_after_the_select(
     with app.app_context():
         assert mailer._claim(10) == []
     assert interleaved == [2]
+
+
+def test_claim_passes_over_a_message_another_sender_holds(
+    app, client, login_as, mail_world, make_meeting, postgres
+):
+    """PostgreSQL: a sender on another server holding the oldest message neither stalls nor
+    duplicates this one's claim; it takes the next message at once (FOR UPDATE SKIP LOCKED)."""
+    if postgres is None:
+        pytest.skip("row locks are PostgreSQL's; SQLite lets one writer in at a time")
+    meeting_id = make_meeting()
+    login_as("secretary1")
+    _publish(client, meeting_id)
+    first, second = (r.id for r in _outbox(app))
+    with app.app_context():
+        other = Session(db.engine)  # another sender's connection, in the middle of its claim
+        try:
+            other.execute(select(OutboxMessage.id).where(OutboxMessage.id == first).with_for_update())
+            # Without SKIP LOCKED this claim would wait for the other sender: fail fast instead.
+            db.session.execute(text("SET LOCAL lock_timeout = '3s'"))
+            claimed = mailer._claim(1)
+        finally:
+            other.rollback()
+            other.close()
+    assert [msg_id for msg_id, _ in claimed] == [second]
+    assert [r.status for r in _outbox(app)] == [MailStatus.QUEUED, MailStatus.SENDING]
 
 
 def test_concurrent_senders_send_each_message_once(app, client, login_as, inbox, make_meeting):
