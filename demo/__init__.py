@@ -8,7 +8,7 @@ the same services the pages use, so the demo shows what the product does.
 
 from __future__ import annotations
 
-from demo import meetings, minutes, needs, people, places, resources, second_street, stats, units
+from demo import grids, meetings, minutes, needs, people, places, resources, second_street, stats, units
 
 
 def seed_demo(password: str) -> list[tuple[str, str, str]]:
@@ -21,5 +21,6 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     resources.seed(street, communities, unit_list)
     needs.seed(street, communities, unit_list)
     stats.seed(street)
+    grids.seed(street)
     logins += second_street.seed(password)
     return logins

@@ -58,6 +58,21 @@ class Role(LabelledEnum):
     OBSERVER = "observer", "上级党组织（只读）"
 
 
+class GridDuty(LabelledEnum):
+    """The ten duties of a grid (网格“十员”): each held by one or more people of its roster."""
+
+    POLICY = "policy", "惠民政策宣传员"
+    PROPERTY = "property", "物业管理协管员"
+    SANITATION = "sanitation", "环境卫生整治员"
+    SAFETY = "safety", "安全生产巡逻员"
+    CULTURE = "culture", "群众娱乐文体员"
+    OPINION = "opinion", "社情民意联络员"
+    CIVILITY = "civility", "文明新风倡导员"
+    HARMONY = "harmony", "和谐创建示范员"
+    DEMOCRACY = "democracy", "民主管理监督员"
+    PARTY = "party", "党员服务协理员"
+
+
 class UnitCategory(LabelledEnum):
     AGENCY = "agency", "机关"
     INSTITUTION = "institution", "事业单位"

@@ -39,6 +39,7 @@ from models import (
 from models.base import RuleError, today, utcnow
 from models.need import ACTIVE_CLAIM, CLOSED
 from services.actions import ActionError, store_attachment
+from services.grids import check_grid
 from services.scope import scoped, street_ids
 
 PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
@@ -202,6 +203,8 @@ def edit_need(need: Need, data: dict) -> None:
 def _apply(need: Need, data: dict) -> None:
     for key in ("kind", "is_wish", "title", "description", "people_served", "wanted_by"):
         setattr(need, key, data[key])
+    if "grid_id" in data:
+        need.grid_id = check_grid(data["grid_id"], need.community_id)
     need.resident_name = (data.get("resident_name") or "") if data["is_wish"] else ""
     need.resident_phone = (data.get("resident_phone") or "") if data["is_wish"] else ""
 

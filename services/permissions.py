@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import Community, MinutesStatus, Role, Street, Unit, UnitStatus, User, db
-from services.places import street_id_of
+from services.places import community_id_of, street_id_of
 from services.scope import in_scope
 
 # Staff who work in a street (or, the system administrator, in all of them).
@@ -85,13 +85,25 @@ def can_manage_places(user: User) -> bool:
 
 
 def can_view_place(user: User, place) -> bool:
-    """A place's page: the system administrator; a street admin their street and what lies in it."""
+    """A place's page: the system administrator; a street admin their street and what lies in
+    it; a secretary their community, its grids and buildings."""
     if not user.is_authenticated:
         return False
     if user.role == Role.SYSADMIN:
         return True
+    if user.role == Role.SECRETARY:
+        return user.community_id is not None and community_id_of(place) == user.community_id
     street_id = street_id_of(place)
     return street_id is not None and is_admin_of(user, street_id)
+
+
+def can_manage_grid_roster(user: User, grid) -> bool:
+    """A grid's roster (网格员 and their duties): the street's admin, or the community's secretary."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.SECRETARY:
+        return user.community_id is not None and user.community_id == grid.community_id
+    return is_admin_of(user, grid.community.street_id)
 
 
 def can_manage_place(user: User, place) -> bool:
@@ -99,9 +111,9 @@ def can_manage_place(user: User, place) -> bool:
     communities, grids and buildings of their street (the street itself is the system's)."""
     if user.is_authenticated and user.role == Role.SYSADMIN:
         return True
-    return (
-        not isinstance(place, (Street,)) and street_id_of(place) is not None and can_view_place(user, place)
-    )
+    if isinstance(place, Street) or street_id_of(place) is None:
+        return False
+    return is_admin_of(user, street_id_of(place))
 
 
 def can_import_places(user: User) -> bool:
@@ -116,9 +128,9 @@ def can_add_place(user: User, kind_key: str, parent) -> bool:
         return False
     if user.role == Role.SYSADMIN:
         return True
-    return (
-        kind_key not in ("city", "district", "street") and parent is not None and can_view_place(user, parent)
-    )
+    if kind_key in ("city", "district", "street") or parent is None:
+        return False
+    return street_id_of(parent) is not None and is_admin_of(user, street_id_of(parent))
 
 
 def can_add_room(user: User, owner: Community | Street) -> bool:

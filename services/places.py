@@ -92,6 +92,17 @@ def street_id_of(place: Any) -> int | None:
     return None
 
 
+def community_id_of(place: Any) -> int | None:
+    """The community a place is or lies in (None above communities)."""
+    if isinstance(place, Community):
+        return place.id
+    if isinstance(place, Grid):
+        return place.community_id
+    if isinstance(place, Building):
+        return place.grid.community_id
+    return None
+
+
 def path_name(place: Any) -> str:
     """The place's full name from the top: 某市 / 某区 / 东大街街道 / 青年路社区."""
     return " / ".join(p.name for p in [*ancestors(place), place])

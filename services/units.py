@@ -18,6 +18,7 @@ from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
 from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
 from models.base import RuleError, today, utcnow
 from services import audit
+from services.grids import check_grid
 from services.places import active_communities
 from services.scope import scoped
 
@@ -115,6 +116,7 @@ def name_taken(street_id: int, name: str, exclude_id: int | None = None) -> Unit
 def create_unit(data: dict[str, Any], by: User | None) -> Unit:
     """Register a new unit (status 报到) with the given fields."""
     community = db.session.get(Community, data["community_id"])
+    data = {**data, "grid_id": check_grid(data.get("grid_id"), community.id)}
     unit = Unit(street_id=community.street_id, status=UnitStatus.REGISTERED)
     for key, value in data.items():
         setattr(unit, key, value)
@@ -141,6 +143,8 @@ def create_unit(data: dict[str, Any], by: User | None) -> Unit:
 
 def apply_changes(unit: Unit, data: dict[str, Any]) -> None:
     """Copy edited fields onto the unit, moving it to another street if its community moved."""
+    if "grid_id" in data:
+        data = {**data, "grid_id": check_grid(data["grid_id"], data.get("community_id", unit.community_id))}
     for key, value in data.items():
         setattr(unit, key, value)
     if "community_id" in data:

@@ -27,6 +27,12 @@ class NeedForm(Form):
     """A community need or a resident's 微心愿. Admins choose the community."""
 
     community_id = SelectField("所属社区", coerce=int, validators=[DataRequired("请选择所属社区。")])
+    grid_id = SelectField(
+        "所在网格",
+        coerce=int,
+        validate_choice=False,
+        description="需求或微心愿所在的网格；须属于所选社区，可不填。",
+    )
     is_wish = RadioField(
         "类型",
         choices=[("0", "社区需求"), ("1", "居民微心愿")],
@@ -69,8 +75,9 @@ class NeedForm(Form):
     original = HiddenField()
     submit = SubmitField("保存")
 
-    def __init__(self, *args, communities=(), **kwargs):
+    def __init__(self, *args, communities=(), grids=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.grid_id.choices = [(0, "（不限网格）"), *grids]
         if communities:
             self.community_id.choices = [(c.id, c.name) for c in communities]
         else:
@@ -86,6 +93,7 @@ class NeedForm(Form):
             "wanted_by": self.wanted_by.data,
             "resident_name": self.resident_name.data or "",
             "resident_phone": self.resident_phone.data or "",
+            "grid_id": self.grid_id.data or None,
         }
 
 

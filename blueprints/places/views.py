@@ -4,13 +4,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from blueprints.places import bp
-from blueprints.places.forms import PlaceForm, PlaceImportForm
+from blueprints.places.forms import PlaceForm, PlaceImportForm, StaffForm
 from exports.sheets import places_template_xlsx
-from models import City, District, PlaceImport, Room, db
+from models import City, District, Grid, GridDuty, GridStaff, PlaceImport, Room, Unit, UnitStatus, db
 from models.base import RuleError
+from services import grids, place_import
 from services import permissions as perm
-from services import place_import
 from services import places as svc
+from services.scope import in_scope
 from web.downloads import download_response
 from web.flow import attempt
 
@@ -32,7 +33,9 @@ def _load(kind_key: str, place_id: int):
     kind = _kind(kind_key)
     place = db.get_or_404(kind.model, place_id)
     if not perm.can_view_place(current_user, place):
-        abort(404)
+        # Another street's place does not exist for the user; their own street's is refused.
+        street_id = svc.street_id_of(place)
+        abort(403 if street_id is not None and in_scope(current_user, street_id) else 404)
     return kind, place
 
 
@@ -88,8 +91,8 @@ def index():
 @bp.route("/<kind_key>/<int:place_id>")
 @login_required
 def detail(kind_key: str, place_id: int):
-    """A place: its details, the places one level below, and (streets, communities) its rooms."""
-    _require_manager()
+    """A place: its details, the places one level below, and (streets, communities) its rooms;
+    a community the ten duties its grids still lack; a grid its roster, units and needs."""
     kind, place = _load(kind_key, place_id)
     show_retired = request.args.get("retired") == "1"
     child = svc.KINDS[kind.child] if kind.child else None
@@ -119,7 +122,110 @@ def detail(kind_key: str, place_id: int):
         form=PlaceForm(kind=child, prefix="new")
         if child and perm.can_add_place(current_user, child.key, place)
         else None,
+        **_grid_sections(kind, place, show_retired),
     )
+
+
+def _grid_sections(kind: svc.Kind, place, show_former: bool) -> dict:
+    """What a community's page (the duties its grids lack) and a grid's page (roster, units,
+    needs) show besides the places below them."""
+    if kind.key == "community":
+        return {"coverage": grids.coverage(place), "duties": list(GridDuty)}
+    if kind.key != "grid":
+        return {}
+    editor = perm.can_manage_grid_roster(current_user, place)
+    return {
+        "roster": grids.roster(place, include_former=show_former),
+        "grid_units": grids.grid_units(place),
+        "grid_needs": grids.grid_needs(place),
+        "staff_form": StaffForm(units=_community_units(place), prefix="staff")
+        if editor and not place.retired
+        else None,
+        "roster_editor": editor,
+    }
+
+
+def _community_units(grid: Grid) -> list[Unit]:
+    """The units a grid's people may be sent by: the community's, not withdrawn."""
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.community_id == grid.community_id, Unit.status != UnitStatus.WITHDRAWN)
+            .order_by(Unit.name)
+        )
+    )
+
+
+def _load_grid_for_roster(grid_id: int) -> Grid:
+    grid = db.get_or_404(Grid, grid_id)
+    if not perm.can_view_place(current_user, grid):
+        abort(403 if in_scope(current_user, grid.community.street_id) else 404)
+    if not perm.can_manage_grid_roster(current_user, grid):
+        abort(403)
+    return grid
+
+
+def _facts(form: StaffForm) -> grids.StaffFacts:
+    return grids.StaffFacts(
+        name=form.name.data,
+        phone=form.phone.data or "",
+        unit_id=form.unit_id.data or None,
+        duties=form.duties.data or [],
+    )
+
+
+@bp.route("/grid/<int:grid_id>/staff", methods=["POST"])
+@login_required
+def add_staff(grid_id: int):
+    """Put a person on a grid's roster with their duties."""
+    grid = _load_grid_for_roster(grid_id)
+    form = StaffForm(units=_community_units(grid), prefix="staff")
+    if form.validate_on_submit() and attempt(
+        lambda: grids.save_staff(grid, None, _facts(form)),
+        lambda s: f"已将“{s.name}”加入{grid.name}：{'、'.join(s.duty_labels)}。",
+        errors=form.name,
+    ):
+        return redirect(url_for("places.detail", kind_key="grid", place_id=grid.id) + "#roster")
+    return render_template("places/staff_form.html", form=form, grid=grid, staff=None), 400
+
+
+@bp.route("/grid/<int:grid_id>/staff/<int:staff_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_staff(grid_id: int, staff_id: int):
+    """Change a person's name, phone, unit or duties."""
+    grid = _load_grid_for_roster(grid_id)
+    staff = db.get_or_404(GridStaff, staff_id)
+    if staff.grid_id != grid.id:
+        abort(404)
+    form = StaffForm(obj=staff, units=_community_units(grid))
+    if request.method == "GET":
+        form.unit_id.data = staff.unit_id or 0
+    if form.validate_on_submit() and attempt(
+        lambda: grids.save_staff(grid, staff, _facts(form)),
+        lambda s: f"“{s.name}”的信息已保存。",
+        errors=form.name,
+    ):
+        return redirect(url_for("places.detail", kind_key="grid", place_id=grid.id) + "#roster")
+    return render_template(
+        "places/staff_form.html", form=form, grid=grid, staff=staff
+    ), 400 if form.errors else 200
+
+
+@bp.route("/grid/<int:grid_id>/staff/<int:staff_id>/<any(leave, return):change>", methods=["POST"])
+@login_required
+def staff_status(grid_id: int, staff_id: int, change: str):
+    """Take a person off the roster (their row stays), or back on."""
+    grid = _load_grid_for_roster(grid_id)
+    staff = db.get_or_404(GridStaff, staff_id)
+    if staff.grid_id != grid.id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if change == "leave":
+        attempt(lambda: grids.staff_leaves(staff), f"“{staff.name}”已离任，记录保留。")
+    else:
+        attempt(lambda: grids.staff_returns(staff), f"“{staff.name}”已恢复在任。")
+    return redirect(url_for("places.detail", kind_key="grid", place_id=grid.id) + "#roster")
 
 
 @bp.route("/<kind_key>/new", methods=["GET", "POST"])

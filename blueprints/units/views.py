@@ -25,6 +25,7 @@ from models.base import today
 from services import audit
 from services import permissions as perm
 from services.actions import involves
+from services.grids import grid_options
 from services.meetings import attendance_rates, meetings_query
 from services.places import community_options
 from services.scope import in_scope
@@ -48,6 +49,7 @@ FIELD_LABELS = {
     "short_name": "简称",
     "category": "单位类别",
     "community_id": "所属社区",
+    "grid_id": "所属网格",
     "address": "地址",
     "party_org_name": "党组织名称",
     "party_member_count": "党员人数",
@@ -168,7 +170,7 @@ def create():
     if not perm.can_create_unit(current_user):
         abort(403)
     communities = communities_for(current_user)
-    form = UnitForm(communities=communities, creating=True)
+    form = UnitForm(communities=communities, grids=grid_options(communities), creating=True)
     if request.method == "GET" and current_user.community_id:
         form.community_id.data = current_user.community_id
     if form.validate_on_submit():
@@ -195,11 +197,12 @@ def edit(unit_id: int):
         abort(403)
     manager = perm.can_manage_unit(current_user, unit)
     fields = EDIT_FIELDS if manager else Unit.PROFILE_FIELDS
+    communities = communities_for(current_user, keep_id=unit.community_id) if manager else []
     form = UnitForm(
-        obj=unit,
-        communities=communities_for(current_user, keep_id=unit.community_id) if manager else (),
-        profile_only=not manager,
+        obj=unit, communities=communities, grids=grid_options(communities), profile_only=not manager
     )
+    if request.method == "GET" and manager:
+        form.grid_id.data = unit.grid_id or 0
     if manager and unit.community not in communities_for(current_user, keep_id=unit.community_id):
         abort(403)
     conflict = None
