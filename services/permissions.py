@@ -579,7 +579,7 @@ def can_edit_point_rules(user: User) -> bool:
 def can_see_need_photos(user, need) -> bool:
     """Photos of a resident's 微心愿 may show them or their home: as private as their contact
     (plus the archivist, who reads everything); photos of community needs: every user."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not in_scope(user, need.street_id):
         return False
     if not need.is_wish:
         return True

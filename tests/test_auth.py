@@ -778,8 +778,22 @@ def test_seed_demo_twice_creates_nothing_new(app, runner, seeded_demo):
     assert first.exit_code == 0, first.output
     users, units, events = counts()
     assert units >= 30 and users >= 2 + 5 + 30 and events > 0
-    for name in ("admin", "archivist", "secretary1", "secretary5", "liaison1", f"liaison{units}"):
-        assert name in first.output
+    street1_units = units - 6  # the second street has six
+    for name in (
+        "sysadmin",
+        "admin",
+        "archivist",
+        "secretary1",
+        "secretary5",
+        "liaison1",
+        f"liaison{street1_units}",
+        "admin2",
+        "secretary2-1",
+        "liaison2-6",
+        "district",
+        "city",
+    ):
+        assert f"  {name} " in first.output, name
     with app.app_context():  # the oldest minutes were archived with the faulty font, then migrated
         assert count(MinutesRendition) == 1
     second = runner.invoke(args=["seed-demo", "--password", seeded_demo.password])

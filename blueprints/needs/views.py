@@ -331,6 +331,8 @@ def photo(attachment_id: int):
     need = db.session.scalar(
         select(Need).join(NeedUpdate, NeedUpdate.need_id == Need.id).where(NeedUpdate.id == linked)
     )
+    if not in_scope(current_user, need.street_id):
+        abort(404)
     if not perm.can_see_need_photos(current_user, need):
         abort(403)
     path = upload_folder() / att.storage_name
