@@ -35,6 +35,7 @@ OBJECT_LABELS = {
     "city": "市",
     "district": "区",
     "building": "楼栋",
+    "grid_staff": "网格员",
     "room": "会议室",
     "unit_status_change": "单位状态",
     "unit_import": "导入批次",

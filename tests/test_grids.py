@@ -39,6 +39,11 @@ def test_a_secretary_keeps_the_roster_and_sees_the_duties_still_lacking(app, cli
     assert resp.status_code == 302
     page = client.get(f"/places/grid/{g1}").get_data(as_text=True)
     assert "张桂兰" in page and "惠民政策宣传员、社情民意联络员" in page
+    # The audit log names the duties in Chinese.
+    login_as("admin")
+    log = client.get("/admin/audit?object_type=grid_staff").get_data(as_text=True)
+    assert "职责" in log and "惠民政策宣传员、社情民意联络员" in log
+    login_as("secretary1")
     assert "李强" in page and "东大街第一小学" in page  # sent by a resident unit
     # The community shows, per grid, who holds each duty and which nobody holds.
     page = client.get(f"/places/community/{world.community1}").get_data(as_text=True)

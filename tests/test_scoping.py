@@ -430,3 +430,10 @@ def test_a_street_admin_manages_places_in_their_street_only(app, client, world, 
     assert (
         client.post(f"/places/community/new?parent={world.street}", data={"new-name": "x"}).status_code == 404
     )
+
+
+def test_the_system_administrator_tells_same_named_communities_apart_in_forms(client, world, two, login_as):
+    login_as("admin")
+    for url in ("/units/new", "/meetings/new", "/needs/new", "/admin/users/new"):
+        body = client.get(url).get_data(as_text=True)
+        assert "青年路社区（八一路）" in body and "青年路社区（东大街）" in body, url

@@ -3,6 +3,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from models import Role
 from web.forms import Form, NewPasswordMixin, strip
+from web.templating import community_name
 
 
 class UserForm(NewPasswordMixin, Form):
@@ -49,7 +50,7 @@ class UserForm(NewPasswordMixin, Form):
         self._street_ids = {s.id for s in streets}
         self.place.choices = [("", "—")] + list(places)
         self._places = {value for value, _ in places}
-        self.community_id.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
+        self.community_id.choices = [(0, "—")] + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.unit_id.choices = [(0, "—")] + [(u.id, u.name) for u in units]
         self._community_ids = {c.id for c in communities}
         self._unit_ids = {u.id for u in units}

@@ -17,6 +17,7 @@ from common.dates import format_date
 from models import ResourceKind
 from models.base import today
 from web.forms import Form, strip
+from web.templating import community_name
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"
@@ -79,7 +80,7 @@ class NeedForm(Form):
         super().__init__(*args, **kwargs)
         self.grid_id.choices = [(0, "（不限网格）"), *grids]
         if communities:
-            self.community_id.choices = [(c.id, c.name) for c in communities]
+            self.community_id.choices = [(c.id, community_name(c.id, c.name)) for c in communities]
         else:
             delattr(self, "community_id")
 

@@ -21,6 +21,7 @@ from wtforms.validators import (
 from models import UnitCategory, UnitStatus
 from models.base import today
 from web.forms import Form, strip
+from web.templating import community_name
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"
@@ -94,7 +95,7 @@ class UnitForm(Form):
             for name in self.MANAGER_ONLY:
                 delattr(self, name)
         else:
-            self.community_id.choices = [(c.id, c.name) for c in communities]
+            self.community_id.choices = [(c.id, community_name(c.id, c.name)) for c in communities]
             self.grid_id.choices = [(0, "（未划入网格）"), *grids]
             if not creating:
                 # The registration date changes only through a status change.
