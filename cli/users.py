@@ -1,4 +1,4 @@
-"""flask create-user: accounts from the command line (the first admin of a fresh install)."""
+"""flask create-user: accounts from the command line (the system administrator of a fresh install)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from models import Community, Role, Unit, db
+from models import City, Community, District, Role, Street, Unit, db
 from services.passwords import password_problem
 from services.users import USERNAME_TAKEN, Account, save_user, username_taken
 
@@ -18,16 +18,30 @@ from services.users import USERNAME_TAKEN, Account, save_user, username_taken
 @click.option(
     "--role",
     type=click.Choice([r.value for r in Role]),
-    default=Role.ADMIN.value,
+    default=Role.SYSADMIN.value,
     show_default=True,
 )
+@click.option("--street", "street_name", help="街道管理员、档案员所属街道的名称")
+@click.option("--district", "district_name", help="区级上级党组织账号所在区的名称")
+@click.option("--city", "city_name", help="市级上级党组织账号所在市的名称")
 @click.option("--community", "community_name", help="社区书记所属社区的名称")
 @click.option("--unit", "unit_name", help="单位联络员所属单位的名称")
 @click.option("--email", default="")
 @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
 @with_appcontext
-def create_user_command(username, display_name, role, community_name, unit_name, email, password):
-    """Create a user account (the first admin of a fresh install)."""
+def create_user_command(
+    username,
+    display_name,
+    role,
+    street_name,
+    district_name,
+    city_name,
+    community_name,
+    unit_name,
+    email,
+    password,
+):
+    """Create a user account (the system administrator of a fresh install)."""
     upgrade()
     problem = password_problem(password, username)
     if problem:
@@ -36,6 +50,20 @@ def create_user_command(username, display_name, role, community_name, unit_name,
         raise click.BadParameter(USERNAME_TAKEN, param_hint="--username")
     role = Role(role)
     account = Account(username=username, display_name=display_name, role=role, email=email, password=password)
+    if role in (Role.ADMIN, Role.ARCHIVIST):
+        street = db.session.scalar(select(Street).where(Street.name == (street_name or "")))
+        if street is None:
+            raise click.BadParameter(f"{role.label}需要 --street 指定已有街道。", param_hint="--street")
+        account.street_id = street.id
+    if role == Role.OBSERVER:
+        district = db.session.scalar(select(District).where(District.name == (district_name or "")))
+        city = db.session.scalar(select(City).where(City.name == (city_name or "")))
+        if district is None and city is None:
+            raise click.BadParameter(
+                "上级党组织账号需要 --district 或 --city 指定已有的区或市。", param_hint="--district"
+            )
+        account.district_id = district.id if district else None
+        account.city_id = city.id if city and not district else None
     if role == Role.SECRETARY:
         community = db.session.scalar(select(Community).where(Community.name == (community_name or "")))
         if community is None:

@@ -1,4 +1,5 @@
-"""The demo: one street with its communities, units, logins and a year of co-building.
+"""The demo: a street with its communities, units, logins and a year of co-building, and a
+second street of the same district with the district's and the city's observers.
 
 `seed_demo` calls one seeder per feature, in the order their data depends on each other;
 each seeder creates its data once and changes nothing when run again. They build through
@@ -7,7 +8,7 @@ the same services the pages use, so the demo shows what the product does.
 
 from __future__ import annotations
 
-from demo import meetings, minutes, needs, people, places, resources, stats, units
+from demo import grids, meetings, minutes, needs, people, places, resources, second_street, stats, units
 
 
 def seed_demo(password: str) -> list[tuple[str, str, str]]:
@@ -20,4 +21,6 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     resources.seed(street, communities, unit_list)
     needs.seed(street, communities, unit_list)
     stats.seed(street)
+    grids.seed(street)
+    logins += second_street.seed(password)
     return logins

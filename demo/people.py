@@ -1,4 +1,5 @@
-"""Demo logins: admin, archivist, a secretary per community and a liaison per unit."""
+"""Demo logins: the system administrator, the street's admin and archivist, a secretary per
+community and a liaison per unit."""
 
 from __future__ import annotations
 
@@ -43,15 +44,25 @@ def replace_legacy_demo_addresses() -> None:
 def seed(password: str, communities: list[Community], units: list[Unit]) -> list[tuple[str, str, str]]:
     """The demo logins, all with one password; return (username, role, scope) for printing."""
     logins = []
+    street_id = communities[0].street_id
+    ensure_user(
+        "sysadmin",
+        password,
+        display_name="区委组织部信息科 系统管理员",
+        role=Role.SYSADMIN,
+        email=f"sysadmin@{DEMO_STREET_DOMAIN}",
+    )
+    logins.append(("sysadmin", Role.SYSADMIN.label, "全部地点、用户和设置"))
     ensure_user(
         "admin",
         password,
         display_name="街道党工委管理员",
         role=Role.ADMIN,
+        street_id=street_id,
         email=f"admin@{DEMO_STREET_DOMAIN}",
     )
     logins.append(("admin", Role.ADMIN.label, STREET[0]))
-    ensure_user("archivist", password, display_name="档案室 郭敏", role=Role.ARCHIVIST)
+    ensure_user("archivist", password, display_name="档案室 郭敏", role=Role.ARCHIVIST, street_id=street_id)
     logins.append(("archivist", Role.ARCHIVIST.label, STREET[0]))
     for n, community in enumerate(communities, start=1):
         ensure_user(

@@ -8,6 +8,7 @@ from .enums import (
     Attendance,
     BookingStatus,
     ConfirmationStatus,
+    GridDuty,
     MailStatus,
     MatchStatus,
     MeetingKind,
@@ -23,7 +24,7 @@ from .enums import (
     UnitStatus,
     Visibility,
 )
-from .geo import Building, City, Community, District, Grid, PlaceImport, Room, Street
+from .geo import Building, City, Community, District, Grid, GridStaff, PlaceImport, Room, Street
 from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
@@ -80,6 +81,8 @@ __all__ = [
     "Base",
     "Community",
     "Grid",
+    "GridStaff",
+    "GridDuty",
     "PlaceImport",
     "LoginAttempt",
     "Role",

@@ -35,6 +35,7 @@ OBJECT_LABELS = {
     "city": "市",
     "district": "区",
     "building": "楼栋",
+    "grid_staff": "网格员",
     "room": "会议室",
     "unit_status_change": "单位状态",
     "unit_import": "导入批次",
@@ -70,6 +71,9 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     actor_name: Mapped[str] = mapped_column(String(64), default="")
+    # The street the event belongs to (its object's, else its actor's): what a street's admin
+    # and archivist read. None: above any street (the system administrator reads those).
+    street_id: Mapped[int | None] = mapped_column(index=True)
     action: Mapped[str] = mapped_column(String(30), index=True)
     object_type: Mapped[str] = mapped_column(String(40), default="", index=True)
     object_id: Mapped[int | None] = mapped_column(index=True)

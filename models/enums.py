@@ -46,10 +46,31 @@ def enum_column(enum_cls: type[LabelledEnum], name: str) -> sa.Enum:
 
 
 class Role(LabelledEnum):
+    """Who a user is, and at which place: the system administrator over everything; street
+    admins and archivists of one street; community secretaries; unit liaisons; read-only
+    observers of a district or a city (区委组织部, 市委组织部) over everything below them."""
+
+    SYSADMIN = "sysadmin", "系统管理员"
     ADMIN = "admin", "街道管理员"
     SECRETARY = "secretary", "社区书记"
     LIAISON = "liaison", "单位联络员"
     ARCHIVIST = "archivist", "档案员"
+    OBSERVER = "observer", "上级党组织（只读）"
+
+
+class GridDuty(LabelledEnum):
+    """The ten duties of a grid (网格“十员”): each held by one or more people of its roster."""
+
+    POLICY = "policy", "惠民政策宣传员"
+    PROPERTY = "property", "物业管理协管员"
+    SANITATION = "sanitation", "环境卫生整治员"
+    SAFETY = "safety", "安全生产巡逻员"
+    CULTURE = "culture", "群众娱乐文体员"
+    OPINION = "opinion", "社情民意联络员"
+    CIVILITY = "civility", "文明新风倡导员"
+    HARMONY = "harmony", "和谐创建示范员"
+    DEMOCRACY = "democracy", "民主管理监督员"
+    PARTY = "party", "党员服务协理员"
 
 
 class UnitCategory(LabelledEnum):

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .enums import GridDuty
 from .hours import OpeningHours
 
 if TYPE_CHECKING:
@@ -97,6 +98,29 @@ class Grid(Place, Base):
 
     community: Mapped[Community] = relationship(back_populates="grids")
     buildings: Mapped[list[Building]] = relationship(back_populates="grid", order_by="Building.position")
+    staff: Mapped[list[GridStaff]] = relationship(back_populates="grid", order_by="GridStaff.id")
+
+
+class GridStaff(Base):
+    """A person on a grid's roster (网格员), holding one or more of the ten duties, possibly
+    sent by a resident unit. Someone who leaves keeps their row, with the day they left."""
+
+    __tablename__ = "grid_staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    duties: Mapped[list[str]] = mapped_column(JSON, default=list)
+    left_at: Mapped[datetime | None] = mapped_column()
+
+    grid: Mapped[Grid] = relationship(back_populates="staff")
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def duty_labels(self) -> list[str]:
+        return [GridDuty(d).label for d in self.duties if d in GridDuty._value2member_map_]
 
 
 class Building(Place, Base):
@@ -186,7 +210,7 @@ class PlaceImport(Base):
 
 @event.listens_for(Room, "before_insert")
 def _room_names_its_street(mapper, connection, room: Room) -> None:
-    """A community's room names its street, however it was made (a page, the demo, a test)."""
+    """A room names its street (its community's, or its unit's), however it was made."""
     if room.community_id is not None and room.street_id is None:
         room.street_id = connection.scalar(
             select(Community.street_id).where(Community.id == room.community_id)

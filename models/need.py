@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .action import Attachment
 from .base import Base, utcnow
 from .enums import MatchStatus, NeedStatus, ResourceKind, enum_column
-from .geo import Community
+from .geo import Community, Grid
 from .resource import Resource
 from .unit import Unit
 
@@ -40,6 +40,7 @@ class Need(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     kind: Mapped[ResourceKind] = mapped_column(enum_column(ResourceKind, "need_kind"), index=True)
     is_wish: Mapped[bool] = mapped_column(default=False, index=True)
     title: Mapped[str] = mapped_column(String(120))
@@ -66,6 +67,7 @@ class Need(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     community: Mapped[Community] = relationship()
+    grid: Mapped[Grid | None] = relationship()
     claimed_unit: Mapped[Unit | None] = relationship(foreign_keys=[claimed_unit_id])
     posted_by: Mapped[User | None] = relationship(foreign_keys=[posted_by_id])
     updates: Mapped[list[NeedUpdate]] = relationship(
@@ -169,11 +171,14 @@ class Match(Base):
 
 
 class PointRule(Base):
-    """How many points an event earns a unit (admins change these; defaults in code)."""
+    """How many points an event earns a unit of a street (its admin changes these; defaults in code)."""
 
     __tablename__ = "point_rule"
+    __table_args__ = (UniqueConstraint("street_id", "key"),)
 
-    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
     points: Mapped[int] = mapped_column()
 
     @property

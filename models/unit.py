@@ -27,7 +27,7 @@ class Unit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     short_name: Mapped[str] = mapped_column(String(40), default="")
     category: Mapped[UnitCategory] = mapped_column(enum_column(UnitCategory, "unit_category"))

@@ -37,6 +37,7 @@ from models import (
     db,
 )
 from models.base import RuleError, today, utcnow
+from services.scope import scoped
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -132,6 +133,7 @@ def _ledger_rows() -> Select:
             Action.due_on,
             Action.status,
             Community.name.label("community_name"),
+            Action.community_id,
             lead.name.label("lead_unit_name"),
             co_units.label("co_unit_names"),
             principles.label("principle_values"),
@@ -173,6 +175,8 @@ def _filtered(stmt: Select, user: User, f: LedgerFilters) -> Select:
     """The statement narrowed to what the user sees and the filters ask for."""
     if user.role == Role.LIAISON:
         stmt = stmt.where(involves(user.unit_id or 0))
+    else:
+        stmt = stmt.where(scoped(Action.street_id, user))
     if f.community_id:
         stmt = stmt.where(Action.community_id == f.community_id)
     if f.unit_id:

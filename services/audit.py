@@ -49,13 +49,30 @@ def _jsonable(value: Any) -> Any:
 
 def _actor() -> tuple[int | None, str]:
     """Return the acting user's id and name: the logged-in user, or the CLI."""
-    actor = None
-    if has_app_context():
-        actor = g.get("audit_actor") or g.get("_login_user")
-    if isinstance(actor, User) and actor.is_authenticated:
+    actor = _acting_user()
+    if actor is not None:
         identity = inspect(actor).identity
         return (identity[0] if identity else None), actor.username
     return None, ("" if _where() != NOWHERE else "命令行")
+
+
+def _acting_user() -> User | None:
+    actor = None
+    if has_app_context():
+        actor = g.get("audit_actor") or g.get("_login_user")
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
+
+
+def _street_of(obj: Any, actor: User | None) -> int | None:
+    """The street an event belongs to: its object's (a street itself, or anything with a
+    street), else the acting user's. Read from loaded state only: never a query mid-flush."""
+    if obj is not None:
+        if getattr(obj, "__tablename__", None) == "street":
+            return inspect(obj).dict.get("id")
+        street_id = inspect(obj).dict.get("street_id") if hasattr(obj, "__mapper__") else None
+        if street_id is not None:
+            return street_id
+    return inspect(actor).dict.get("street_id") if actor is not None else None
 
 
 NOWHERE = ("", "")
@@ -104,6 +121,7 @@ def _row_changes(obj: Any, created: bool) -> dict[str, Any]:
 def _audit_flush(session: Session, flush_context) -> None:
     rows = []
     actor_id, actor_name = _actor()
+    acting = _acting_user()
     ip, path = _where()
     for kind, objs in (
         ("create", session.new),
@@ -125,6 +143,7 @@ def _audit_flush(session: Session, flush_context) -> None:
                     "at": datetime.now().astimezone(),
                     "actor_id": actor_id,
                     "actor_name": actor_name,
+                    "street_id": _street_of(obj, acting),
                     "action": action,
                     "object_type": table,
                     "object_id": getattr(obj, "id", None),
@@ -155,6 +174,7 @@ def record(
     ev = AuditEvent(
         actor_id=actor_id,
         actor_name=actor_name if actor_name is not None else name,
+        street_id=_street_of(obj, actor if actor is not None else _acting_user()),
         action=action,
         object_type=getattr(obj, "__tablename__", "") if obj is not None else "",
         object_id=getattr(obj, "id", None) if obj is not None else None,

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Boolean, Date, Enum, Table, Time, select
 
 from common.dates import format_date, format_datetime
-from models import AuditEvent, db
+from models import AuditEvent, GridDuty, db
 from models.base import UTCDateTime
 from models.hours import days_text
 
@@ -63,6 +63,13 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "street": {"name": "街道名称"},
     "community": {"name": "社区名称"},
     "grid": {"name": "网格名称"},
+    "grid_staff": {
+        "name": "姓名",
+        "phone": "联系电话",
+        "unit_id": "派出单位",
+        "duties": "职责",
+        "left_at": "离任时间",
+    },
     "city": {"name": "市名称"},
     "district": {"name": "区名称"},
     "building": {"name": "楼栋名称"},
@@ -375,6 +382,8 @@ def _format(table: str, column: str, value: Any, names: dict[tuple[str, int], st
             return getattr(member, "label", member.value)
     if column == "open_days" and isinstance(value, str):
         return days_text(value)
+    if table == "grid_staff" and column == "duties" and isinstance(value, list):
+        return "、".join(GridDuty(d).label if d in GridDuty._value2member_map_ else str(d) for d in value)
     if isinstance(value, str):
         try:
             if isinstance(col_type, UTCDateTime):

@@ -19,15 +19,18 @@ from models import (
     AgendaItem,
     CalendarFeed,
     Community,
+    District,
     Invitation,
     Meeting,
     MeetingStatus,
     Role,
+    Street,
     Unit,
     User,
     db,
 )
 from services import permissions
+from services.scope import scoped
 
 # --- calendar ---------------------------------------------------------------------------
 
@@ -162,17 +165,24 @@ def feed_scope(feed: CalendarFeed):
 
 
 def _scope_of(feed: CalendarFeed) -> tuple[str, int | None]:
-    """What a feed lists: ("community", id), ("unit", id), ("community+street", id), ("street", None) or ("all", None)."""
+    """What a feed lists: ("community", id), ("unit", id), ("community+street", community id),
+    ("street", street id), ("street-all", street id), ("district", id), ("city", id) or ("all", None)."""
     if feed.community_id:
         return "community", feed.community_id
     if feed.unit_id:
         return "unit", feed.unit_id
     user = feed.user
     if user.role == Role.SECRETARY:
-        return ("community+street", user.community_id) if user.community_id else ("street", None)
+        return (
+            ("community+street", user.community_id) if user.community_id else ("street", user.street_id or 0)
+        )
     if user.role == Role.LIAISON:
         return "unit", user.unit_id or 0
-    return "all", None
+    if user.role == Role.OBSERVER:
+        return ("district", user.district_id) if user.district_id else ("city", user.city_id or 0)
+    if user.role == Role.SYSADMIN:
+        return "all", None
+    return "street-all", user.street_id or 0
 
 
 def _scope_clause(kind: str, target):
@@ -185,9 +195,20 @@ def _scope_clause(kind: str, target):
             published, Meeting.id.in_(select(Invitation.meeting_id).where(Invitation.unit_id == target))
         )
     if kind == "community+street":
-        return and_(published, or_(Meeting.community_id == target, Meeting.community_id.is_(None)))
+        street = select(Community.street_id).where(Community.id == target).scalar_subquery()
+        street_level = and_(Meeting.community_id.is_(None), Meeting.street_id == street)
+        return and_(published, or_(Meeting.community_id == target, street_level))
     if kind == "street":
-        return and_(published, Meeting.community_id.is_(None))
+        return and_(published, Meeting.community_id.is_(None), Meeting.street_id == target)
+    if kind == "street-all":
+        return and_(published, Meeting.street_id == target)
+    if kind == "district":
+        return and_(published, Meeting.street_id.in_(select(Street.id).where(Street.district_id == target)))
+    if kind == "city":
+        districts = select(District.id).where(District.city_id == target)
+        return and_(
+            published, Meeting.street_id.in_(select(Street.id).where(Street.district_id.in_(districts)))
+        )
     return published
 
 
@@ -454,8 +475,11 @@ def feed_alive(feed: CalendarFeed) -> bool:
 def feed_targets(user) -> list[tuple[str, str, int, CalendarFeed | None]]:
     """The feeds a user may hold: (label, kind, target id, existing feed or None)."""
     targets: list[tuple[str, str, int]] = [("我的日历（与我相关的全部会议）", "user", user.id)]
-    if user.role == Role.ADMIN:
-        for c in db.session.scalars(select(Community).order_by(Community.street_id, Community.position)):
+    if user.is_admin:
+        communities = select(Community).where(
+            scoped(Community.street_id, user), Community.retired_at.is_(None)
+        )
+        for c in db.session.scalars(communities.order_by(Community.street_id, Community.position)):
             targets.append((f"{c.name}（社区日历）", "community", c.id))
     elif user.role == Role.SECRETARY and user.community_id:
         targets.append((f"{user.community.name}（社区日历）", "community", user.community_id))

@@ -31,7 +31,6 @@ from models import (
     Need,
     NeedStatus,
     Resource,
-    Role,
     Room,
     Street,
     Unit,
@@ -41,6 +40,7 @@ from models import (
 from models.base import today
 from services.periods import Period, year_period
 from services.points import RULES, point_rules, street_top_units
+from services.scope import in_scope, scoped
 
 STREET_ROW = 0  # key of the row for street-level meetings and actions (no community)
 
@@ -129,23 +129,18 @@ TREND_SERIES = {
 
 
 def street_for(user: User, street_id: int | None = None) -> Street | None:
-    """Choose the street a user's dashboard shows: a secretary's own; else the chosen or the first."""
-    if user.role == Role.SECRETARY and user.community_id:
-        return db.session.scalar(_STREET_OF_COMMUNITY, {"community_id": user.community_id})
-    if street_id:
+    """Choose the street a user's dashboard shows: the street a user works in; for the system
+    administrator and observers the chosen one (if they see it) or their first."""
+    if user.street_id is not None:
+        return db.session.get(Street, user.street_id)
+    if street_id and in_scope(user, street_id):
         street = db.session.get(Street, street_id)
         if street is not None:
             return street
-    return db.session.scalar(_FIRST_STREET)
+    return db.session.scalar(_FIRST_STREET.where(scoped(Street.id, user)))
 
 
-# Built once, like the dashboard's own statements.
-_STREET_OF_COMMUNITY = (
-    select(Street)
-    .join(Community, Community.street_id == Street.id)
-    .where(Community.id == bindparam("community_id"))
-)
-_FIRST_STREET = select(Street).order_by(Street.id).limit(1)
+_FIRST_STREET = select(Street).order_by(Street.position, Street.id).limit(1)
 
 
 def street_dashboard(street: Street, period: Period, day: date | None = None) -> Dashboard:
@@ -413,7 +408,7 @@ def annual_report_context(street: Street, year: int) -> dict:
         "d": d,
         "charts": dashboard_charts(d),
         "top_units": street_top_units(street, year),
-        "rules": point_rules(),
+        "rules": point_rules(street.id),
         "RULES": RULES,
         "percent": percent,
         "generated": datetime.now().astimezone(),

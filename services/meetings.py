@@ -38,6 +38,7 @@ from models.meeting import MeetingError, default_topic_deadline
 from services import mail as mailer
 from services.minutes import add_followup_item
 from services.rooms import clash_message, find_clash, lock_room
+from services.scope import scoped, street_ids
 
 # --- queries ------------------------------------------------------------------
 
@@ -64,17 +65,26 @@ def visibility(role: Role, has_community: bool, values: dict[str, int] | None = 
     if role == Role.LIAISON:
         invited = select(Invitation.meeting_id).where(Invitation.unit_id == value("unit_id"))
         return (published, Meeting.id.in_(invited))
-    if role == Role.ADMIN:
+    if role == Role.SYSADMIN:
         return ()
+    streets = bindparam("street_ids", expanding=True) if values is None else values["street_ids"]
+    in_streets = Meeting.street_id.in_(streets)
+    if role == Role.ADMIN:
+        return (in_streets,)
     own_drafts = Meeting.created_by_id == value("user_id")
     if role == Role.SECRETARY and has_community:
         own_drafts = or_(own_drafts, Meeting.community_id == value("community_id"))
-    return (or_(published, own_drafts),)
+    return (in_streets, or_(published, own_drafts))
 
 
 def viewer_params(user: User) -> dict[str, int]:
     """The values of visibility()'s bound parameters for a user."""
-    return {"user_id": user.id, "unit_id": user.unit_id or 0, "community_id": user.community_id or 0}
+    return {
+        "user_id": user.id,
+        "unit_id": user.unit_id or 0,
+        "community_id": user.community_id or 0,
+        "street_ids": list(street_ids(user) or ()),
+    }
 
 
 def meetings_query(
@@ -124,6 +134,7 @@ _LIST_COLUMNS = (
     Meeting.end_at,
     Room.name.label("room_name"),
     Community.name.label("community_name"),
+    Meeting.community_id,
 )
 
 
@@ -205,8 +216,12 @@ def _meeting_page_selects(for_update: bool) -> tuple[Select, Select, Select, Sel
 
 
 def invitable_units(user: User, community_id: int | None) -> list[Unit]:
-    """Units that can be invited: a community meeting its own units, a street meeting all."""
-    stmt = select(Unit).where(Unit.status != UnitStatus.WITHDRAWN).options(joinedload(Unit.community))
+    """Units that can be invited: a community meeting its own units, a street meeting all of the street's."""
+    stmt = (
+        select(Unit)
+        .where(Unit.status != UnitStatus.WITHDRAWN, scoped(Unit.street_id, user))
+        .options(joinedload(Unit.community))
+    )
     if community_id:
         stmt = stmt.where(Unit.community_id == community_id)
     return list(db.session.scalars(stmt.order_by(Unit.community_id, Unit.name)))
@@ -261,9 +276,7 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
     creating = meeting is None
     if creating:
         community = db.session.get(Community, data.community_id) if data.community_id else None
-        street_id = (
-            community.street_id if community else db.session.get(Room, data.room_id).community.street_id
-        )
+        street_id = community.street_id if community else db.session.get(Room, data.room_id).street_id
         meeting = Meeting(street_id=street_id, created_by=by, status=MeetingStatus.DRAFT)
         db.session.add(meeting)
     elif not meeting.editable:

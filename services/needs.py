@@ -39,6 +39,8 @@ from models import (
 from models.base import RuleError, today, utcnow
 from models.need import ACTIVE_CLAIM, CLOSED
 from services.actions import ActionError, store_attachment
+from services.grids import check_grid
+from services.scope import scoped, street_ids
 
 PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
 MAX_PHOTOS = 6
@@ -80,7 +82,7 @@ def idle_days(need: Need) -> int:
 def board_query(user: User, f: BoardFilters) -> Select[tuple[Need]]:
     """Needs matching the board's filters: open first, then claims under way, fulfilled, withdrawn;
     newest first within each. Paginate it with BoardPagination."""
-    stmt = _board_base()
+    stmt = _board_base().where(scoped(Need.street_id, user))
     if f.community_id:
         stmt = stmt.where(Need.community_id == f.community_id)
     if f.kind:
@@ -201,6 +203,8 @@ def edit_need(need: Need, data: dict) -> None:
 def _apply(need: Need, data: dict) -> None:
     for key in ("kind", "is_wish", "title", "description", "people_served", "wanted_by"):
         setattr(need, key, data[key])
+    if "grid_id" in data:
+        need.grid_id = check_grid(data["grid_id"], need.community_id)
     need.resident_name = (data.get("resident_name") or "") if data["is_wish"] else ""
     need.resident_phone = (data.get("resident_phone") or "") if data["is_wish"] else ""
 
@@ -330,9 +334,8 @@ def _check_day(need: Need, on: date) -> None:
 
 def stale_claims(user: User, limit: int = 10) -> tuple[list[Need], int]:
     """Claims with no progress for NEED_STALE_DAYS days that the user looks after, and their count."""
-    own = user.role == Role.SECRETARY
-    params = {"cutoff": stale_cutoff()} | ({"community_id": user.community_id or 0} if own else {})
-    rows = db.session.execute(_stale_claims_select(own, limit), params).all()
+    params = {"cutoff": stale_cutoff()} | _looks_after(user)
+    rows = db.session.execute(_stale_claims_select(_scope_kind(user), limit), params).all()
     return [need for need, _ in rows], rows[0][1] if rows else 0
 
 
@@ -340,11 +343,35 @@ def stale_claims(user: User, limit: int = 10) -> tuple[list[Need], int]:
 # bound parameters: building them, loader options and all, cost more than running them.
 
 
-@lru_cache(maxsize=4)
-def _stale_claims_select(own_community: bool, limit: int) -> Select:
-    stmt = select(Need).where(Need.status.in_(ACTIVE_CLAIM), Need.last_activity_at < bindparam("cutoff"))
-    if own_community:
-        stmt = stmt.where(Need.community_id == bindparam("community_id"))
+def _scope_kind(user: User) -> str:
+    """Whose needs a user looks after: a secretary their community's, the system administrator
+    every street's, others their streets'."""
+    if user.role == Role.SECRETARY:
+        return "community"
+    return "all" if street_ids(user) is None else "streets"
+
+
+def _looks_after(user: User) -> dict:
+    """The bound values of _in_scope for the user."""
+    kind = _scope_kind(user)
+    if kind == "community":
+        return {"community_id": user.community_id or 0}
+    return {"street_ids": list(street_ids(user))} if kind == "streets" else {}
+
+
+def _in_scope(kind: str) -> tuple:
+    if kind == "community":
+        return (Need.community_id == bindparam("community_id"),)
+    if kind == "streets":
+        return (Need.street_id.in_(bindparam("street_ids", expanding=True)),)
+    return ()
+
+
+@lru_cache(maxsize=8)
+def _stale_claims_select(kind: str, limit: int) -> Select:
+    stmt = select(Need).where(
+        Need.status.in_(ACTIVE_CLAIM), Need.last_activity_at < bindparam("cutoff"), *_in_scope(kind)
+    )
     # The total comes with the rows (a window over every match, before LIMIT): one statement.
     return (
         stmt.add_columns(func.count().over())
@@ -629,18 +656,14 @@ def _pending_matches_select(owner: str, limit: int) -> Select:
 
 def claims_to_confirm(user: User, limit: int = 10) -> list[Need]:
     """Claims waiting for the secretary's confirmation."""
-    if user.role not in (Role.ADMIN, Role.SECRETARY):
+    if not (user.is_admin or user.role == Role.SECRETARY):
         return []
-    own = user.role == Role.SECRETARY
-    params = {"community_id": user.community_id or 0} if own else {}
-    return list(db.session.scalars(_claims_to_confirm_select(own, limit), params))
+    return list(db.session.scalars(_claims_to_confirm_select(_scope_kind(user), limit), _looks_after(user)))
 
 
-@lru_cache(maxsize=4)
-def _claims_to_confirm_select(own_community: bool, limit: int) -> Select:
-    stmt = select(Need).where(Need.status == NeedStatus.CLAIMED)
-    if own_community:
-        stmt = stmt.where(Need.community_id == bindparam("community_id"))
+@lru_cache(maxsize=8)
+def _claims_to_confirm_select(kind: str, limit: int) -> Select:
+    stmt = select(Need).where(Need.status == NeedStatus.CLAIMED, *_in_scope(kind))
     return stmt.options(joinedload(Need.claimed_unit)).order_by(Need.claimed_at).limit(limit)
 
 

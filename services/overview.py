@@ -25,6 +25,7 @@ from models import (
     MeetingStatus,
     Reply,
     Role,
+    Room,
     Unit,
     UnitStatus,
     User,
@@ -32,6 +33,7 @@ from models import (
 )
 from services.actions import LEDGER_ORDER, involves
 from services.meetings import viewer_params, visibility
+from services.scope import street_ids
 
 NEXT_MEETINGS = 6
 OPEN_ACTIONS = 8
@@ -51,11 +53,12 @@ def _params(user: User, now: datetime, day: date) -> dict[str, Any]:
     return viewer_params(user) | {"now": now, "day": day}
 
 
-def unit_table() -> tuple[list[Community], dict[int, dict[UnitStatus, int]]]:
-    """Every community, and its units counted by status (one statement)."""
+def unit_table(user: User) -> tuple[list[Community], dict[int, dict[UnitStatus, int]]]:
+    """Every community the user sees, and its units counted by status (one statement)."""
     table: dict[int, dict[UnitStatus, int]] = {}
     listed: dict[int, Community] = {}
-    for community, status, n in db.session.execute(_statements(Role.ADMIN, False).units_by_status):
+    q = _statements(user.role, bool(user.community_id))
+    for community, status, n in db.session.execute(q.units_by_status, viewer_params(user)):
         listed.setdefault(community.id, community)
         if status is not None:
             table.setdefault(community.id, {s: 0 for s in UnitStatus})[UnitStatus(status)] = n
@@ -63,11 +66,11 @@ def unit_table() -> tuple[list[Community], dict[int, dict[UnitStatus, int]]]:
 
 
 def new_units(user: User) -> list[Unit]:
-    """Units that have registered (报到) and wait to be admitted: admins all, a secretary their community's."""
-    if user.role not in (Role.ADMIN, Role.SECRETARY):
+    """Units that have registered (报到) and wait to be admitted: admins their streets', a secretary their community's."""
+    if not (user.is_admin or user.role == Role.SECRETARY):
         return []
     q = _statements(user.role, bool(user.community_id))
-    return list(db.session.scalars(q.new_units, {"community_id": user.community_id or 0}))
+    return list(db.session.scalars(q.new_units, viewer_params(user)))
 
 
 def open_actions(user: User, day: date) -> tuple[list[Action], int]:
@@ -83,7 +86,7 @@ def next_meetings(user: User, now: datetime) -> tuple[list[Meeting], dict[int, i
     q = _statements(user.role, bool(user.community_id))
     rows = db.session.execute(q.next_meetings, _params(user, now, now.date())).all()
     meetings = [row[0] for row in rows]
-    if user.role not in (Role.ADMIN, Role.SECRETARY):
+    if not (user.is_admin or user.role == Role.SECRETARY):
         return meetings, {}
     # Only a published meeting's invitations were sent: a draft's units owe no reply yet.
     return meetings, {m.id: n for m, n in rows if m.status == MeetingStatus.SCHEDULED and n}
@@ -104,13 +107,22 @@ def _statements(role: Role, has_community: bool) -> _Statements:
     unit_id, community_id = bindparam("unit_id"), bindparam("community_id")
     now, day = bindparam("now"), bindparam("day")
 
+    def in_streets(column):
+        """The viewer's streets (:street_ids); the system administrator sees them all."""
+        return () if role == Role.SYSADMIN else (column.in_(bindparam("street_ids", expanding=True)),)
+
     units_by_status = (
         select(Community, Unit.status, func.count(Unit.id))
         .outerjoin(Unit, Unit.community_id == Community.id)
+        .where(*in_streets(Community.street_id))
         .group_by(Community.id, Unit.status)
         .order_by(Community.street_id, Community.position)
     )
-    new = select(Unit).where(Unit.status == UnitStatus.REGISTERED).order_by(Unit.registered_on)
+    new = (
+        select(Unit)
+        .where(Unit.status == UnitStatus.REGISTERED, *in_streets(Unit.street_id))
+        .order_by(Unit.registered_on)
+    )
     if role == Role.SECRETARY:
         new = new.where(Unit.community_id == community_id)
     new = new.limit(NEW_UNITS)
@@ -121,6 +133,8 @@ def _statements(role: Role, has_community: bool) -> _Statements:
         actions = actions.where(involves(unit_id))
     elif role == Role.SECRETARY:
         actions = actions.where(Action.community_id == community_id)
+    else:
+        actions = actions.where(*in_streets(Action.street_id))
     overdue_total = func.sum(case((Action.due_on < day, 1), else_=0)).over()
     actions = (
         actions.add_columns(overdue_total)
@@ -140,9 +154,13 @@ def _statements(role: Role, has_community: bool) -> _Statements:
     )
     if role == Role.SECRETARY:
         meetings = meetings.where(or_(Meeting.community_id == community_id, Meeting.community_id.is_(None)))
-    if role in (Role.LIAISON, Role.ARCHIVIST):
+    if role in (Role.LIAISON, Role.ARCHIVIST, Role.OBSERVER):
         meetings = meetings.where(Meeting.status == MeetingStatus.SCHEDULED)
-    if role in (Role.ADMIN, Role.SECRETARY):  # the replies still missing come with each meeting
+    if role in (
+        Role.SYSADMIN,
+        Role.ADMIN,
+        Role.SECRETARY,
+    ):  # the replies still missing come with each meeting
         meetings = meetings.add_columns(
             select(func.count())
             .where(Invitation.meeting_id == Meeting.id, Invitation.reply == Reply.PENDING)
@@ -165,3 +183,57 @@ def _statements(role: Role, has_community: bool) -> _Statements:
         .order_by(Meeting.start_at)
     )
     return _Statements(units_by_status, new, actions, meetings, owed)
+
+
+# --- going live -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    key: str
+    label: str
+    hint: str
+    done: bool
+
+
+def setup_steps(user: User) -> list[SetupStep]:
+    """The steps from an empty install to the first published meeting, for an admin, each
+    marked done or not (one statement); empty once all are done, and for everyone else."""
+    if not user.is_admin:
+        return []
+    streets = street_ids(user)
+
+    def exists(stmt, column):
+        if streets is not None:
+            stmt = stmt.where(column.in_(streets))
+        return stmt.exists()
+
+    row = db.session.execute(
+        select(
+            exists(select(Community.id).where(Community.retired_at.is_(None)), Community.street_id),
+            exists(select(Room.id).where(Room.retired_at.is_(None), Room.unit_id.is_(None)), Room.street_id),
+            exists(select(User.id).where(User.role == Role.SECRETARY, User.active.is_(True)), User.street_id),
+            exists(select(Unit.id), Unit.street_id),
+            exists(select(Meeting.id).where(Meeting.status != MeetingStatus.DRAFT), Meeting.street_id),
+        )
+    ).one()
+    steps = [
+        SetupStep("places", "建立地点", "在“地点管理”中建立街道及其社区（可批量导入）。", row[0]),
+        SetupStep(
+            "rooms",
+            "新增会议室",
+            "在社区（或街道）页面为其新增共驻共建会议室，写明容纳人数和开放时间。",
+            row[1],
+        ),
+        SetupStep("users", "建立账号", "在“用户管理”中为社区书记（及街道管理员、档案员）建立账号。", row[2]),
+        SetupStep(
+            "units", "登记驻区单位", "在“驻区单位”中登记或批量导入驻区单位，并为其联络员建立账号。", row[3]
+        ),
+        SetupStep(
+            "meeting",
+            "发布第一次联席会议",
+            "在“联席会议”中安排会议、邀请单位并发布，单位即收到邀请。",
+            row[4],
+        ),
+    ]
+    return [] if all(s.done for s in steps) else steps

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from models import MinutesStatus, Role, Unit, UnitStatus, User, db
+from models import Community, MinutesStatus, Role, Street, Unit, UnitStatus, User, db
+from services.places import community_id_of, street_id_of
+from services.scope import in_scope
+
+# Staff who work in a street (or, the system administrator, in all of them).
+STAFF = (Role.SYSADMIN, Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+# Everyone who reads a street's meetings, minutes, actions and figures: staff and observers.
+READERS = (*STAFF, Role.OBSERVER)
+
+
+def is_admin_of(user: User, street_id: int | None) -> bool:
+    """The system administrator, or the admin of this street."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.SYSADMIN:
+        return True
+    return user.role == Role.ADMIN and street_id is not None and user.street_id == street_id
+
+
+def reads_street(user: User, street_id: int | None) -> bool:
+    """Staff and observers read what lies in the streets they see."""
+    return user.is_authenticated and user.role in READERS and in_scope(user, street_id)
 
 
 def can_view_units(user: User) -> bool:
@@ -10,14 +31,14 @@ def can_view_units(user: User) -> bool:
 
 
 def can_create_unit(user: User) -> bool:
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+    return user.is_authenticated and (user.is_admin or user.role == Role.SECRETARY)
 
 
 def can_manage_unit(user: User, unit: Unit) -> bool:
     """Change a unit's identity, community and status: admin, or its community's secretary."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if is_admin_of(user, unit.street_id):
         return True
     return user.role == Role.SECRETARY and user.community_id == unit.community_id
 
@@ -30,7 +51,7 @@ def can_edit_unit(user: User, unit: Unit) -> bool:
 
 
 def can_export_units(user: User) -> bool:
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+    return user.is_authenticated and user.role in STAFF
 
 
 def can_import_units(user: User) -> bool:
@@ -39,7 +60,7 @@ def can_import_units(user: User) -> bool:
 
 def can_review_import(user: User, batch) -> bool:
     """An import's preview and confirmation: whoever uploaded it, or an admin."""
-    return can_import_units(user) and (batch.created_by_id == user.id or user.role == Role.ADMIN)
+    return can_import_units(user) and (batch.created_by_id == user.id or user.role == Role.SYSADMIN)
 
 
 def is_own_unit(user: User, unit_id: int | None) -> bool:
@@ -58,64 +79,127 @@ def is_own_community(user: User, community_id: int | None) -> bool:
 
 
 def can_manage_places(user: User) -> bool:
-    """Cities, districts, streets, communities, grids and buildings, and their rooms."""
-    return user.is_authenticated and user.role == Role.ADMIN
+    """The places pages: the system administrator (every level), a street admin (their street
+    and the communities, grids and buildings below it)."""
+    return user.is_authenticated and user.is_admin
 
 
-def can_add_room(user: User, community_id: int | None = None, street_id: int | None = None) -> bool:
-    """A meeting room for a community (its secretary, or an admin) or for a street (an admin)."""
+def can_view_place(user: User, place) -> bool:
+    """A place's page: the system administrator; a street admin their street and what lies in
+    it; a secretary their community, its grids and buildings."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if user.role == Role.SYSADMIN:
         return True
-    return user.role == Role.SECRETARY and community_id is not None and community_id == user.community_id
+    if user.role == Role.SECRETARY:
+        return user.community_id is not None and community_id_of(place) == user.community_id
+    street_id = street_id_of(place)
+    return street_id is not None and is_admin_of(user, street_id)
+
+
+def can_manage_grid_roster(user: User, grid) -> bool:
+    """A grid's roster (网格员 and their duties): the street's admin, or the community's secretary."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.SECRETARY:
+        return user.community_id is not None and user.community_id == grid.community_id
+    return is_admin_of(user, grid.community.street_id)
+
+
+def can_manage_place(user: User, place) -> bool:
+    """Rename, reorder, retire this place: the system administrator; a street admin the
+    communities, grids and buildings of their street (the street itself is the system's)."""
+    if user.is_authenticated and user.role == Role.SYSADMIN:
+        return True
+    if isinstance(place, Street) or street_id_of(place) is None:
+        return False
+    return is_admin_of(user, street_id_of(place))
+
+
+def can_import_places(user: User) -> bool:
+    """A spreadsheet of places may name any level: the system administrator's."""
+    return user.is_authenticated and user.role == Role.SYSADMIN
+
+
+def can_add_place(user: User, kind_key: str, parent) -> bool:
+    """A new place of this level under `parent`: cities, districts and streets are the system
+    administrator's; a street admin adds communities, grids and buildings in their street."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.SYSADMIN:
+        return True
+    if kind_key in ("city", "district", "street") or parent is None:
+        return False
+    return street_id_of(parent) is not None and is_admin_of(user, street_id_of(parent))
+
+
+def can_add_room(user: User, owner: Community | Street) -> bool:
+    """A meeting room for a community (its secretary, or its street's admin) or for a street (its admin)."""
+    if not user.is_authenticated:
+        return False
+    if isinstance(owner, Street):
+        return is_admin_of(user, owner.id)
+    if is_admin_of(user, owner.street_id):
+        return True
+    return user.role == Role.SECRETARY and owner.id == user.community_id
 
 
 def can_manage_users(user: User) -> bool:
-    return user.is_authenticated and user.role == Role.ADMIN
+    """User accounts: the system administrator (all), a street admin (their street's)."""
+    return user.is_authenticated and user.is_admin
+
+
+def can_manage_user(user: User, account: User) -> bool:
+    """This account: the system administrator; a street admin the accounts of their street
+    (never a system administrator or an observer, whose scope is above any street)."""
+    if not can_manage_users(user):
+        return False
+    if user.role == Role.SYSADMIN:
+        return True
+    return account.role not in (Role.SYSADMIN, Role.OBSERVER) and account.street_id == user.street_id
 
 
 def can_view_audit(user: User) -> bool:
-    """Street admins, and archivists (read-only, as the whole log is)."""
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.ARCHIVIST)
+    """Admins, and archivists (read-only, as the whole log is); each for the accounts of their street."""
+    return user.is_authenticated and user.role in (Role.SYSADMIN, Role.ADMIN, Role.ARCHIVIST)
 
 
 def can_see_residents_in_audit(user: User) -> bool:
     """Residents' names and phones in the audit log: admins only (archivists see them masked)."""
-    return user.is_authenticated and user.role == Role.ADMIN
+    return user.is_authenticated and user.is_admin
 
 
 def can_see_liaison_contact(user: User, unit: Unit) -> bool:
     """Phone and e-mail of a unit's liaison: staff, and the unit's own liaison."""
     if not user.is_authenticated:
         return False
-    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+    if user.role in STAFF and in_scope(user, unit.street_id):
         return True
     return user.unit_id == unit.id
 
 
 def can_see_all_attendees(user: User) -> bool:
     """Every invited unit's liaison in a calendar copy: staff; a liaison sees only their own."""
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY)
+    return user.is_authenticated and user.role in STAFF
 
 
 # --- meetings -------------------------------------------------------------------
 
 
 def can_create_meeting(user: User) -> bool:
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+    return user.is_authenticated and (user.is_admin or user.role == Role.SECRETARY)
 
 
 def can_host_street_meeting(user: User) -> bool:
     """A street-level meeting, hosted by no single community: admins only."""
-    return user.is_authenticated and user.role == Role.ADMIN
+    return user.is_authenticated and user.is_admin
 
 
 def can_manage_meeting(user, meeting) -> bool:
     """Edit, publish, cancel, sign in: admin, or the host community's secretary."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if is_admin_of(user, meeting.street_id):
         return True
     return (
         user.role == Role.SECRETARY
@@ -135,7 +219,9 @@ def can_see_draft_meeting(user, meeting) -> bool:
     """A draft is its host's working copy: admins, the host community's secretary and its creator."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN or (meeting.created_by_id is not None and meeting.created_by_id == user.id):
+    if is_admin_of(user, meeting.street_id) or (
+        meeting.created_by_id is not None and meeting.created_by_id == user.id
+    ):
         return True
     return (
         user.role == Role.SECRETARY
@@ -151,7 +237,7 @@ def can_view_meeting(user, meeting) -> bool:
         return False
     if meeting.is_draft:
         return can_see_draft_meeting(user, meeting)
-    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+    if reads_street(user, meeting.street_id):
         return True
     return invitation_for(user, meeting) is not None
 
@@ -165,7 +251,8 @@ def can_submit_topic(user, meeting, now) -> bool:
 
 
 def can_view_outbox(user: User) -> bool:
-    return user.is_authenticated and user.role == Role.ADMIN
+    """The outbox holds every street's mail: the system administrator's."""
+    return user.is_authenticated and user.role == Role.SYSADMIN
 
 
 def can_see_room_meeting_titles(user: User) -> bool:
@@ -178,7 +265,7 @@ def can_see_room_meeting_titles(user: User) -> bool:
 
 def can_read_minutes_drafts(user: User) -> bool:
     """Drafts of minutes: staff only; liaisons see them once submitted for confirmation."""
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+    return user.is_authenticated and user.role in STAFF
 
 
 def can_read_revision(user: User, revision) -> bool:
@@ -205,7 +292,7 @@ def can_view_action(user, action) -> bool:
     """Staff see every action; a liaison the actions their unit leads or joins."""
     if not user.is_authenticated:
         return False
-    if user.role in (Role.ADMIN, Role.ARCHIVIST, Role.SECRETARY):
+    if reads_street(user, action.street_id):
         return True
     return action.involves(user.unit_id)
 
@@ -225,7 +312,7 @@ def can_close_action(user: User, action) -> bool:
 
 
 def can_export_actions(user: User) -> bool:
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+    return user.is_authenticated and user.role in READERS
 
 
 # --- needs board (需求清单, 微心愿) and matching --------------------------------------
@@ -233,14 +320,14 @@ def can_export_actions(user: User) -> bool:
 
 def can_post_need(user: User) -> bool:
     """Post a community need or a resident's 微心愿: admins and secretaries."""
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY)
+    return user.is_authenticated and (user.is_admin or user.role == Role.SECRETARY)
 
 
 def can_manage_need(user, need) -> bool:
     """Edit, confirm or release a claim, withdraw, propose matches: admin, or the need's secretary."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if is_admin_of(user, need.street_id):
         return True
     return user.role == Role.SECRETARY and user.community_id == need.community_id
 
@@ -289,9 +376,9 @@ def can_answer_match(user, match) -> bool:
     the community's secretary; admins may too."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
-        return True
     resource = match.resource
+    if is_admin_of(user, resource.street_id):
+        return True
     if resource.owner_unit_id is not None:
         return user.role == Role.LIAISON and user.unit_id == resource.owner_unit_id
     return user.role == Role.SECRETARY and user.community_id == resource.owner_community_id
@@ -315,7 +402,7 @@ def can_create_resource(user) -> bool:
     """Publish a resource: admin, a secretary, or a liaison (for their own unit)."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if user.is_admin:
         return True
     if user.role == Role.SECRETARY:
         return user.community_id is not None
@@ -326,7 +413,7 @@ def can_edit_resource(user, resource) -> bool:
     """Edit or deactivate: admin; the secretary of the resource's community; the owner unit's liaison."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if is_admin_of(user, resource.street_id):
         return True
     if user.role == Role.SECRETARY:
         return user.community_id is not None and user.community_id == resource.community_id
@@ -335,9 +422,9 @@ def can_edit_resource(user, resource) -> bool:
 
 def can_view_resource(user, resource) -> bool:
     """Staff see every resource; a liaison the active ones shared with them, and their own unit's."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not in_scope(user, resource.street_id):
         return False
-    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+    if user.role in READERS:
         return True
     if can_edit_resource(user, resource):
         return True
@@ -357,7 +444,7 @@ def can_edit_room(user, room) -> bool:
     """A room's bookability and opening hours: admin, its community's secretary, its unit's liaison."""
     if not user.is_authenticated:
         return False
-    if user.role == Role.ADMIN:
+    if is_admin_of(user, room.street_id):
         return True
     if user.role == Role.SECRETARY:
         return room.community_id is not None and user.community_id == room.community_id
@@ -393,12 +480,23 @@ def is_owner(user, resource=None, room=None) -> bool:
 
 def can_book(user, resource=None, room=None) -> bool:
     """Ask for a bookable (and active) resource or room that belongs to someone else."""
+    target = resource if resource is not None else room
     target_open = (
         (resource.bookable and resource.active)
         if resource is not None
         else (room.bookable and not room.retired)
     )
-    return target_open and can_request_booking(user) and not is_owner(user, resource=resource, room=room)
+    return (
+        target_open
+        and in_scope(user, target.street_id)
+        and can_request_booking(user)
+        and not is_owner(user, resource=resource, room=room)
+    )
+
+
+def booking_street_id(booking) -> int | None:
+    """The street of the booked resource or room."""
+    return booking.resource.street_id if booking.resource_id else booking.room.street_id
 
 
 def owns_booking_target(user, booking) -> bool:
@@ -424,35 +522,35 @@ def can_decide_booking(user, booking) -> bool:
     """Approve or decline: the owner unit's liaison, the owner community's secretary, or admin."""
     if not user.is_authenticated:
         return False
-    return user.role == Role.ADMIN or owns_booking_target(user, booking)
+    return is_admin_of(user, booking_street_id(booking)) or owns_booking_target(user, booking)
 
 
 def can_cancel_booking(user, booking) -> bool:
     """Withdraw a request or an approved booking: the requester, or admin."""
     if not user.is_authenticated:
         return False
-    return user.role == Role.ADMIN or is_booking_requester(user, booking)
+    return is_admin_of(user, booking_street_id(booking)) or is_booking_requester(user, booking)
 
 
 def can_view_booking(user, booking) -> bool:
     """Staff see every booking; a liaison the ones their unit asked for or was asked for."""
     if not user.is_authenticated:
         return False
-    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+    if reads_street(user, booking_street_id(booking)):
         return True
     return is_booking_requester(user, booking) or owns_booking_target(user, booking)
 
 
 def can_view_all_bookings(user) -> bool:
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+    return user.is_authenticated and user.role in READERS
 
 
 # --- unit points and the street dashboard ----------------------------------------------------
 
 
 def can_view_street_stats(user: User) -> bool:
-    """The street dashboard and the annual report: staff who read everything (not liaisons)."""
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+    """The street dashboard and the annual report: staff and observers (not liaisons)."""
+    return user.is_authenticated and user.role in READERS
 
 
 def can_view_points_ranking(user: User) -> bool:
@@ -461,30 +559,31 @@ def can_view_points_ranking(user: User) -> bool:
 
 
 def can_export_points(user: User) -> bool:
-    return user.is_authenticated and user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
+    return user.is_authenticated and user.role in READERS
 
 
 def can_view_unit_points(user: User, unit: Unit) -> bool:
     """A unit's point events (meeting and action titles): staff, and the unit's own liaison."""
     if not user.is_authenticated:
         return False
-    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
+    if reads_street(user, unit.street_id):
         return True
     return user.role == Role.LIAISON and user.unit_id == unit.id
 
 
 def can_edit_point_rules(user: User) -> bool:
-    return user.is_authenticated and user.role == Role.ADMIN
+    """A street's point rules: its admin (the system administrator for any street)."""
+    return user.is_authenticated and user.is_admin
 
 
 def can_see_need_photos(user, need) -> bool:
     """Photos of a resident's 微心愿 may show them or their home: as private as their contact
     (plus the archivist, who reads everything); photos of community needs: every user."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not in_scope(user, need.street_id):
         return False
     if not need.is_wish:
         return True
-    return can_see_resident(user, need) or user.role == Role.ARCHIVIST
+    return can_see_resident(user, need) or (user.role == Role.ARCHIVIST and in_scope(user, need.street_id))
 
 
 def may_hold_feed(user, kind: str, target: int) -> bool:
@@ -492,12 +591,17 @@ def may_hold_feed(user, kind: str, target: int) -> bool:
     if kind == "user":
         return target == user.id
     if kind == "community":
-        return user.role == Role.ADMIN or (user.role == Role.SECRETARY and user.community_id == target)
+        if user.role == Role.SECRETARY:
+            return user.community_id == target
+        community = db.session.get(Community, target) if user.is_admin else None
+        return community is not None and is_admin_of(user, community.street_id)
     if kind == "unit":
-        if user.role == Role.ADMIN:
-            return True
         if user.role == Role.LIAISON:
             return user.unit_id == target
         unit = db.session.get(Unit, target)
-        return unit is not None and user.role == Role.SECRETARY and unit.community_id == user.community_id
+        if unit is None:
+            return False
+        return is_admin_of(user, unit.street_id) or (
+            user.role == Role.SECRETARY and unit.community_id == user.community_id
+        )
     return False

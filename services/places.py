@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, select
 
-from models import Building, City, Community, District, Grid, Room, Street, Unit, db
+from models import Building, City, Community, District, Grid, Room, Street, Unit, User, db
 from models.base import RuleError, utcnow
+from services.scope import scoped, street_ids
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,30 @@ def ancestors(place: Any) -> list[Any]:
         chain.append(current)
         current = parent_of(current)
     return chain[::-1]
+
+
+def street_id_of(place: Any) -> int | None:
+    """The street a place is or lies in (None for a city or a district)."""
+    if isinstance(place, Street):
+        return place.id
+    if isinstance(place, Community):
+        return place.street_id
+    if isinstance(place, Grid):
+        return place.community.street_id
+    if isinstance(place, Building):
+        return place.grid.community.street_id
+    return None
+
+
+def community_id_of(place: Any) -> int | None:
+    """The community a place is or lies in (None above communities)."""
+    if isinstance(place, Community):
+        return place.id
+    if isinstance(place, Grid):
+        return place.community_id
+    if isinstance(place, Building):
+        return place.grid.community_id
+    return None
 
 
 def path_name(place: Any) -> str:
@@ -288,16 +313,35 @@ class Option(NamedTuple):
     name: str
 
 
-def community_options() -> list[Option]:
+def community_options(viewer: User | None = None) -> list[Option]:
     """Every community as (id, name), in the street's order: the choices of a list's filter.
 
-    Retired communities stay, last (their records can still be filtered); the name carries
+    Only the streets the viewer sees (given one). Retired communities stay, last (their records can still be filtered); the name carries
     the street when the deployment has several, so two 青年路社区 are told apart.
     Plain values from a statement built once.
     """
-    rows = db.session.execute(_options_select()).all()
+    stmt = _options_select()
+    if viewer is not None:
+        stmt = stmt.where(scoped(Community.street_id, viewer))
+    rows = db.session.execute(stmt).all()
     several = len({r.street_id for r in rows}) > 1
     return [Option(r.id, community_label(r.name, r.street_short, several, r.retired)) for r in rows]
+
+
+def community_labels(viewer: User) -> dict[int, str]:
+    """Communities' names with their street beside them, for a viewer who sees several
+    streets (the system administrator, observers); empty for everyone else, without a query."""
+    ids = street_ids(viewer)
+    if ids is not None and len(ids) <= 1:
+        return {}
+    rows = db.session.execute(
+        select(Community.id, Community.name, Street.id, Street.short_name)
+        .join(Street, Street.id == Community.street_id)
+        .where(scoped(Community.street_id, viewer))
+    ).all()
+    if len({r[2] for r in rows}) <= 1:
+        return {}
+    return {cid: f"{name}（{short}）" for cid, name, _, short in rows}
 
 
 def community_label(name: str, street_short: str, several_streets: bool, retired: bool = False) -> str:
@@ -323,12 +367,14 @@ def _options_select() -> Select:
     )
 
 
-def active_communities(keep_id: int | None = None) -> Select:
-    """Communities in use (and the one a record already has), in the street's order: what forms offer."""
+def active_communities(keep_id: int | None = None, viewer: User | None = None) -> Select:
+    """Communities in use (and the one a record already has), in the street's order: what
+    forms offer (in the streets the viewer sees, given one)."""
     in_use = Community.retired_at.is_(None)
-    return (
+    stmt = (
         select(Community)
         .join(Street, Street.id == Community.street_id)
         .where(in_use | (Community.id == keep_id) if keep_id else in_use)
         .order_by(Street.position, Street.id, Community.position, Community.id)
     )
+    return stmt.where(scoped(Community.street_id, viewer)) if viewer is not None else stmt

@@ -58,14 +58,20 @@ RULE_KEYS = tuple(r.key for r in RULES)
 RULE_BY_KEY = {r.key: r for r in RULES}
 
 
-def point_rules() -> dict[str, int]:
-    """Return the points of every rule: the admin's setting, else the default."""
-    stored = dict(db.session.execute(select(PointRule.key, PointRule.points)).tuples().all())
+def point_rules(street_id: int | None) -> dict[str, int]:
+    """Return the points of every rule in a street: its admin's setting, else the default."""
+    stored = dict(
+        db.session.execute(
+            select(PointRule.key, PointRule.points).where(PointRule.street_id == (street_id or 0))
+        )
+        .tuples()
+        .all()
+    )
     return {r.key: int(stored.get(r.key, r.default)) for r in RULES}
 
 
-def set_point_rules(values: dict[str, int]) -> list[str]:
-    """Store the rules' points; return the keys that changed. Refuses unknown keys and absurd values."""
+def set_point_rules(street_id: int, values: dict[str, int]) -> list[str]:
+    """Store a street's rules' points; return the keys that changed. Refuses unknown keys and absurd values."""
     for key, points in values.items():
         if key not in RULE_BY_KEY:
             raise StatsError("未知的积分规则。")
@@ -73,16 +79,16 @@ def set_point_rules(values: dict[str, int]) -> list[str]:
             raise StatsError("积分必须是整数。")
         if abs(points) > POINTS_LIMIT:
             raise StatsError(f"积分必须在 -{POINTS_LIMIT} 到 {POINTS_LIMIT} 之间。")
-    stored = {r.key: r for r in db.session.scalars(select(PointRule))}
+    stored = {r.key: r for r in db.session.scalars(select(PointRule).where(PointRule.street_id == street_id))}
     changed = []
-    current = point_rules()
+    current = point_rules(street_id)
     for key, points in values.items():
         if current[key] == points and key in stored:
             continue
         if key in stored:
             stored[key].points = points
         else:
-            db.session.add(PointRule(key=key, points=points))
+            db.session.add(PointRule(street_id=street_id, key=key, points=points))
         if current[key] != points:
             changed.append(key)
     db.session.flush()
@@ -208,7 +214,7 @@ class UnitPoints:
 def unit_points(unit: Unit, year: int, with_events: bool = True) -> UnitPoints:
     """Return a unit's points in a year with the events behind them (7 statements with events, 2 without)."""
     period = year_period(year)
-    rules = point_rules()
+    rules = point_rules(unit.street_id)
     counts = event_counts(period, [unit.id]).get(unit.id, dict.fromkeys(RULE_KEYS, 0))
     result = UnitPoints(unit, year, rules, counts, score(counts, rules))
     if not with_events:
@@ -312,7 +318,7 @@ def community_ranking(community: Community, year: int) -> tuple[list[RankRow], d
     Withdrawn units appear only if they earned or lost points that year. Ties share a
     rank (1, 1, 3); within a tie, by name.
     """
-    rules = point_rules()
+    rules = point_rules(community.street_id)
     units = db.session.execute(
         select(Unit.id, Unit.name, Unit.category, Unit.status).where(Unit.community_id == community.id)
     ).all()
@@ -345,7 +351,7 @@ def ranking_rows(rows: list[RankRow]) -> list[list]:
 
 def street_top_units(street: Street, year: int, limit: int = 10) -> list[tuple[str, str, int]]:
     """Return the street's best-scoring units in a year: (unit, community, points), 3 statements."""
-    rules = point_rules()
+    rules = point_rules(street.id)
     counts = event_counts(year_period(year), select(Unit.id).where(Unit.street_id == street.id))
     if not counts:
         return []

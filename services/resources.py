@@ -43,6 +43,7 @@ from services.rooms import (
     next_free_slot,
     overlaps,
 )
+from services.scope import scoped, street_ids
 
 BOOKABLE_KINDS = (ResourceKind.VENUE, ResourceKind.EQUIPMENT)
 MAX_BOOKING = timedelta(days=31)
@@ -88,24 +89,31 @@ def owners_with_resources(user: User) -> list[tuple[int, str]]:
 
 def _viewer(user: User) -> tuple[str, dict[str, int]]:
     """Which of visible_resources' rules applies to the user, and its bound parameters."""
-    if user.role in (Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST):
-        return "staff", {}
+    streets = street_ids(user)
+    if streets is None:
+        return "all", {}
+    if user.role in perm.READERS:
+        return "staff", {"viewer_streets": list(streets)}
     if user.role != Role.LIAISON or not user.unit_id:
         return "none", {}
     return "liaison", {
         "viewer_unit_id": user.unit_id,
         "viewer_community_id": perm.viewer_community_id(user) or 0,
+        "viewer_streets": list(streets),
     }
 
 
 def _visible_where(kind: str, include_inactive: bool) -> tuple:
     """Which resources a kind of viewer may see (the one rule: visible_resources, the
     catalogue and its owner filter use it), as criteria with bound parameters
-    (:viewer_unit_id, :viewer_community_id; _viewer gives their values)."""
-    if kind == "staff":
+    (:viewer_unit_id, :viewer_community_id, :viewer_streets; _viewer gives their values)."""
+    if kind == "all":
         return () if include_inactive else (Resource.active.is_(True),)
     if kind == "none":
         return (false(),)
+    in_streets = Resource.street_id.in_(bindparam("viewer_streets", expanding=True))
+    if kind == "staff":
+        return (in_streets,) if include_inactive else (in_streets, Resource.active.is_(True))
     shared = or_(
         Resource.visibility == Visibility.ALL,
         and_(
@@ -115,8 +123,8 @@ def _visible_where(kind: str, include_inactive: bool) -> tuple:
     )
     own = Resource.owner_unit_id == bindparam("viewer_unit_id")
     if include_inactive:
-        return (or_(own, and_(Resource.active.is_(True), shared)),)
-    return (Resource.active.is_(True), or_(own, shared))
+        return (in_streets, or_(own, and_(Resource.active.is_(True), shared)))
+    return (in_streets, Resource.active.is_(True), or_(own, shared))
 
 
 @lru_cache(maxsize=4)
@@ -141,6 +149,7 @@ _CATALOGUE_COLUMNS = (
     _CATALOGUE_NAMES[0].name.label("owner_unit_name"),
     _CATALOGUE_NAMES[1].name.label("owner_community_name"),
     _CATALOGUE_NAMES[2].name.label("community_name"),
+    Resource.community_id,
 )
 
 
@@ -212,12 +221,12 @@ def owner_choices(user: User) -> list[tuple[str, str]]:
     if user.role == Role.LIAISON:
         unit = user.unit
         return [(f"u:{unit.id}", unit.name)] if unit else []
-    communities = active_communities()
-    units = select(Unit).order_by(Unit.community_id, Unit.name)
+    communities = active_communities(viewer=user)
+    units = select(Unit).where(scoped(Unit.street_id, user)).order_by(Unit.community_id, Unit.name)
     if user.role == Role.SECRETARY:
         communities = communities.where(Community.id == user.community_id)
         units = units.where(Unit.community_id == user.community_id)
-    elif user.role != Role.ADMIN:
+    elif not user.is_admin:
         return []
     choices = [(f"c:{c.id}", f"{c.name}（社区）") for c in db.session.scalars(communities)]
     choices += [(f"u:{u.id}", u.name) for u in db.session.scalars(units)]
@@ -326,8 +335,10 @@ def _owned_targets(user: User):
 
 def _owner(user: User) -> tuple[str, int | None]:
     """Whose resources and rooms the user decides on: ("all", None), ("unit", id), ("community", id) or ("none", None)."""
-    if user.role == Role.ADMIN:
+    if user.role == Role.SYSADMIN:
         return "all", None
+    if user.role == Role.ADMIN:
+        return "street", user.street_id or 0
     if user.role == Role.LIAISON and user.unit_id:
         return "unit", user.unit_id
     if user.role == Role.SECRETARY and user.community_id:
@@ -339,7 +350,10 @@ def _owned_by(kind: str, owner_id):
     """The condition of _owned_targets for an owner kind; owner_id a value or a bound parameter."""
     if kind == "all":
         return Booking.id.is_not(None)
-    if kind == "unit":
+    if kind == "street":
+        resources = select(Resource.id).where(Resource.street_id == owner_id)
+        rooms_ = select(Room.id).where(Room.street_id == owner_id)
+    elif kind == "unit":
         resources = select(Resource.id).where(Resource.owner_unit_id == owner_id)
         rooms_ = select(Room.id).where(Room.unit_id == owner_id)
     elif kind == "community":
@@ -407,14 +421,24 @@ def received(user: User) -> Select[tuple[Booking]]:
     """Every booking of the user's resources and rooms, latest start first."""
     return (
         select(Booking)
-        .where(_owned_targets(user) if user.role != Role.ADMIN else false())
+        .where(_owned_targets(user) if not user.is_admin else false())
         .options(*booking_options())
         .order_by(Booking.start_at.desc(), Booking.id.desc())
     )
 
 
-def all_bookings() -> Select[tuple[Booking]]:
-    return select(Booking).options(*booking_options()).order_by(Booking.start_at.desc(), Booking.id.desc())
+def all_bookings(user: User) -> Select[tuple[Booking]]:
+    """Every booking of a resource or room in the streets the user sees, latest start first."""
+    streets = street_ids(user)
+    stmt = select(Booking)
+    if streets is not None:
+        stmt = stmt.where(
+            or_(
+                Booking.resource_id.in_(select(Resource.id).where(Resource.street_id.in_(streets))),
+                Booking.room_id.in_(select(Room.id).where(Room.street_id.in_(streets))),
+            )
+        )
+    return stmt.options(*booking_options()).order_by(Booking.start_at.desc(), Booking.id.desc())
 
 
 def clashing_pending(bookings: list[Booking]) -> set[int]:
@@ -710,10 +734,11 @@ def room_meetings(room: Room, user: User, limit: int = 20):
     )
 
 
-def bookable_rooms() -> Select[tuple[Room]]:
+def bookable_rooms(user: User) -> Select[tuple[Room]]:
+    """Rooms in use that others may book, in the streets the user sees."""
     return (
         select(Room)
-        .where(Room.bookable.is_(True), Room.retired_at.is_(None))
+        .where(Room.bookable.is_(True), Room.retired_at.is_(None), scoped(Room.street_id, user))
         .options(joinedload(Room.community), joinedload(Room.unit), joinedload(Room.street))
         .order_by(
             Room.unit_id.is_not(None),

@@ -23,6 +23,7 @@ from models import (
     db,
 )
 from models.base import RuleError, utcnow
+from services.scope import scoped
 
 BLOCKING = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.HELD)
 # A draft holds its room against other meetings and against approving a booking, but a
@@ -226,7 +227,12 @@ def clash_message(
 
 def rooms_for(user: User, community_id: int | None = None) -> list[Room]:
     """Community and street meeting rooms in use that a user may schedule in."""
-    stmt = select(Room).where(Room.unit_id.is_(None), Room.bookable.is_(True), Room.retired_at.is_(None))
+    stmt = select(Room).where(
+        Room.unit_id.is_(None),
+        Room.bookable.is_(True),
+        Room.retired_at.is_(None),
+        scoped(Room.street_id, user),
+    )
     if user.role == Role.SECRETARY:
         stmt = stmt.where(Room.community_id == user.community_id)
     elif community_id:

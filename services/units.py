@@ -15,10 +15,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from common.search import escape_like
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
-from models import Community, Role, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
+from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
 from models.base import RuleError, today, utcnow
 from services import audit
+from services.grids import check_grid
 from services.places import active_communities
+from services.scope import scoped
 
 MAX_IMPORT_ROWS = 5000
 # Read at most this much of an uploaded register (a 5,000-row register is about 0.5 MB as
@@ -33,6 +35,7 @@ PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{7,20}$")
 
 
 def units_query(
+    viewer: User,
     q: str = "",
     community_id: int | None = None,
     category: UnitCategory | None = None,
@@ -49,6 +52,7 @@ def units_query(
         stmt = _register_rows()
     else:
         stmt = select(Unit).options(joinedload(Unit.community)).order_by(*_REGISTER_ORDER)
+    stmt = stmt.where(scoped(Unit.street_id, viewer))
     q = q.strip()
     if q:
         pattern = f"%{escape_like(q)}%"
@@ -78,6 +82,7 @@ def _register_rows() -> Select:
             Unit.short_name,
             Unit.category,
             Community.name.label("community_name"),
+            Unit.community_id,
             Unit.liaison_name,
             Unit.status,
             Unit.registered_on,
@@ -93,7 +98,9 @@ _REGISTER_ORDER = (Unit.community_id, Unit.name, Unit.id)
 def communities_for(user: User, keep_id: int | None = None) -> list[Community]:
     """Communities (in use, or the one a unit already has) a user may place a unit in."""
     stmt = active_communities(keep_id)
-    if user.role != Role.ADMIN:
+    if user.is_admin:
+        stmt = stmt.where(scoped(Community.street_id, user))
+    else:
         stmt = stmt.where(Community.id == user.community_id)
     return list(db.session.scalars(stmt))
 
@@ -109,6 +116,7 @@ def name_taken(street_id: int, name: str, exclude_id: int | None = None) -> Unit
 def create_unit(data: dict[str, Any], by: User | None) -> Unit:
     """Register a new unit (status 报到) with the given fields."""
     community = db.session.get(Community, data["community_id"])
+    data = {**data, "grid_id": check_grid(data.get("grid_id"), community.id)}
     unit = Unit(street_id=community.street_id, status=UnitStatus.REGISTERED)
     for key, value in data.items():
         setattr(unit, key, value)
@@ -135,6 +143,8 @@ def create_unit(data: dict[str, Any], by: User | None) -> Unit:
 
 def apply_changes(unit: Unit, data: dict[str, Any]) -> None:
     """Copy edited fields onto the unit, moving it to another street if its community moved."""
+    if "grid_id" in data:
+        data = {**data, "grid_id": check_grid(data["grid_id"], data.get("community_id", unit.community_id))}
     for key, value in data.items():
         setattr(unit, key, value)
     if "community_id" in data:

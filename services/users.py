@@ -24,6 +24,9 @@ class Account:
     email: str = ""
     community_id: int | None = None  # kept for a secretary only
     unit_id: int | None = None  # kept for a liaison only
+    street_id: int | None = None  # a street admin's or an archivist's street
+    district_id: int | None = None  # an observer's district, or
+    city_id: int | None = None  # an observer's city
     active: bool = True
     password: str = ""
 
@@ -47,6 +50,15 @@ def save_user(user: User | None, account: Account) -> User:
     user.role = account.role
     user.community_id = account.community_id if account.role == Role.SECRETARY else None
     user.unit_id = account.unit_id if account.role == Role.LIAISON else None
+    if account.role in (Role.ADMIN, Role.ARCHIVIST):
+        if not account.street_id:
+            raise RuleError(f"{account.role.label}必须选择所属街道。")
+        user.street_id = account.street_id
+    if account.role == Role.OBSERVER:
+        if not (account.district_id or account.city_id):
+            raise RuleError("上级党组织账号必须选择所在的区或市。")
+        user.district_id = account.district_id or None
+        user.city_id = None if account.district_id else account.city_id
     was_active = user.active
     user.active = account.active
     if account.password:

@@ -322,8 +322,10 @@ def world(app) -> World:
             return u
 
         users = [
-            user("admin", Role.ADMIN),
-            user("archivist", Role.ARCHIVIST),
+            # The one street's world: its admin is the system administrator (sees every street);
+            # street admins and observers are in tests/test_scoping.py.
+            user("admin", Role.SYSADMIN),
+            user("archivist", Role.ARCHIVIST, street_id=street.id),
             user("secretary1", Role.SECRETARY, community_id=c1.id),
             user("secretary2", Role.SECRETARY, community_id=c2.id),
             user("liaison_a", Role.LIAISON, unit_id=units[0].id),

@@ -45,6 +45,7 @@ from models import (
     Confirmation,
     District,
     Grid,
+    GridStaff,
     Invitation,
     MailStatus,
     Match,
@@ -356,6 +357,10 @@ def room_hours_form(world) -> dict:
 def new_room_form(world) -> dict:
     """A second meeting room for community 2."""
     return {**room_hours_form(world), "name": "和平里社区党群服务中心二楼", "capacity": "20"}
+
+
+def staff_form(world) -> dict:
+    return {"staff-name": "新网格员", "staff-unit_id": "0", "staff-duties": ["culture"]}
 
 
 def new_place_form(world) -> dict:
@@ -901,8 +906,40 @@ MATRIX: list[Row] = [
     # places: the system administrator only
     Row("places.index", "GET", "/places", grid(admin=200)),
     Row("places.detail", "GET", "/places/street/{street}", grid(admin=200)),
-    Row("places.detail", "GET", "/places/community/{community1}?retired=1", grid(admin=200)),
-    Row("places.detail", "GET", "/places/nowhere/1", grid(admin=404)),
+    # A community's and its grids' pages: the street's admins and the community's secretary.
+    Row("places.detail", "GET", "/places/community/{community1}?retired=1", grid(admin=200, secretary1=200)),
+    Row("places.detail", "GET", "/places/grid/{grid1}", grid(admin=200, secretary1=200)),
+    Row("places.detail", "GET", "/places/nowhere/1", grid(default=404)),
+    Row(
+        "places.add_staff",
+        "POST",
+        "/places/grid/{grid1}/staff",
+        grid(admin=302, secretary1=302),
+        data=staff_form,
+        success=frozenset({"admin", "secretary1"}),
+    ),
+    Row(
+        "places.edit_staff",
+        "GET",
+        "/places/grid/{grid1}/staff/{staff1}/edit",
+        grid(admin=200, secretary1=200),
+    ),
+    Row(
+        "places.edit_staff",
+        "POST",
+        "/places/grid/{grid1}/staff/{staff1}/edit",
+        grid(admin=302, secretary1=302),
+        data=lambda w: {"name": "矩阵网格员", "phone": "", "unit_id": "0", "duties": ["policy", "safety"]},
+        success=frozenset({"admin", "secretary1"}),
+    ),
+    Row(
+        "places.staff_status",
+        "POST",
+        "/places/grid/{grid1}/staff/{staff1}/leave",
+        grid(admin=302, secretary1=302),
+        data=no_data,
+        success=frozenset({"admin", "secretary1"}),
+    ),
     Row("places.create", "GET", "/places/grid/new?parent={community1}", grid(admin=200)),
     Row(
         "places.create",
@@ -1245,6 +1282,7 @@ def _snapshot() -> dict:
             for model in (City, District, Street, Community, Grid, Building)
         ],
         "place_imports": rows(PlaceImport.id, PlaceImport.confirmed_at, order=PlaceImport.id),
+        "grid_staff": rows(GridStaff.id, GridStaff.duties, GridStaff.left_at, order=GridStaff.id),
     }
 
 
@@ -1333,6 +1371,8 @@ class MatrixWorld(conftest.World):
     """The conftest world plus meetings, minutes, an action, mail and feeds to aim routes at."""
 
     room1: int  # community 1's meeting room
+    grid1: int  # a grid of community 1
+    staff1: int  # on grid1's roster
     room2: int  # community 2's meeting room
     draft: int  # community 1, draft, in ten days, inviting units A and B
     scheduled: int  # community 1, published, in five days, topics open, inviting A and B
@@ -1368,6 +1408,12 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
 
     with app.app_context():
         room1 = db.session.scalar(select(Room.id).where(Room.community_id == world.community1))
+        grid1 = Grid(community_id=world.community1, name="矩阵第一网格")
+        db.session.add(grid1)
+        db.session.flush()
+        staff1 = GridStaff(grid_id=grid1.id, name="矩阵网格员", duties=["policy"])
+        db.session.add(staff1)
+        db.session.flush()
         room2 = Room(community_id=world.community2, name="和平里社区共驻共建会议室", capacity=20)
         db.session.add(room2)
         now = utcnow()
@@ -1594,6 +1640,8 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
         return MatrixWorld(
             **vars(world),
             room1=room1,
+            grid1=grid1.id,
+            staff1=staff1.id,
             room2=room2.id,
             draft=draft.id,
             scheduled=scheduled.id,

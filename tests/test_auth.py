@@ -694,7 +694,7 @@ def test_admin_can_filter_the_audit_log_for_failed_logins(app, client, world, lo
 # --- CLI --------------------------------------------------------------------------------
 
 
-def test_create_user_makes_the_first_admin(app, runner):
+def test_create_user_makes_the_first_system_administrator(app, runner):
     with app.app_context():
         assert count(User) == 0
     result = runner.invoke(
@@ -712,7 +712,7 @@ def test_create_user_makes_the_first_admin(app, runner):
     assert "chief" in result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "chief"))
-        assert user.role == Role.ADMIN and user.active
+        assert user.role == Role.SYSADMIN and user.active
         assert user.password_hash.startswith("$argon2id$")
         assert "我们社区共建共享" not in user.password_hash
     assert _post_login(app.test_client(), "chief", "我们社区共建共享").status_code == 302
@@ -778,8 +778,22 @@ def test_seed_demo_twice_creates_nothing_new(app, runner, seeded_demo):
     assert first.exit_code == 0, first.output
     users, units, events = counts()
     assert units >= 30 and users >= 2 + 5 + 30 and events > 0
-    for name in ("admin", "archivist", "secretary1", "secretary5", "liaison1", f"liaison{units}"):
-        assert name in first.output
+    street1_units = units - 6  # the second street has six
+    for name in (
+        "sysadmin",
+        "admin",
+        "archivist",
+        "secretary1",
+        "secretary5",
+        "liaison1",
+        f"liaison{street1_units}",
+        "admin2",
+        "secretary2-1",
+        "liaison2-6",
+        "district",
+        "city",
+    ):
+        assert f"  {name} " in first.output, name
     with app.app_context():  # the oldest minutes were archived with the faulty font, then migrated
         assert count(MinutesRendition) == 1
     second = runner.invoke(args=["seed-demo", "--password", seeded_demo.password])

@@ -158,6 +158,7 @@ CASES = [
             "username": "csrf_user",
             "display_name": "新用户",
             "role": "archivist",
+            "street_id": str(w.street),
             "community_id": "0",
             "unit_id": "0",
             "new_password": "新的共建口令二〇二六",

@@ -317,9 +317,9 @@ def test_bad_rule_values_are_refused(app, world, client, login_as, field, value,
 def test_service_refuses_absurd_values(app, world):
     with app.app_context():
         with pytest.raises(svc.StatsError):
-            svc.set_point_rules({"attend": 101})
+            svc.set_point_rules(world.street, {"attend": 101})
         with pytest.raises(svc.StatsError):
-            svc.set_point_rules({"nonsense": 1})
+            svc.set_point_rules(world.street, {"nonsense": 1})
         assert count(PointRule) == 0
 
 

@@ -416,10 +416,18 @@ def test_every_demo_page_renders_for_every_role(app, client, login_as, seeded_de
             list(db.session.scalars(select(Unit).order_by(Unit.id))),
         )
         db.session.commit()
-        resource_ids = db.session.scalars(select(Resource.id)).all()
-        booking_ids = db.session.scalars(select(Booking.id)).all()
-        room_ids = db.session.scalars(select(Room.id)).all()
-        unit_ids = db.session.scalars(select(Unit.id).limit(3)).all()
+        # The logins below work in 东大街街道: the second street's objects are not theirs to see.
+        street1 = db.session.scalar(select(Street.id).where(Street.name == "东大街街道"))
+        resource_ids = db.session.scalars(select(Resource.id).where(Resource.street_id == street1)).all()
+        rooms = select(Room.id).where(Room.street_id == street1)
+        booking_ids = db.session.scalars(
+            select(Booking.id).where(
+                Booking.room_id.in_(rooms)
+                | Booking.resource_id.in_(select(Resource.id).where(Resource.street_id == street1))
+            )
+        ).all()
+        room_ids = db.session.scalars(rooms).all()
+        unit_ids = db.session.scalars(select(Unit.id).where(Unit.street_id == street1).limit(3)).all()
     for username in ("admin", "archivist", "secretary1", "liaison1", "liaison9"):
         login_as(username, password)
         urls = [

@@ -7,16 +7,17 @@ import secrets
 from flask import Flask
 from sqlalchemy import bindparam, select
 
-from models import Community, Unit, User, db
+from models import Community, Street, Unit, User, db
 from web.extensions import login_manager
 
 # Built once (Session.get builds and annotates a new statement on every request), with the
 # names of the user's community and unit: the menu shows one on every page, and loading the
 # Community or Unit for it cost a statement of its own.
 _USER_BY_ID = (
-    select(User, Community.name, Unit.name)
+    select(User, Community.name, Unit.name, Street.name)
     .outerjoin(Community, Community.id == User.community_id)
     .outerjoin(Unit, Unit.id == User.unit_id)
+    .outerjoin(Street, Street.id == User.street_id)
     .where(User.id == bindparam("user_id"))
 )
 
@@ -30,10 +31,10 @@ def load_user(user_id: str) -> User | None:
     row = db.session.execute(_USER_BY_ID, {"user_id": int(uid)}).first()
     if row is None:
         return None
-    user, community_name, unit_name = row
+    user, community_name, unit_name, street_name = row
     if not user.active:
         return None
-    user.remember_scope_names(community_name, unit_name)
+    user.remember_scope_names(community_name, unit_name, street_name)
     if not secrets.compare_digest(user.session_token, token):
         return None
     return user

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from common.dates import cn_number, format_date, format_datetime, format_time, local_input
@@ -65,6 +66,15 @@ def cached_url_for(endpoint: str, **values) -> str:
 _url_cache: dict[tuple, str] = {}
 
 
+def community_name(community_id: int | None, name: str | None) -> str:
+    """A community's name as the viewer should read it: with its street beside it when the
+    viewer sees several streets (two 青年路社区 are told apart), else as it is."""
+    labels = g.get("_community_labels")
+    if labels is None:
+        labels = g._community_labels = places.community_labels(current_user)
+    return labels.get(community_id, name or "") if community_id is not None else (name or "")
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
@@ -83,6 +93,7 @@ def register(app: Flask) -> None:
         UnitStatus=UnitStatus,
         KINDS=places.KINDS,
         place_kind=places.kind_for,
+        community_name=community_name,
         url_with=url_with,
         url_for=cached_url_for,
     )

@@ -23,6 +23,7 @@ from services import actions as svc
 from services import audit
 from services import permissions as perm
 from services.places import community_options
+from services.scope import in_scope
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
 from web.pagination import paginate
@@ -58,8 +59,10 @@ def index():
         rows=True,
         params=params,
     )
-    communities = community_options()
+    communities = community_options(current_user)
     unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
+    if unit is not None and not in_scope(current_user, unit.street_id):
+        unit = None  # another street's unit is not named, even by id
     return render_template(
         "actions/index.html",
         pagination=pagination,
@@ -110,7 +113,7 @@ def _load(action_id: int) -> Action:
     if action is None:
         abort(404)
     if not perm.can_view_action(current_user, action):
-        abort(403)
+        abort(403 if in_scope(current_user, action.street_id) else 404)
     return action
 
 

@@ -3,6 +3,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from models import Role
 from web.forms import Form, NewPasswordMixin, strip
+from web.templating import community_name
 
 
 class UserForm(NewPasswordMixin, Form):
@@ -28,6 +29,8 @@ class UserForm(NewPasswordMixin, Form):
         ],
     )
     role = SelectField("角色", choices=Role.choices(), validators=[DataRequired("请选择角色。")])
+    street_id = SelectField("所属街道（街道管理员、档案员）", coerce=int, validate_choice=False)
+    place = SelectField("所在区或市（上级党组织）", validate_choice=False)
     community_id = SelectField("所属社区（社区书记）", coerce=int, validate_choice=False)
     unit_id = SelectField("所属单位（单位联络员）", coerce=int, validate_choice=False)
     new_password = PasswordField(
@@ -36,10 +39,18 @@ class UserForm(NewPasswordMixin, Form):
     active = BooleanField("启用", default=True)
     submit = SubmitField("保存")
 
-    def __init__(self, *args, communities=(), units=(), creating=True, **kwargs):
+    def __init__(
+        self, *args, communities=(), units=(), streets=(), places=(), roles=None, creating=True, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.creating = creating
-        self.community_id.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
+        if roles is not None:
+            self.role.choices = [(r.value, r.label) for r in roles]
+        self.street_id.choices = [(0, "—")] + [(s.id, s.name) for s in streets]
+        self._street_ids = {s.id for s in streets}
+        self.place.choices = [("", "—")] + list(places)
+        self._places = {value for value, _ in places}
+        self.community_id.choices = [(0, "—")] + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.unit_id.choices = [(0, "—")] + [(u.id, u.name) for u in units]
         self._community_ids = {c.id for c in communities}
         self._unit_ids = {u.id for u in units}
@@ -54,6 +65,18 @@ class UserForm(NewPasswordMixin, Form):
             return
         self.username_for_policy = self.username.data or ""
         super().validate_new_password(field)
+
+    def validate_role(self, field):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("请选择有效的角色。")
+
+    def validate_street_id(self, field):
+        if self.role.data in (Role.ADMIN.value, Role.ARCHIVIST.value) and field.data not in self._street_ids:
+            raise ValidationError("街道管理员和档案员必须选择所属街道。")
+
+    def validate_place(self, field):
+        if self.role.data == Role.OBSERVER.value and field.data not in self._places:
+            raise ValidationError("上级党组织账号必须选择所在的区或市。")
 
     def validate_community_id(self, field):
         if self.role.data == Role.SECRETARY.value and field.data not in self._community_ids:

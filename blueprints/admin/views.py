@@ -9,13 +9,14 @@ from blueprints.admin import bp
 from blueprints.admin.forms import UserForm
 from common.dates import SHANGHAI, DateArgError, parse_day
 from common.search import escape_like
-from models import AuditEvent, MailStatus, OutboxMessage, Role, Unit, User, db
+from models import AuditEvent, City, District, MailStatus, OutboxMessage, Role, Unit, User, db
 from models.audit import ACTION_LABELS, OBJECT_LABELS
 from services import auditlog
 from services import mail as mailer
 from services import permissions as perm
 from services import users as users_svc
 from services.places import active_communities
+from services.scope import scoped, visible_streets
 from web.flow import attempt
 from web.forms import Form
 from web.pagination import paginate
@@ -26,14 +27,35 @@ def _require_admin():
         abort(403)
 
 
-def _choices():
-    communities = db.session.scalars(active_communities()).all()
-    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
-    return communities, units
+def _form(**kwargs) -> UserForm:
+    """The user form with the places and roles the admin may give: the system administrator
+    every role anywhere; a street admin the roles of their street, in it."""
+    communities = db.session.scalars(active_communities(viewer=current_user)).all()
+    units = db.session.scalars(
+        select(Unit).where(scoped(Unit.street_id, current_user)).order_by(Unit.name)
+    ).all()
+    streets = [s for s in visible_streets(current_user) if not s.retired]
+    places: list[tuple[str, str]] = []
+    roles = list(Role)
+    if current_user.role == Role.SYSADMIN:
+        for d in db.session.scalars(
+            select(District)
+            .where(District.retired_at.is_(None))
+            .order_by(District.city_id, District.position)
+        ):
+            places.append((f"d:{d.id}", f"{d.city.name} · {d.name}（区级）"))
+        for c in db.session.scalars(select(City).where(City.retired_at.is_(None)).order_by(City.position)):
+            places.append((f"c:{c.id}", f"{c.name}（市级）"))
+    else:
+        roles = [Role.ADMIN, Role.SECRETARY, Role.LIAISON, Role.ARCHIVIST]
+    return UserForm(
+        communities=communities, units=units, streets=streets, places=places, roles=roles, **kwargs
+    )
 
 
 def _account(form: UserForm) -> users_svc.Account:
     """The account as the form describes it."""
+    kind, _, place_id = (form.place.data or "").partition(":")
     return users_svc.Account(
         username=form.username.data,
         display_name=form.display_name.data,
@@ -41,6 +63,9 @@ def _account(form: UserForm) -> users_svc.Account:
         role=Role(form.role.data),
         community_id=form.community_id.data,
         unit_id=form.unit_id.data,
+        street_id=form.street_id.data or None,
+        district_id=int(place_id) if kind == "d" and place_id.isdigit() else None,
+        city_id=int(place_id) if kind == "c" and place_id.isdigit() else None,
         active=bool(form.active.data),
         password=form.new_password.data or "",
     )
@@ -62,9 +87,19 @@ def users():
     q = request.args.get("q", "")[:64].strip()
     stmt = (
         select(User)
-        .options(joinedload(User.community), joinedload(User.unit))
+        .options(
+            joinedload(User.community),
+            joinedload(User.unit),
+            joinedload(User.street),
+            joinedload(User.district),
+            joinedload(User.city),
+        )
         .order_by(User.role, User.username)
     )
+    if current_user.role != Role.SYSADMIN:
+        stmt = stmt.where(
+            User.street_id == (current_user.street_id or 0), User.role.not_in((Role.SYSADMIN, Role.OBSERVER))
+        )
     if q:
         pattern = f"%{escape_like(q)}%"
         stmt = stmt.where(
@@ -82,8 +117,7 @@ def users():
 def user_create():
     """Create an account."""
     _require_admin()
-    communities, units = _choices()
-    form = UserForm(communities=communities, units=units, creating=True)
+    form = _form(creating=True)
     if (
         form.validate_on_submit()
         and not _username_taken(form)
@@ -103,14 +137,19 @@ def user_edit(user_id: int):
     """Edit an account: role, scope, activation, password reset."""
     _require_admin()
     user = db.get_or_404(User, user_id)
-    communities, units = _choices()
-    form = UserForm(obj=user, communities=communities, units=units, creating=False)
+    if not perm.can_manage_user(current_user, user):
+        abort(404)  # an account of another street does not exist for a street admin
+    form = _form(obj=user, creating=False)
     if request.method == "GET":
         form.community_id.data = user.community_id or 0
         form.unit_id.data = user.unit_id or 0
+        form.street_id.data = user.street_id or 0
+        form.place.data = (
+            f"d:{user.district_id}" if user.district_id else (f"c:{user.city_id}" if user.city_id else "")
+        )
         form.role.data = user.role.value
     if form.validate_on_submit() and not _username_taken(form, user.id):
-        if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN.value):
+        if user.id == current_user.id and (not form.active.data or form.role.data != current_user.role.value):
             form.role.errors.append("不能停用自己的账号或取消自己的管理员角色。")
         elif attempt(
             lambda: users_svc.save_user(user, _account(form)),
@@ -133,6 +172,10 @@ def audit():
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
+    if current_user.role != Role.SYSADMIN:
+        # A street's admin and archivist read their street's events; the system administrator
+        # reads everything (logins of unknown names included).
+        stmt = stmt.where(AuditEvent.street_id == (current_user.street_id or 0))
     actor = args.get("actor", "")[:64].strip()
     if actor:
         stmt = stmt.where(AuditEvent.actor_name.ilike(f"%{escape_like(actor)}%", escape="\\"))

@@ -13,7 +13,7 @@ from web import panels
 def dashboard():
     """Show the work overview for the current role."""
     user = current_user
-    communities, table = overview.unit_table()
+    communities, table = overview.unit_table(current_user)
     missing_profile = []
     if user.role == Role.LIAISON and user.unit:
         unit = user.unit
@@ -42,4 +42,5 @@ def dashboard():
         overdue_count=overdue_count,
         today=day,
         panels=panels.render(panels.DASHBOARD, user),
+        setup=overview.setup_steps(user),
     )

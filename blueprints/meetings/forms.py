@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from models import MeetingKind, Reply, UnitCategory
 from models.base import today
 from web.forms import CheckboxList, Form, strip
+from web.templating import community_name
 
 
 class AgendaRowForm(PlainForm):
@@ -76,10 +77,12 @@ class MeetingForm(Form):
     def __init__(self, *args, communities=(), rooms=(), units=(), allow_street=False, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
-        self.community_id.choices = choices + [(c.id, c.name) for c in communities]
+        self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
         self.units.choices = [(u.id, f"{u.name}（{u.community.short_name}）") for u in units]
-        self.invite_community.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
+        self.invite_community.choices = [(0, "—")] + [
+            (c.id, community_name(c.id, c.name)) for c in communities
+        ]
         presenters = [(0, "—")] + [(u.id, u.name) for u in units]
         for row in self.agenda:
             row.presenter_unit_id.choices = presenters
@@ -203,10 +206,12 @@ class SeriesForm(Form):
     def __init__(self, *args, communities=(), rooms=(), units=(), allow_street=False, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
-        self.community_id.choices = choices + [(c.id, c.name) for c in communities]
+        self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
         self.units.choices = [(u.id, f"{u.name}（{u.community.short_name}）") for u in units]
-        self.invite_community.choices = [(0, "—")] + [(c.id, c.name) for c in communities]
+        self.invite_community.choices = [(0, "—")] + [
+            (c.id, community_name(c.id, c.name)) for c in communities
+        ]
 
     def validate_until(self, field):
         if self.first_date.data and field.data:

@@ -30,6 +30,7 @@ from services import permissions as perm
 from services.calendar import has_current_vevent, invite_vevent
 from services.places import active_communities, community_options
 from services.rooms import pending_requests, rooms_for
+from services.scope import in_scope
 from services.series import SeriesRule, create_series, plan_series
 from web.concurrency import lost_update, stamp
 from web.flow import attempt
@@ -54,7 +55,7 @@ def _filters():
 
 
 def _communities_for(user) -> list[Community]:
-    stmt = active_communities()
+    stmt = active_communities(viewer=user)
     if user.role == Role.SECRETARY:
         stmt = stmt.where(Community.id == user.community_id)
     return list(db.session.scalars(stmt))
@@ -64,7 +65,7 @@ def _form_context(user, community_id: int | None):
     """Choices for the meeting form: communities, rooms and invitable units."""
     communities = _communities_for(user)
     rooms = rooms_for(user, None)
-    units = svc.invitable_units(user, None if user.role == Role.ADMIN else user.community_id)
+    units = svc.invitable_units(user, None if user.is_admin else user.community_id)
     return communities, rooms, units
 
 
@@ -76,7 +77,8 @@ def _load(meeting_id: int, for_update: bool = False, page: bool = True) -> Meeti
     if meeting is None:
         abort(404)
     if not perm.can_view_meeting(current_user, meeting):
-        abort(403)
+        # Another street's meeting does not exist for the user.
+        abort(403 if in_scope(current_user, meeting.street_id) else 404)
     return meeting
 
 
@@ -211,15 +213,21 @@ def index():
             .order_by(Meeting.start_at.desc(), Meeting.id.desc())
         )
     pagination = paginate(stmt, per_page=current_app.config["MEETINGS_PER_PAGE"], rows=True)
-    communities = community_options()
+    communities = community_options(current_user)
     return render_template(
         "meetings/index.html",
         pagination=pagination,
         filters=filters,
         when=upcoming,
         communities=communities,
-        unit=db.session.get(Unit, filters["unit_id"]) if filters["unit_id"] else None,
+        unit=_filter_unit(filters["unit_id"]),
     )
+
+
+def _filter_unit(unit_id: int | None) -> Unit | None:
+    """The unit a list is filtered by, if the user sees its street (another's is not named)."""
+    unit = db.session.get(Unit, unit_id) if unit_id else None
+    return unit if unit is not None and in_scope(current_user, unit.street_id) else None
 
 
 @bp.route("/calendar")

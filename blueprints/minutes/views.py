@@ -22,6 +22,7 @@ from services import archive
 from services import minutes as svc
 from services import permissions as perm
 from services.meetings import load_meeting
+from services.scope import in_scope
 from web import panels
 from web.concurrency import lost_update, stamp
 from web.downloads import download_response
@@ -34,7 +35,7 @@ def _meeting(meeting_id: int, for_update: bool = False) -> Meeting:
     if meeting is None:
         abort(404)
     if not perm.can_view_meeting(current_user, meeting):
-        abort(403)
+        abort(403 if in_scope(current_user, meeting.street_id) else 404)
     return meeting
 
 

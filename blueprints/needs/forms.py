@@ -17,6 +17,7 @@ from common.dates import format_date
 from models import ResourceKind
 from models.base import today
 from web.forms import Form, strip
+from web.templating import community_name
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"
@@ -27,6 +28,12 @@ class NeedForm(Form):
     """A community need or a resident's 微心愿. Admins choose the community."""
 
     community_id = SelectField("所属社区", coerce=int, validators=[DataRequired("请选择所属社区。")])
+    grid_id = SelectField(
+        "所在网格",
+        coerce=int,
+        validate_choice=False,
+        description="需求或微心愿所在的网格；须属于所选社区，可不填。",
+    )
     is_wish = RadioField(
         "类型",
         choices=[("0", "社区需求"), ("1", "居民微心愿")],
@@ -69,10 +76,11 @@ class NeedForm(Form):
     original = HiddenField()
     submit = SubmitField("保存")
 
-    def __init__(self, *args, communities=(), **kwargs):
+    def __init__(self, *args, communities=(), grids=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.grid_id.choices = [(0, "（不限网格）"), *grids]
         if communities:
-            self.community_id.choices = [(c.id, c.name) for c in communities]
+            self.community_id.choices = [(c.id, community_name(c.id, c.name)) for c in communities]
         else:
             delattr(self, "community_id")
 
@@ -86,6 +94,7 @@ class NeedForm(Form):
             "wanted_by": self.wanted_by.data,
             "resident_name": self.resident_name.data or "",
             "resident_phone": self.resident_phone.data or "",
+            "grid_id": self.grid_id.data or None,
         }
 
 

@@ -21,6 +21,7 @@ from blueprints.needs.forms import (
 from models import (
     Attachment,
     Community,
+    Grid,
     Match,
     MatchStatus,
     Meeting,
@@ -37,7 +38,9 @@ from models.base import today
 from services import needs as svc
 from services import permissions as perm
 from services.actions import MAX_ATTACHMENT, upload_folder
+from services.grids import grid_options
 from services.places import active_communities, community_options
+from services.scope import in_scope
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
@@ -76,7 +79,7 @@ def index():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config.get("NEEDS_PER_PAGE", 20),
     )
-    communities = community_options()
+    communities = community_options(current_user)
     return render_template(
         "needs/index.html",
         pagination=pagination,
@@ -96,8 +99,11 @@ def create():
     """Post a community need or a resident's 微心愿."""
     if not perm.can_post_need(current_user):
         abort(403)
-    communities = db.session.scalars(active_communities()).all() if current_user.role == Role.ADMIN else ()
-    form = NeedForm(communities=communities)
+    communities = (
+        db.session.scalars(active_communities(viewer=current_user)).all() if current_user.is_admin else ()
+    )
+    own = [current_user.community] if current_user.community is not None else []
+    form = NeedForm(communities=communities, grids=grid_options(list(communities) or own))
     if request.method == "GET" and request.args.get("type") == "wish":
         form.is_wish.data = "1"
     if form.validate_on_submit():
@@ -106,6 +112,8 @@ def create():
         )
         if community is None:
             abort(403)
+        if not _grid_fits(form, community.id):
+            return render_template("needs/form.html", form=form, need=None), 400
         posted = attempt(
             lambda: svc.post_need(community, form.data_for_service(), current_user),
             lambda need: f"已发布{'微心愿' if need.is_wish else '需求'}“{need.title}”。",
@@ -116,10 +124,19 @@ def create():
     return render_template("needs/form.html", form=form, need=None), (400 if form.errors else 200)
 
 
+def _grid_fits(form: NeedForm, community_id: int) -> bool:
+    """The chosen grid lies in the need's community (else the grid field says so)."""
+    grid = db.session.get(Grid, form.grid_id.data) if form.grid_id.data else None
+    if grid is not None and grid.community_id != community_id:
+        form.grid_id.errors = [*form.grid_id.errors, "所选网格不属于所选社区。"]
+        return False
+    return True
+
+
 def _load(need_id: int, for_update: bool = False) -> Need:
     need = svc.load_need(need_id, for_update=for_update) if _known_id(need_id) else None
-    if need is None:
-        abort(404)
+    if need is None or not in_scope(current_user, need.street_id):
+        abort(404)  # another street's need does not exist for the user
     return need
 
 
@@ -133,17 +150,22 @@ def edit(need_id: int):
     if need.is_closed:
         flash("已完成或已撤回的需求不能修改。", "error")
         return redirect(url_for("needs.detail", need_id=need.id))
-    form = NeedForm(obj=need)
+    form = NeedForm(obj=need, grids=grid_options([need.community]))
     conflict = None
     if request.method == "GET":
+        form.grid_id.data = need.grid_id or 0
         form.is_wish.data = "1" if need.is_wish else "0"
         form.kind.data = need.kind.value
         stamp(form, need.version, field_values(need, NEED_FIELDS))
     elif form.validate_on_submit():
         # Someone changed or claimed it meanwhile: keep what this user typed, say what changed.
         conflict = lost_update(form, need.version, field_values(need, NEED_FIELDS), NEED_FIELDS)
-        if conflict is None and attempt(
-            lambda: svc.edit_need(need, form.data_for_service()), "需求已保存。", errors=form.title
+        if (
+            conflict is None
+            and _grid_fits(form, need.community_id)
+            and attempt(
+                lambda: svc.edit_need(need, form.data_for_service()), "需求已保存。", errors=form.title
+            )
         ):
             return redirect(url_for("needs.detail", need_id=need.id))
     status = 409 if conflict is not None else (400 if form.errors else 200)
@@ -309,6 +331,8 @@ def photo(attachment_id: int):
     need = db.session.scalar(
         select(Need).join(NeedUpdate, NeedUpdate.need_id == Need.id).where(NeedUpdate.id == linked)
     )
+    if not in_scope(current_user, need.street_id):
+        abort(404)
     if not perm.can_see_need_photos(current_user, need):
         abort(403)
     path = upload_folder() / att.storage_name
@@ -360,7 +384,7 @@ def _load_match(match_id: int) -> Match:
         .options(joinedload(Match.need).joinedload(Need.community), joinedload(Match.resource))
         .with_for_update(of=Match)
     )
-    if match is None:
+    if match is None or not in_scope(current_user, match.need.street_id):
         abort(404)
     return match
 
@@ -420,7 +444,7 @@ def dashboard_panel(user):
     if not user.is_authenticated or user.role == Role.ARCHIVIST:
         return None
     to_confirm = svc.claims_to_confirm(user)
-    stale, stale_total = svc.stale_claims(user) if user.role in (Role.ADMIN, Role.SECRETARY) else ([], 0)
+    stale, stale_total = svc.stale_claims(user) if (user.is_admin or user.role == Role.SECRETARY) else ([], 0)
     proposals = svc.pending_matches(user)
     if not (to_confirm or stale or proposals):
         return None

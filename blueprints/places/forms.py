@@ -1,8 +1,9 @@
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from web.forms import Form, strip
+from models import GridDuty
+from web.forms import CheckboxList, Form, strip
 
 
 class PlaceForm(Form):
@@ -51,3 +52,42 @@ class PlaceImportForm(Form):
         description="Excel（.xlsx）或 CSV 文件，第一行为表头。可先下载导入模板。",
     )
     submit = SubmitField("检查文件")
+
+
+class StaffForm(Form):
+    """A person on a grid's roster: name, phone, the unit that sent them, their duties."""
+
+    name = StringField(
+        "姓名",
+        filters=[strip],
+        validators=[DataRequired("请填写姓名。"), Length(max=50, message="姓名不能超过 50 个字。")],
+    )
+    phone = StringField(
+        "联系电话",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Regexp(r"^[0-9+\-() ]{7,20}$", message="请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"),
+        ],
+    )
+    unit_id = SelectField(
+        "派出单位",
+        coerce=int,
+        validate_choice=False,
+        description="由驻区单位派出的网格员选择其单位，可不填。",
+    )
+    duties = CheckboxList("职责（网格“十员”，可多选）", choices=GridDuty.choices())
+    submit = SubmitField("保存")
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit_id.choices = [(0, "（不是单位派出）"), *((u.id, u.name) for u in units)]
+        self._unit_ids = {u.id for u in units}
+
+    def validate_unit_id(self, field):
+        if field.data and field.data not in self._unit_ids:
+            raise ValidationError("派出单位应是本社区的驻区单位。")
+
+    def validate_duties(self, field):
+        if not field.data:
+            raise ValidationError("请至少选择一项职责。")

@@ -4,13 +4,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from blueprints.places import bp
-from blueprints.places.forms import PlaceForm, PlaceImportForm
+from blueprints.places.forms import PlaceForm, PlaceImportForm, StaffForm
 from exports.sheets import places_template_xlsx
-from models import City, District, PlaceImport, Room, db
+from models import City, District, Grid, GridDuty, GridStaff, PlaceImport, Room, Unit, UnitStatus, db
 from models.base import RuleError
+from services import grids, place_import
 from services import permissions as perm
-from services import place_import
 from services import places as svc
+from services.scope import in_scope
 from web.downloads import download_response
 from web.flow import attempt
 
@@ -28,8 +29,26 @@ def _kind(kind_key: str) -> svc.Kind:
 
 
 def _load(kind_key: str, place_id: int):
+    """The place if the user manages it; a street admin finds no place outside their street."""
     kind = _kind(kind_key)
-    return kind, db.get_or_404(kind.model, place_id)
+    place = db.get_or_404(kind.model, place_id)
+    if not perm.can_view_place(current_user, place):
+        # Another street's place does not exist for the user; their own street's is refused.
+        street_id = svc.street_id_of(place)
+        abort(403 if street_id is not None and in_scope(current_user, street_id) else 404)
+    return kind, place
+
+
+def _load_managed(kind_key: str, place_id: int):
+    kind, place = _load(kind_key, place_id)
+    if not perm.can_manage_place(current_user, place):
+        abort(403)
+    return kind, place
+
+
+def _require_sysadmin():
+    if not perm.can_import_places(current_user):
+        abort(403)
 
 
 def _districts(keep_id: int | None = None):
@@ -50,8 +69,11 @@ def _place_url(place) -> str:
 @bp.route("")
 @login_required
 def index():
-    """The top of the hierarchy: cities, and streets not yet placed in a district."""
+    """The top of the hierarchy: cities, and streets not yet placed in a district (a street
+    admin starts at their street)."""
     _require_manager()
+    if current_user.street_id is not None and not perm.can_add_place(current_user, "city", None):
+        return redirect(url_for("places.detail", kind_key="street", place_id=current_user.street_id))
     show_retired = request.args.get("retired") == "1"
     cities = svc.children(None, "city", include_retired=show_retired)
     loose = svc.children(None, "street", include_retired=show_retired)
@@ -69,8 +91,8 @@ def index():
 @bp.route("/<kind_key>/<int:place_id>")
 @login_required
 def detail(kind_key: str, place_id: int):
-    """A place: its details, the places one level below, and (streets, communities) its rooms."""
-    _require_manager()
+    """A place: its details, the places one level below, and (streets, communities) its rooms;
+    a community the ten duties its grids still lack; a grid its roster, units and needs."""
     kind, place = _load(kind_key, place_id)
     show_retired = request.args.get("retired") == "1"
     child = svc.KINDS[kind.child] if kind.child else None
@@ -97,8 +119,113 @@ def detail(kind_key: str, place_id: int):
         rooms=rooms,
         usage=svc.place_usage(place),
         show_retired=show_retired,
-        form=PlaceForm(kind=child, prefix="new") if child else None,
+        form=PlaceForm(kind=child, prefix="new")
+        if child and perm.can_add_place(current_user, child.key, place)
+        else None,
+        **_grid_sections(kind, place, show_retired),
     )
+
+
+def _grid_sections(kind: svc.Kind, place, show_former: bool) -> dict:
+    """What a community's page (the duties its grids lack) and a grid's page (roster, units,
+    needs) show besides the places below them."""
+    if kind.key == "community":
+        return {"coverage": grids.coverage(place), "duties": list(GridDuty)}
+    if kind.key != "grid":
+        return {}
+    editor = perm.can_manage_grid_roster(current_user, place)
+    return {
+        "roster": grids.roster(place, include_former=show_former),
+        "grid_units": grids.grid_units(place),
+        "grid_needs": grids.grid_needs(place),
+        "staff_form": StaffForm(units=_community_units(place), prefix="staff")
+        if editor and not place.retired
+        else None,
+        "roster_editor": editor,
+    }
+
+
+def _community_units(grid: Grid) -> list[Unit]:
+    """The units a grid's people may be sent by: the community's, not withdrawn."""
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.community_id == grid.community_id, Unit.status != UnitStatus.WITHDRAWN)
+            .order_by(Unit.name)
+        )
+    )
+
+
+def _load_grid_for_roster(grid_id: int) -> Grid:
+    grid = db.get_or_404(Grid, grid_id)
+    if not perm.can_view_place(current_user, grid):
+        abort(403 if in_scope(current_user, grid.community.street_id) else 404)
+    if not perm.can_manage_grid_roster(current_user, grid):
+        abort(403)
+    return grid
+
+
+def _facts(form: StaffForm) -> grids.StaffFacts:
+    return grids.StaffFacts(
+        name=form.name.data,
+        phone=form.phone.data or "",
+        unit_id=form.unit_id.data or None,
+        duties=form.duties.data or [],
+    )
+
+
+@bp.route("/grid/<int:grid_id>/staff", methods=["POST"])
+@login_required
+def add_staff(grid_id: int):
+    """Put a person on a grid's roster with their duties."""
+    grid = _load_grid_for_roster(grid_id)
+    form = StaffForm(units=_community_units(grid), prefix="staff")
+    if form.validate_on_submit() and attempt(
+        lambda: grids.save_staff(grid, None, _facts(form)),
+        lambda s: f"已将“{s.name}”加入{grid.name}：{'、'.join(s.duty_labels)}。",
+        errors=form.name,
+    ):
+        return redirect(url_for("places.detail", kind_key="grid", place_id=grid.id) + "#roster")
+    return render_template("places/staff_form.html", form=form, grid=grid, staff=None), 400
+
+
+@bp.route("/grid/<int:grid_id>/staff/<int:staff_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_staff(grid_id: int, staff_id: int):
+    """Change a person's name, phone, unit or duties."""
+    grid = _load_grid_for_roster(grid_id)
+    staff = db.get_or_404(GridStaff, staff_id)
+    if staff.grid_id != grid.id:
+        abort(404)
+    form = StaffForm(obj=staff, units=_community_units(grid))
+    if request.method == "GET":
+        form.unit_id.data = staff.unit_id or 0
+    if form.validate_on_submit() and attempt(
+        lambda: grids.save_staff(grid, staff, _facts(form)),
+        lambda s: f"“{s.name}”的信息已保存。",
+        errors=form.name,
+    ):
+        return redirect(url_for("places.detail", kind_key="grid", place_id=grid.id) + "#roster")
+    return render_template(
+        "places/staff_form.html", form=form, grid=grid, staff=staff
+    ), 400 if form.errors else 200
+
+
+@bp.route("/grid/<int:grid_id>/staff/<int:staff_id>/<any(leave, return):change>", methods=["POST"])
+@login_required
+def staff_status(grid_id: int, staff_id: int, change: str):
+    """Take a person off the roster (their row stays), or back on."""
+    grid = _load_grid_for_roster(grid_id)
+    staff = db.get_or_404(GridStaff, staff_id)
+    if staff.grid_id != grid.id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if change == "leave":
+        attempt(lambda: grids.staff_leaves(staff), f"“{staff.name}”已离任，记录保留。")
+    else:
+        attempt(lambda: grids.staff_returns(staff), f"“{staff.name}”已恢复在任。")
+    return redirect(url_for("places.detail", kind_key="grid", place_id=grid.id) + "#roster")
 
 
 @bp.route("/<kind_key>/new", methods=["GET", "POST"])
@@ -113,6 +240,10 @@ def create(kind_key: str):
         parent = db.session.get(svc.KINDS[kind.parent].model, parent_id)
     if kind.parent is not None and parent is None and kind.key != "street":
         abort(404)
+    if parent is not None and not perm.can_view_place(current_user, parent):
+        abort(404)
+    if not perm.can_add_place(current_user, kind.key, parent):
+        abort(403)
     form = PlaceForm(kind=kind, prefix="new", districts=_districts())
     if request.method == "GET" and kind.key == "street" and parent is not None:
         form.district_id.data = parent.id
@@ -142,7 +273,7 @@ def create(kind_key: str):
 def edit(kind_key: str, place_id: int):
     """Rename a place; change its short name and address (a street: also its district)."""
     _require_manager()
-    kind, place = _load(kind_key, place_id)
+    kind, place = _load_managed(kind_key, place_id)
     form = PlaceForm(obj=place, kind=kind, districts=_districts(getattr(place, "district_id", None)))
     if request.method == "GET" and kind.key == "street":
         form.district_id.data = place.district_id or 0
@@ -177,7 +308,7 @@ def _back(place):
 def move(kind_key: str, place_id: int):
     """Move a place one up or one down among its siblings."""
     _require_manager()
-    _, place = _load(kind_key, place_id)
+    _, place = _load_managed(kind_key, place_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     attempt(lambda: svc.move_place(place, request.form.get("direction", "")))
@@ -189,7 +320,7 @@ def move(kind_key: str, place_id: int):
 def retire(kind_key: str, place_id: int):
     """Retire a place: it keeps its records and leaves the choices for new ones."""
     _require_manager()
-    kind, place = _load(kind_key, place_id)
+    kind, place = _load_managed(kind_key, place_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     attempt(lambda: svc.retire_place(place), f"{kind.label}“{place.name}”已撤销，其历史记录保留。")
@@ -201,7 +332,7 @@ def retire(kind_key: str, place_id: int):
 def restore(kind_key: str, place_id: int):
     """Bring a retired place back into use."""
     _require_manager()
-    kind, place = _load(kind_key, place_id)
+    kind, place = _load_managed(kind_key, place_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     attempt(lambda: svc.restore_place(place), f"{kind.label}“{place.name}”已恢复使用。")
@@ -215,7 +346,7 @@ def restore(kind_key: str, place_id: int):
 @login_required
 def import_template():
     """An empty list of places to fill in, with an example row."""
-    _require_manager()
+    _require_sysadmin()
     return download_response(
         places_template_xlsx(place_import.HEADERS),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -227,7 +358,7 @@ def import_template():
 @login_required
 def import_upload():
     """Upload a list of places and check it row by row."""
-    _require_manager()
+    _require_sysadmin()
     form = PlaceImportForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -241,7 +372,7 @@ def import_upload():
 
 
 def _load_batch(batch_id: int) -> PlaceImport:
-    _require_manager()
+    _require_sysadmin()
     return db.get_or_404(PlaceImport, batch_id)
 
 

@@ -12,7 +12,15 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from models import ResourceKind, Visibility
 from models.hours import ALL_DAYS, DEFAULT_CLOSES, DEFAULT_OPENS, WEEKDAY_CHOICES

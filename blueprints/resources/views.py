@@ -17,6 +17,7 @@ from services import permissions as perm
 from services import resources as svc
 from services import rooms as rooms_svc
 from services.places import community_options
+from services.scope import in_scope
 from web import panels
 from web.concurrency import field_values, lost_update, stamp
 from web.flow import attempt
@@ -73,7 +74,7 @@ def _load_resource(resource_id: int) -> Resource:
             joinedload(Resource.community),
         )
     )
-    if resource is None:
+    if resource is None or not in_scope(current_user, resource.street_id):
         abort(404)
     if not perm.can_view_resource(current_user, resource):
         abort(403)
@@ -91,14 +92,14 @@ def _load_room(room_id: int) -> Room:
     room = db.session.scalar(
         select(Room).where(Room.id == room_id).options(joinedload(Room.community), joinedload(Room.unit))
     )
-    if room is None:
+    if room is None or not in_scope(current_user, room.street_id):
         abort(404)
     return room
 
 
 def _load_booking(booking_id: int) -> Booking:
     booking = svc.load_booking(booking_id)
-    if booking is None:
+    if booking is None or not in_scope(current_user, perm.booking_street_id(booking)):
         abort(404)
     if not perm.can_view_booking(current_user, booking):
         abort(403)
@@ -135,7 +136,7 @@ def index():
         rows=True,
         params=params,
     )
-    communities = community_options()
+    communities = community_options(current_user)
     owners = svc.owners_with_resources(current_user)
     return render_template(
         "resources/index.html",
@@ -286,7 +287,9 @@ def book(resource_id: int):
 @login_required
 def rooms():
     """List the community meeting rooms and venues that can be booked."""
-    return render_template("resources/rooms.html", rooms=db.session.scalars(svc.bookable_rooms()).all())
+    return render_template(
+        "resources/rooms.html", rooms=db.session.scalars(svc.bookable_rooms(current_user)).all()
+    )
 
 
 def _room_page(room: Room, form: BookingForm | None, status: int = 200):
@@ -335,9 +338,9 @@ def new_room():
     owner = (
         db.session.get(Community, community_id) if community_id else db.session.get(Street, street_id or 0)
     )
-    if owner is None:
+    if owner is None or not in_scope(current_user, owner.id if street_id else owner.street_id):
         abort(404)
-    if not perm.can_add_room(current_user, community_id=community_id, street_id=street_id):
+    if not perm.can_add_room(current_user, owner):
         abort(403)
     form = RoomForm()
     if request.method == "GET":
@@ -447,7 +450,7 @@ def bookings():
         "todo": lambda: svc.awaiting_decision(current_user),
         "mine": lambda: svc.my_requests(current_user),
         "received": lambda: svc.received(current_user),
-        "all": svc.all_bookings,
+        "all": lambda: svc.all_bookings(current_user),
     }[tab]()
     status = request.args.get("status", "")
     if status in BookingStatus._value2member_map_ and tab != "todo":
@@ -568,7 +571,7 @@ def unit_resources_panel(user, unit):
     items, total = svc.unit_resources(user, unit)
     # Whoever may edit the unit's resources may add one: ask with a stand-in resource of the unit.
     may_add = perm.can_edit_resource(
-        user, SimpleNamespace(owner_unit_id=unit.id, community_id=unit.community_id)
+        user, SimpleNamespace(owner_unit_id=unit.id, community_id=unit.community_id, street_id=unit.street_id)
     )
     if not items and not may_add:
         return None

@@ -11,10 +11,11 @@ from blueprints.stats import bp
 from blueprints.stats.forms import PointRulesForm
 from exports.pdf import PdfRenderError
 from exports.sheets import to_xlsx
-from models import Community, Role, Street, Unit, db
+from models import Community, Role, Unit, db
 from models.base import today
 from services import audit, dashboard, periods, points
 from services import permissions as perm
+from services.scope import in_scope, scoped, visible_streets
 from web import panels
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
@@ -29,7 +30,14 @@ def _years() -> list[int]:
 
 
 def _communities() -> list[Community]:
-    return list(db.session.scalars(select(Community).order_by(Community.street_id, Community.position)))
+    """The communities of the streets the user sees, for the ranking's picker."""
+    return list(
+        db.session.scalars(
+            select(Community)
+            .where(scoped(Community.street_id, current_user))
+            .order_by(Community.street_id, Community.position)
+        )
+    )
 
 
 # --- street dashboard ----------------------------------------------------------------------
@@ -53,11 +61,7 @@ def index():
         return render_template("stats/index.html", street=None, error=error, d=None), 400 if error else 200
     d = dashboard.street_dashboard(street, period)
     own = current_user.community_id if current_user.role == Role.SECRETARY else None
-    streets = (
-        db.session.scalars(select(Street).order_by(Street.id)).all()
-        if current_user.role != Role.SECRETARY
-        else []
-    )
+    streets = visible_streets(current_user) if current_user.street_id is None else []
     return render_template(
         "stats/index.html",
         d=d,
@@ -113,8 +117,8 @@ def _ranking_args() -> tuple[int, Community | None, str | None]:
     if raw:
         cid = request.args.get("community", type=int)
         community = db.session.get(Community, cid) if cid else None
-        if community is None:
-            error = error or "所选社区不存在。"
+        if community is None or not in_scope(current_user, community.street_id):
+            community, error = None, error or "所选社区不存在。"
     if community is None:
         default_id = current_user.community_id or (
             current_user.unit.community_id if current_user.unit else None
@@ -122,7 +126,10 @@ def _ranking_args() -> tuple[int, Community | None, str | None]:
         community = db.session.get(Community, default_id) if default_id else None
         if community is None:
             community = db.session.scalar(
-                select(Community).order_by(Community.street_id, Community.position).limit(1)
+                select(Community)
+                .where(scoped(Community.street_id, current_user))
+                .order_by(Community.street_id, Community.position)
+                .limit(1)
             )
     return year, community, error
 
@@ -134,7 +141,11 @@ def ranking():
     if not perm.can_view_points_ranking(current_user):
         abort(403)
     year, community, error = _ranking_args()
-    rows, rules = points.community_ranking(community, year) if community else ([], points.point_rules())
+    rows, rules = (
+        points.community_ranking(community, year)
+        if community
+        else ([], points.point_rules(current_user.street_id))
+    )
     return render_template(
         "stats/ranking.html",
         year=year,
@@ -173,6 +184,8 @@ def ranking_export():
 def unit_points(unit_id: int):
     """Show a unit's points in a year with the events behind them."""
     unit = db.get_or_404(Unit, unit_id)
+    if not in_scope(current_user, unit.street_id):
+        abort(404)
     if not perm.can_view_unit_points(current_user, unit):
         abort(403)
     error = None
@@ -217,22 +230,32 @@ def rules():
     """Let an admin set how many points each event earns."""
     if not perm.can_edit_point_rules(current_user):
         abort(403)
-    current = points.point_rules()
+    street = dashboard.street_for(current_user, request.args.get("street", type=int))
+    if street is None:
+        abort(404)
+    current = points.point_rules(street.id)
     form = PointRulesForm(data=current)
     error = None
     if form.validate_on_submit():
         # The refusal is shown above the form (not flashed), so it is read from the outcome.
-        saved = attempt(lambda: points.set_point_rules(form.values()), errors=lambda message: None)
+        saved = attempt(lambda: points.set_point_rules(street.id, form.values()), errors=lambda message: None)
         if saved:
             if saved.value:
-                flash("积分规则已保存，所有单位的积分已按新规则重新计算。", "success")
+                flash(f"{street.name}的积分规则已保存，各单位的积分已按新规则重新计算。", "success")
             else:
                 flash("积分规则没有变化。", "info")
-            return redirect(url_for("stats.rules"))
+            return redirect(url_for("stats.rules", street=street.id))
         error = saved.error
     status = 400 if request.method == "POST" else 200
+    streets = visible_streets(current_user) if current_user.street_id is None else []
     return render_template(
-        "stats/rules.html", form=form, RULES=points.RULES, current=current, error=error
+        "stats/rules.html",
+        form=form,
+        RULES=points.RULES,
+        current=current,
+        error=error,
+        street=street,
+        streets=streets,
     ), status
 
 

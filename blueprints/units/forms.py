@@ -21,6 +21,7 @@ from wtforms.validators import (
 from models import UnitCategory, UnitStatus
 from models.base import today
 from web.forms import Form, strip
+from web.templating import community_name
 
 PHONE_RE = r"^[0-9+\-() ]{7,20}$"
 PHONE_MESSAGE = "请输入有效的电话号码（7 到 20 位数字，可含 - 和空格）。"
@@ -43,6 +44,9 @@ class UnitForm(Form):
         validators=[DataRequired("请选择单位类别。")],
     )
     community_id = SelectField("所属社区", coerce=int, validators=[DataRequired("请选择所属社区。")])
+    grid_id = SelectField(
+        "所属网格", coerce=int, validate_choice=False, description="单位所在的网格；须属于所选社区，可不填。"
+    )
     address = StringField(
         "地址", filters=[strip], validators=[Length(max=200, message="地址不能超过 200 个字。")]
     )
@@ -83,15 +87,16 @@ class UnitForm(Form):
     original = HiddenField()
     submit = SubmitField("保存")
 
-    MANAGER_ONLY = ("name", "category", "community_id", "registered_on", "agreement_date")
+    MANAGER_ONLY = ("name", "category", "community_id", "grid_id", "registered_on", "agreement_date")
 
-    def __init__(self, *args, communities=(), profile_only=False, creating=False, **kwargs):
+    def __init__(self, *args, communities=(), grids=(), profile_only=False, creating=False, **kwargs):
         super().__init__(*args, **kwargs)
         if profile_only:
             for name in self.MANAGER_ONLY:
                 delattr(self, name)
         else:
-            self.community_id.choices = [(c.id, c.name) for c in communities]
+            self.community_id.choices = [(c.id, community_name(c.id, c.name)) for c in communities]
+            self.grid_id.choices = [(0, "（未划入网格）"), *grids]
             if not creating:
                 # The registration date changes only through a status change.
                 delattr(self, "registered_on")

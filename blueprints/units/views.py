@@ -25,8 +25,10 @@ from models.base import today
 from services import audit
 from services import permissions as perm
 from services.actions import involves
+from services.grids import grid_options
 from services.meetings import attendance_rates, meetings_query
 from services.places import community_options
+from services.scope import in_scope
 from services.units import (
     apply_changes,
     check_import,
@@ -47,6 +49,7 @@ FIELD_LABELS = {
     "short_name": "简称",
     "category": "单位类别",
     "community_id": "所属社区",
+    "grid_id": "所属网格",
     "address": "地址",
     "party_org_name": "党组织名称",
     "party_member_count": "党员人数",
@@ -74,7 +77,11 @@ def _filters():
 
 
 def _load_unit(unit_id: int) -> Unit:
-    return db.get_or_404(Unit, unit_id)
+    """The unit, if it lies in a street the user sees (another street's does not exist for them)."""
+    unit = db.get_or_404(Unit, unit_id)
+    if not in_scope(current_user, unit.street_id):
+        abort(404)
+    return unit
 
 
 def _unique_name_error(form, street_id, exclude_id=None) -> bool:
@@ -91,9 +98,11 @@ def index():
     """List the register with search, filters and pagination."""
     filters = _filters()
     pagination = paginate(
-        units_query(**filters, rows=True), per_page=current_app.config["UNITS_PER_PAGE"], rows=True
+        units_query(current_user, **filters, rows=True),
+        per_page=current_app.config["UNITS_PER_PAGE"],
+        rows=True,
     )
-    communities = community_options()
+    communities = community_options(current_user)
     rates = attendance_rates([u.id for u in pagination.items])
     return render_template(
         "units/index.html",
@@ -113,6 +122,8 @@ def detail(unit_id: int):
         .where(Unit.id == unit_id)
         .options(selectinload(Unit.status_changes).joinedload(UnitStatusChange.changed_by))
     ) or abort(404)
+    if not in_scope(current_user, unit.street_id):
+        abort(404)
     liaisons = db.session.scalars(select(User).where(User.unit_id == unit.id).order_by(User.id)).all()
     status_form = None
     if perm.can_manage_unit(current_user, unit):
@@ -159,7 +170,7 @@ def create():
     if not perm.can_create_unit(current_user):
         abort(403)
     communities = communities_for(current_user)
-    form = UnitForm(communities=communities, creating=True)
+    form = UnitForm(communities=communities, grids=grid_options(communities), creating=True)
     if request.method == "GET" and current_user.community_id:
         form.community_id.data = current_user.community_id
     if form.validate_on_submit():
@@ -186,11 +197,12 @@ def edit(unit_id: int):
         abort(403)
     manager = perm.can_manage_unit(current_user, unit)
     fields = EDIT_FIELDS if manager else Unit.PROFILE_FIELDS
+    communities = communities_for(current_user, keep_id=unit.community_id) if manager else []
     form = UnitForm(
-        obj=unit,
-        communities=communities_for(current_user, keep_id=unit.community_id) if manager else (),
-        profile_only=not manager,
+        obj=unit, communities=communities, grids=grid_options(communities), profile_only=not manager
     )
+    if request.method == "GET" and manager:
+        form.grid_id.data = unit.grid_id or 0
     if manager and unit.community not in communities_for(current_user, keep_id=unit.community_id):
         abort(403)
     conflict = None
@@ -238,7 +250,7 @@ def export(fmt: str):
     """Download the register (with the current filters) as xlsx or CSV."""
     if not perm.can_export_units(current_user):
         abort(403)
-    units = db.session.scalars(units_query(**_filters())).all()
+    units = db.session.scalars(units_query(current_user, **_filters())).all()
     # Build the file before the audit commit, which would expire every loaded unit.
     if fmt == "xlsx":
         body = units_to_xlsx(units)

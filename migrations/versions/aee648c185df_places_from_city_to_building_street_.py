@@ -87,6 +87,10 @@ def upgrade():
         'UPDATE room SET street_id = (SELECT community.street_id FROM community'
         ' WHERE community.id = room.community_id) WHERE community_id IS NOT NULL'
     )
+    op.execute(
+        'UPDATE room SET street_id = (SELECT unit.street_id FROM unit'
+        ' WHERE unit.id = room.unit_id) WHERE unit_id IS NOT NULL'
+    )
 
     with op.batch_alter_table('street', schema=None) as batch_op:
         batch_op.add_column(sa.Column('district_id', sa.Integer(), nullable=True))

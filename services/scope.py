@@ -1,0 +1,52 @@
+"""Where a user may look: the streets below the place their role is tied to.
+
+The system administrator sees every street (None: no restriction); a street admin, an
+archivist, a secretary and a liaison their own street; an observer every street of their
+district or city. Lists filter with `scoped(column, user)`, object checks ask
+`in_scope(user, street_id)`; both come from one answer, computed once per user and request.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select, true
+
+from models import District, Role, Street, User, db
+
+
+def street_ids(user: User) -> tuple[int, ...] | None:
+    """The ids of the streets a user sees; None for every street."""
+    if not user.is_authenticated or user.role == Role.SYSADMIN:
+        return None
+    cached = user.__dict__.get("_street_ids")
+    if cached is not None and cached[0] == (user.street_id, user.district_id, user.city_id):
+        return cached[1]
+    if user.role == Role.OBSERVER:
+        stmt = select(Street.id)
+        if user.district_id is not None:
+            stmt = stmt.where(Street.district_id == user.district_id)
+        else:
+            districts = select(District.id).where(District.city_id == (user.city_id or 0))
+            stmt = stmt.where(Street.district_id.in_(districts))
+        ids = tuple(db.session.scalars(stmt.order_by(Street.id)))
+    else:
+        ids = (user.street_id,) if user.street_id is not None else ()
+    user.__dict__["_street_ids"] = ((user.street_id, user.district_id, user.city_id), ids)
+    return ids
+
+
+def scoped(column, user: User) -> ColumnElement[bool]:
+    """An SQL condition: the row's street (`column`) is one the user sees."""
+    ids = street_ids(user)
+    return true() if ids is None else column.in_(ids)
+
+
+def in_scope(user: User, street_id: int | None) -> bool:
+    """Whether a street is one the user sees."""
+    ids = street_ids(user)
+    return ids is None or (street_id is not None and street_id in ids)
+
+
+def visible_streets(user: User) -> list[Street]:
+    """The streets a user sees, in order (the street choices of filters and forms)."""
+    stmt = select(Street).where(scoped(Street.id, user)).order_by(Street.position, Street.id)
+    return list(db.session.scalars(stmt))
