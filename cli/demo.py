@@ -44,7 +44,7 @@ def seed_demo_command(password: str | None):
     logins = seed_demo(password)
     db.session.commit()
     click.echo(
-        f"演示数据已就绪：西宁市城东区东大街街道（5 个社区及其网格、楼栋和会议室）和八一路街道（3 个社区），"
+        f"演示数据已就绪：西宁市城东区东大街街道（5 个社区及其网格、楼栋和会议室）和八一路街道（3 个社区），两街道组成“青年路片区”，"
         f"共 {db.session.scalar(select(func.count()).select_from(Unit))} 个驻区单位。"
     )
     click.echo(f"演示账号（密码均为：{password}）")

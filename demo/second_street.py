@@ -17,6 +17,7 @@ from demo.people import ensure_user
 from demo.places import DISTRICT
 from models import (
     AgendaItem,
+    Area,
     Attendance,
     City,
     Community,
@@ -33,6 +34,7 @@ from models import (
     Unit,
     UnitCategory,
     UnitStatus,
+    User,
     db,
 )
 from models.base import today
@@ -161,7 +163,62 @@ def seed(password: str) -> list[tuple[str, str, str]]:
         logins.append((username, Role.OBSERVER.label, district.name if level == "district" else city.name))
     if created:
         _meetings(street, communities, units)
+        _area(street, communities[0], units)
     return logins
+
+
+def _area(street: Street, bayi_qingnian: Community, units: list[Unit]) -> None:
+    """青年路片区: the two streets' 青年路社区 and 和平里社区, with an upcoming 片区 meeting."""
+    first = db.session.scalar(select(Street).where(Street.id != street.id).order_by(Street.id))
+    hosts = list(
+        db.session.scalars(
+            select(Community)
+            .where(Community.street_id == first.id, Community.name.in_(("青年路社区", "和平里社区")))
+            .order_by(Community.position)
+        )
+    )
+    area = Area(
+        name="青年路片区", note="东大街、八一路两个街道的青年路沿线社区联动，共商交通、治安和便民服务。"
+    )
+    area.communities = [*hosts, bayi_qingnian]
+    db.session.add(area)
+    db.session.flush()
+    host = hosts[0]
+    room = db.session.scalar(select(Room).where(Room.community_id == host.id).order_by(Room.id))
+    secretary = db.session.scalar(
+        select(User).where(User.role == Role.SECRETARY, User.community_id == host.id)
+    )
+    invited = list(
+        db.session.scalars(
+            select(Unit)
+            .where(
+                Unit.community_id.in_([c.id for c in area.communities]), Unit.status != UnitStatus.WITHDRAWN
+            )
+            .order_by(Unit.street_id, Unit.name)
+        )
+    )[:8]
+    start = datetime.combine(datetime.now(SHANGHAI).date() + timedelta(days=16), time(14, 30), SHANGHAI)
+    m = Meeting(
+        street_id=host.street_id,
+        community_id=host.id,
+        area_id=area.id,
+        kind=MeetingKind.REGULAR,
+        title="青年路片区共驻共建联席会议",
+        description="青年路片区三个社区联合召集，研究青年路沿线交通疏导、夜间治安和便民服务。",
+        start_at=start,
+        end_at=start + timedelta(hours=2),
+        room_id=room.id,
+        status=MeetingStatus.SCHEDULED,
+        topic_deadline=start - timedelta(days=3),
+        published_at=start - timedelta(days=12),
+        created_by=secretary,
+    )
+    m.agenda_items.append(AgendaItem(position=1, title="青年路沿线上下学时段交通疏导", minutes=40))
+    m.agenda_items.append(AgendaItem(position=2, title="片区夜间治安联防", minutes=40))
+    for unit in invited:
+        m.invitations.append(Invitation(unit_id=unit.id))
+    db.session.add(m)
+    db.session.flush()
 
 
 def _meetings(street: Street, communities: list[Community], units: list[Unit]) -> None:

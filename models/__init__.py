@@ -24,7 +24,19 @@ from .enums import (
     UnitStatus,
     Visibility,
 )
-from .geo import Building, City, Community, District, Grid, GridStaff, PlaceImport, Room, Street
+from .geo import (
+    Area,
+    Building,
+    City,
+    Community,
+    District,
+    Grid,
+    GridStaff,
+    PlaceImport,
+    Room,
+    Street,
+    area_community,
+)
 from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
@@ -34,6 +46,8 @@ from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
 
 __all__ = [
+    "Area",
+    "area_community",
     "Building",
     "City",
     "District",

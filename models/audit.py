@@ -36,6 +36,8 @@ OBJECT_LABELS = {
     "district": "区",
     "building": "楼栋",
     "grid_staff": "网格员",
+    "area": "片区",
+    "area_community": "片区成员社区",
     "room": "会议室",
     "unit_status_change": "单位状态",
     "unit_import": "导入批次",

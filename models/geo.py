@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, event, select
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+    event,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -189,6 +199,42 @@ class Room(OpeningHours, Base):
         self.closes_at = closes_at
         self.open_days = open_days
         self.overnight = overnight
+
+
+area_community = Table(
+    "area_community",
+    Base.metadata,
+    Column("area_id", ForeignKey("area.id"), primary_key=True),
+    Column("community_id", ForeignKey("community.id"), primary_key=True, index=True),
+)
+
+
+class Area(Base):
+    """A 片区: a named group of communities (across streets if needed) whose secretaries
+    convene joint meetings inviting units from the whole group. Retired, it keeps its
+    meetings and leaves the choices of new ones."""
+
+    __tablename__ = "area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    retired_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    communities: Mapped[list[Community]] = relationship(
+        secondary=area_community, order_by="(Community.street_id, Community.position)"
+    )
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def member_names(self) -> list[str]:
+        """Its communities by name, with the street beside each when it spans several."""
+        several = len({c.street_id for c in self.communities}) > 1
+        return [f"{c.name}（{c.street.short_name}）" if several else c.name for c in self.communities]
 
 
 class PlaceImport(Base):

@@ -29,7 +29,7 @@ from .enums import (
     TopicStatus,
     enum_column,
 )
-from .geo import Community, Room, Street
+from .geo import Area, Community, Room, Street
 from .unit import Unit
 from .user import User
 
@@ -52,6 +52,8 @@ class Meeting(Base):
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
     # None for a street-level meeting that spans communities.
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    # A 片区 meeting: hosted by a member community, inviting units of the whole 片区.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
     kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind, "meeting_kind"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -85,6 +87,7 @@ class Meeting(Base):
 
     street: Mapped[Street] = relationship()
     community: Mapped[Community | None] = relationship()
+    area: Mapped[Area | None] = relationship()
     room: Mapped[Room] = relationship()
     created_by: Mapped[User | None] = relationship()
     series: Mapped[MeetingSeries | None] = relationship(back_populates="meetings")

@@ -55,6 +55,8 @@ COMMON_LABELS = {
     "district_id": "所属区",
     "grid_id": "所属网格",
     "equipment": "设备",
+    "area_id": "片区",
+    "note": "说明",
 }
 
 # Per table, as the forms label them (see blueprints/*/forms.py), and plain Chinese for the
@@ -63,6 +65,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "street": {"name": "街道名称"},
     "community": {"name": "社区名称"},
     "grid": {"name": "网格名称"},
+    "area": {"name": "片区名称", "retired_at": "撤销时间"},
     "grid_staff": {
         "name": "姓名",
         "phone": "联系电话",

@@ -27,9 +27,11 @@ from models import (
     Street,
     Unit,
     User,
+    area_community,
     db,
 )
 from services import permissions
+from services.areas import areas_in_streets
 from services.scope import scoped
 
 # --- calendar ---------------------------------------------------------------------------
@@ -197,11 +199,12 @@ def _scope_clause(kind: str, target):
     if kind == "community+street":
         street = select(Community.street_id).where(Community.id == target).scalar_subquery()
         street_level = and_(Meeting.community_id.is_(None), Meeting.street_id == street)
-        return and_(published, or_(Meeting.community_id == target, street_level))
+        areas = select(area_community.c.area_id).where(area_community.c.community_id == target)
+        return and_(published, or_(Meeting.community_id == target, street_level, Meeting.area_id.in_(areas)))
     if kind == "street":
         return and_(published, Meeting.community_id.is_(None), Meeting.street_id == target)
     if kind == "street-all":
-        return and_(published, Meeting.street_id == target)
+        return and_(published, or_(Meeting.street_id == target, Meeting.area_id.in_(areas_in_streets([target]))))
     if kind == "district":
         return and_(published, Meeting.street_id.in_(select(Street.id).where(Street.district_id == target)))
     if kind == "city":

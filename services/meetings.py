@@ -9,7 +9,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -36,6 +36,7 @@ from models import (
 from models.base import utcnow
 from models.meeting import MeetingError, default_topic_deadline
 from services import mail as mailer
+from services.areas import areas_in_streets
 from services.minutes import add_followup_item
 from services.rooms import clash_message, find_clash, lock_room
 from services.scope import scoped, street_ids
@@ -69,12 +70,14 @@ def visibility(role: Role, has_community: bool, values: dict[str, int] | None = 
         return ()
     streets = bindparam("street_ids", expanding=True) if values is None else values["street_ids"]
     in_streets = Meeting.street_id.in_(streets)
+    # A published 片区 meeting is read in every street with a member community.
+    in_areas = and_(published, Meeting.area_id.in_(areas_in_streets(streets)))
     if role == Role.ADMIN:
-        return (in_streets,)
+        return (or_(in_streets, in_areas),)
     own_drafts = Meeting.created_by_id == value("user_id")
     if role == Role.SECRETARY and has_community:
         own_drafts = or_(own_drafts, Meeting.community_id == value("community_id"))
-    return (in_streets, or_(published, own_drafts))
+    return (or_(and_(in_streets, or_(published, own_drafts)), in_areas),)
 
 
 def viewer_params(user: User) -> dict[str, int]:
@@ -220,7 +223,7 @@ def invitable_units(user: User, community_id: int | None) -> list[Unit]:
     stmt = (
         select(Unit)
         .where(Unit.status != UnitStatus.WITHDRAWN, scoped(Unit.street_id, user))
-        .options(joinedload(Unit.community))
+        .options(joinedload(Unit.community).joinedload(Community.street))
     )
     if community_id:
         stmt = stmt.where(Unit.community_id == community_id)
@@ -251,6 +254,7 @@ class MeetingData:
     topic_deadline: datetime | None
     agenda: list[AgendaRow]
     unit_ids: set[int]
+    area_id: int | None = None
 
 
 def check_times(data: MeetingData) -> None:
@@ -288,6 +292,8 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
     meeting.title = data.title
     meeting.description = data.description
     meeting.community_id = data.community_id
+    if creating:
+        meeting.area_id = data.area_id
     meeting.room_id = data.room_id
     meeting.start_at = data.start_at
     meeting.end_at = data.end_at

@@ -293,6 +293,9 @@ def pending_confirmations(unit_id: int):
 
 
 def archive_scope(meeting: Meeting) -> str:
+    """The archive number series a meeting's minutes take: its 片区's, its community's or its street's."""
+    if meeting.area_id:
+        return f"area:{meeting.area_id}"
     return f"community:{meeting.community_id}" if meeting.community_id else f"street:{meeting.street_id}"
 
 
@@ -317,6 +320,8 @@ def format_archive_no(meeting: Meeting, year: int, number: int) -> str:
     pattern = current_app.config["MINUTES_ARCHIVE_PATTERN"]
     host = meeting.community.name if meeting.community else meeting.street.name
     host_short = meeting.community.short_name if meeting.community else meeting.street.short_name
+    if meeting.area is not None:  # the 片区's own series: 青年路片区联席〔2026〕1号
+        host = host_short = meeting.area.name
     return pattern.format(
         host=host, host_short=host_short, street=meeting.street.short_name, year=year, number=number
     )

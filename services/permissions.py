@@ -144,6 +144,42 @@ def can_add_room(user: User, owner: Community | Street) -> bool:
     return user.role == Role.SECRETARY and owner.id == user.community_id
 
 
+def can_manage_areas(user: User) -> bool:
+    """The 片区 pages: the system administrator (across streets), street admins (within theirs)."""
+    return user.is_authenticated and user.is_admin
+
+
+def can_manage_area(user: User, area) -> bool:
+    """Rename, regroup or retire a 片区: the system administrator; a street admin one that lies
+    wholly in their street."""
+    if not can_manage_areas(user):
+        return False
+    return user.role == Role.SYSADMIN or all(is_admin_of(user, c.street_id) for c in area.communities)
+
+
+def can_convene_area(user: User, area) -> bool:
+    """A 片区 meeting: the secretary of a member community, or an admin of a member's street."""
+    if not user.is_authenticated or area.retired:
+        return False
+    if user.role == Role.SECRETARY:
+        return any(c.id == user.community_id for c in area.communities)
+    return any(is_admin_of(user, c.street_id) for c in area.communities)
+
+
+def area_host_choices(user: User, area) -> list:
+    """The member communities a user may host a 片区 meeting for."""
+    if user.role == Role.SECRETARY:
+        return [c for c in area.communities if c.id == user.community_id]
+    return [c for c in area.communities if is_admin_of(user, c.street_id)]
+
+
+def reads_area_meeting(user: User, meeting) -> bool:
+    """Staff and observers of any member street read a 片区 meeting (published)."""
+    if meeting.area_id is None or not user.is_authenticated or user.role not in READERS:
+        return False
+    return any(in_scope(user, c.street_id) for c in meeting.area.communities)
+
+
 def can_manage_users(user: User) -> bool:
     """User accounts: the system administrator (all), a street admin (their street's)."""
     return user.is_authenticated and user.is_admin
@@ -237,7 +273,7 @@ def can_view_meeting(user, meeting) -> bool:
         return False
     if meeting.is_draft:
         return can_see_draft_meeting(user, meeting)
-    if reads_street(user, meeting.street_id):
+    if reads_street(user, meeting.street_id) or reads_area_meeting(user, meeting):
         return True
     return invitation_for(user, meeting) is not None
 

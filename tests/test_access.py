@@ -33,6 +33,7 @@ from models import (
     ActionProgress,
     ActionStatus,
     ArchiveCounter,
+    Area,
     Attachment,
     Attendance,
     AuditEvent,
@@ -975,6 +976,20 @@ MATRIX: list[Row] = [
         success=frozenset({"admin"}),
     ),
     Row("places.restore", "POST", "/places/community/{community1}/restore", grid(admin=302), data=no_data),
+    # 片区: the admins (this world's admin is the system administrator)
+    Row("places.areas_index", "GET", "/places/areas", grid(admin=200)),
+    Row("places.area_create", "GET", "/places/areas/new", grid(admin=200)),
+    Row(
+        "places.area_create",
+        "POST",
+        "/places/areas/new",
+        grid(admin=302),
+        data=lambda w: {"name": "矩阵片区", "communities": [w.community1, w.community2]},
+        success=frozenset({"admin"}),
+    ),
+    Row("places.area_edit", "GET", "/places/areas/999999/edit", grid(admin=404)),
+    Row("places.area_edit", "POST", "/places/areas/999999/edit", grid(admin=404), data=no_data),
+    Row("places.area_status", "POST", "/places/areas/999999/retire", grid(admin=404), data=no_data),
     Row("places.import_template", "GET", "/places/import/template.xlsx", grid(admin=200)),
     Row("places.import_upload", "GET", "/places/import", grid(admin=200)),
     Row("places.import_upload", "POST", "/places/import", grid(admin=400), data=no_data),
@@ -1282,6 +1297,7 @@ def _snapshot() -> dict:
             for model in (City, District, Street, Community, Grid, Building)
         ],
         "place_imports": rows(PlaceImport.id, PlaceImport.confirmed_at, order=PlaceImport.id),
+        "areas": rows(Area.id, Area.name, Area.retired_at, order=Area.id),
         "grid_staff": rows(GridStaff.id, GridStaff.duties, GridStaff.left_at, order=GridStaff.id),
     }
 

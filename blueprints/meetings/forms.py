@@ -79,7 +79,7 @@ class MeetingForm(Form):
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
         self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
-        self.units.choices = [(u.id, f"{u.name}（{u.community.short_name}）") for u in units]
+        self.units.choices = unit_choices(units)
         self.invite_community.choices = [(0, "—")] + [
             (c.id, community_name(c.id, c.name)) for c in communities
         ]
@@ -90,6 +90,21 @@ class MeetingForm(Form):
     def validate_day(self, field):
         if field.data and field.data < today() - timedelta(days=3650):
             raise ValidationError("日期不正确。")
+
+
+def unit_choices(units) -> list[tuple[int, str]]:
+    """Invitable units with their community; with the street too when they come from several
+    (a 片区 meeting may invite two streets' 青年路社区)."""
+    several = len({u.street_id for u in units}) > 1
+    return [
+        (
+            u.id,
+            f"{u.name}（{u.community.street.short_name}·{u.community.short_name}）"
+            if several
+            else f"{u.name}（{u.community.short_name}）",
+        )
+        for u in units
+    ]
 
 
 def room_choices(rooms) -> list[tuple[int, str]]:
@@ -208,7 +223,7 @@ class SeriesForm(Form):
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
         self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
-        self.units.choices = [(u.id, f"{u.name}（{u.community.short_name}）") for u in units]
+        self.units.choices = unit_choices(units)
         self.invite_community.choices = [(0, "—")] + [
             (c.id, community_name(c.id, c.name)) for c in communities
         ]

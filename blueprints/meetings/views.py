@@ -10,6 +10,7 @@ from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, Series
 from common.dates import SHANGHAI, DateArgError, format_range, local_dt, parse_month
 from exports import ics
 from models import (
+    Area,
     Attendance,
     Community,
     Meeting,
@@ -24,6 +25,7 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from services import areas
 from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
@@ -61,12 +63,30 @@ def _communities_for(user) -> list[Community]:
     return list(db.session.scalars(stmt))
 
 
-def _form_context(user, community_id: int | None):
-    """Choices for the meeting form: communities, rooms and invitable units."""
+def _form_context(user, community_id: int | None, area: Area | None = None):
+    """Choices for the meeting form: communities, rooms and invitable units (a 片区 meeting:
+    hosted by a member community the user speaks for, inviting the whole 片区's units)."""
+    if area is not None:
+        hosts = perm.area_host_choices(user, area)
+        rooms = [r for r in rooms_for(user, None) if r.community_id in {c.id for c in hosts}]
+        return hosts, rooms, areas.area_units(area)
     communities = _communities_for(user)
     rooms = rooms_for(user, None)
     units = svc.invitable_units(user, None if user.is_admin else user.community_id)
     return communities, rooms, units
+
+
+def _area_arg() -> Area | None:
+    """The 片区 of a new meeting (?area=ID), if the user may convene one there."""
+    area_id = request.args.get("area", type=int)
+    if not area_id:
+        return None
+    area = db.session.get(Area, area_id)
+    if area is None:
+        abort(404)
+    if not perm.can_convene_area(current_user, area):
+        abort(403)
+    return area
 
 
 def _load(meeting_id: int, for_update: bool = False, page: bool = True) -> Meeting:
@@ -102,7 +122,7 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     }
 
 
-def _form_data(form: MeetingForm, units: list[Unit], user) -> svc.MeetingData:
+def _form_data(form: MeetingForm, units: list[Unit], user, area: Area | None = None) -> svc.MeetingData:
     start = local_dt(form.day.data, form.start_time.data)
     end = local_dt(form.day.data, form.end_time.data)
     deadline = form.topic_deadline.data.replace(tzinfo=SHANGHAI) if form.topic_deadline.data else None
@@ -145,6 +165,7 @@ def _form_data(form: MeetingForm, units: list[Unit], user) -> svc.MeetingData:
         topic_deadline=deadline,
         agenda=rows,
         unit_ids=invited,
+        area_id=area.id if area is not None else None,
     )
 
 
@@ -221,6 +242,9 @@ def index():
         when=upcoming,
         communities=communities,
         unit=_filter_unit(filters["unit_id"]),
+        convenable_areas=[
+            a for a in areas.visible_areas(current_user) if perm.can_convene_area(current_user, a)
+        ],
     )
 
 
@@ -325,12 +349,13 @@ def create():
     """Schedule a meeting (saved as a draft)."""
     if not perm.can_create_meeting(current_user):
         abort(403)
-    communities, rooms, units = _form_context(current_user, None)
+    area = _area_arg()
+    communities, rooms, units = _form_context(current_user, None, area)
     form = MeetingForm(
         communities=communities,
         rooms=rooms,
         units=units,
-        allow_street=perm.can_host_street_meeting(current_user),
+        allow_street=perm.can_host_street_meeting(current_user) and area is None,
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
@@ -338,7 +363,7 @@ def create():
             form.room_id.data = next(
                 (r.id for r in rooms if r.community_id == current_user.community_id), rooms[0].id
             )
-    return _save(form, None, units, rooms)
+    return _save(form, None, units, rooms, area)
 
 
 @bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -351,7 +376,7 @@ def edit(meeting_id: int):
     if not meeting.editable:
         flash(f"“{meeting.status.label}”的会议不能再修改。", "warning")
         return redirect(url_for("meetings.detail", meeting_id=meeting.id))
-    communities, rooms, units = _form_context(current_user, meeting.community_id)
+    communities, rooms, units = _form_context(current_user, meeting.community_id, meeting.area)
     if request.method == "GET":
         form = MeetingForm(
             data=_initial(meeting),
@@ -371,7 +396,7 @@ def edit(meeting_id: int):
     return _save(form, meeting, units, rooms)
 
 
-def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
+def _save(form: MeetingForm, meeting: Meeting | None, units, rooms, area: Area | None = None):
     """Add an agenda row, refuse a stale form with what changed, or save the meeting (None: a new one)."""
     conflict = None
     if request.method == "POST" and form.add_row.data:
@@ -383,7 +408,7 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
             conflict = lost_update(form, meeting.version, _snapshot(meeting))
         if conflict is None:
             outcome = attempt(
-                lambda: svc.save_meeting(meeting, _form_data(form, units, current_user), current_user),
+                lambda: svc.save_meeting(meeting, _form_data(form, units, current_user, area), current_user),
                 "会议已保存为草稿，确认无误后请发布。" if meeting is None else None,
                 errors=form,
             )
@@ -395,7 +420,12 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms):
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
     pending = pending_requests([r.id for r in rooms], utcnow(), limit=20)
     return render_template(
-        "meetings/form.html", form=form, meeting=meeting, conflict=conflict, pending_requests=pending
+        "meetings/form.html",
+        form=form,
+        meeting=meeting,
+        conflict=conflict,
+        pending_requests=pending,
+        area=area if meeting is None else meeting.area,
     )
 
 

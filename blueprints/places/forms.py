@@ -91,3 +91,27 @@ class StaffForm(Form):
     def validate_duties(self, field):
         if not field.data:
             raise ValidationError("请至少选择一项职责。")
+
+
+class AreaForm(Form):
+    """A 片区: its name, a note, and its member communities (two or more)."""
+
+    name = StringField(
+        "片区名称",
+        filters=[strip],
+        validators=[DataRequired("请填写片区名称。"), Length(max=100, message="片区名称不能超过 100 个字。")],
+        description="例如：青年路片区、火车站周边片区。",
+    )
+    note = StringField(
+        "说明", filters=[strip], validators=[Length(max=500, message="说明不能超过 500 个字。")]
+    )
+    communities = CheckboxList("包含的社区（至少两个，可跨街道）", coerce=int)
+    submit = SubmitField("保存")
+
+    def __init__(self, *args, communities=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.communities.choices = [(c.id, f"{c.street.short_name} · {c.name}") for c in communities]
+
+    def validate_communities(self, field):
+        if len(set(field.data or [])) < 2:
+            raise ValidationError("片区至少包含两个社区。")

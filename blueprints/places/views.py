@@ -4,13 +4,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from blueprints.places import bp
-from blueprints.places.forms import PlaceForm, PlaceImportForm, StaffForm
+from blueprints.places.forms import AreaForm, PlaceForm, PlaceImportForm, StaffForm
 from exports.sheets import places_template_xlsx
-from models import City, District, Grid, GridDuty, GridStaff, PlaceImport, Room, Unit, UnitStatus, db
+from models import Area, City, District, Grid, GridDuty, GridStaff, PlaceImport, Room, Unit, UnitStatus, db
 from models.base import RuleError
-from services import grids, place_import
+from services import areas, grids, place_import
 from services import permissions as perm
 from services import places as svc
+from services.places import active_communities
 from services.scope import in_scope
 from web.downloads import download_response
 from web.flow import attempt
@@ -398,3 +399,78 @@ def import_confirm(batch_id: int):
         abort(400)
     attempt(lambda: place_import.confirm_import(batch, current_user), lambda n: f"已新建 {n} 个地点。")
     return redirect(url_for("places.index"))
+
+
+# --- 片区 ---------------------------------------------------------------------------------
+
+
+def _require_area_manager():
+    if not perm.can_manage_areas(current_user):
+        abort(403)
+
+
+def _area_form(**kwargs) -> AreaForm:
+    communities = db.session.scalars(active_communities(viewer=current_user)).all()
+    return AreaForm(communities=communities, **kwargs)
+
+
+def _load_area(area_id: int) -> Area:
+    _require_area_manager()
+    area = db.get_or_404(Area, area_id)
+    if not perm.can_manage_area(current_user, area):
+        abort(404 if not any(in_scope(current_user, c.street_id) for c in area.communities) else 403)
+    return area
+
+
+@bp.route("/areas")
+@login_required
+def areas_index():
+    """The 片区 the user sees: groups of communities that hold joint meetings together."""
+    _require_area_manager()
+    return render_template("places/areas.html", areas=areas.visible_areas(current_user))
+
+
+@bp.route("/areas/new", methods=["GET", "POST"])
+@login_required
+def area_create():
+    """Group communities into a 片区."""
+    _require_area_manager()
+    form = _area_form()
+    if form.validate_on_submit() and attempt(
+        lambda: areas.save_area(None, form.name.data, form.note.data, form.communities.data, current_user),
+        lambda a: f"已新增片区“{a.name}”。",
+        errors=form.communities,
+    ):
+        return redirect(url_for("places.areas_index"))
+    return render_template("places/area_form.html", form=form, area=None), 400 if form.errors else 200
+
+
+@bp.route("/areas/<int:area_id>/edit", methods=["GET", "POST"])
+@login_required
+def area_edit(area_id: int):
+    """Rename a 片区 or change its communities."""
+    area = _load_area(area_id)
+    form = _area_form(obj=area)
+    if request.method == "GET":
+        form.communities.data = [c.id for c in area.communities]
+    if form.validate_on_submit() and attempt(
+        lambda: areas.save_area(area, form.name.data, form.note.data, form.communities.data, current_user),
+        lambda a: f"片区“{a.name}”已保存。",
+        errors=form.communities,
+    ):
+        return redirect(url_for("places.areas_index"))
+    return render_template("places/area_form.html", form=form, area=area), 400 if form.errors else 200
+
+
+@bp.route("/areas/<int:area_id>/<any(retire, restore):change>", methods=["POST"])
+@login_required
+def area_status(area_id: int, change: str):
+    """Retire a 片区 (its meetings stay) or bring it back."""
+    area = _load_area(area_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if change == "retire":
+        attempt(lambda: areas.retire_area(area), f"片区“{area.name}”已撤销，其会议记录保留。")
+    else:
+        attempt(lambda: areas.restore_area(area), f"片区“{area.name}”已恢复使用。")
+    return redirect(url_for("places.areas_index"))
