@@ -168,7 +168,15 @@ def ledger_extras(rows: Sequence[Any]) -> dict[int, LedgerExtras]:
     }
 
 
-LEDGER_ORDER = (Action.status == ActionStatus.DONE, Action.due_on, Action.id)
+# Open before done, soonest due first. 'done' is written into the SQL rather than bound, so
+# that on PostgreSQL the order is that of the index ix_action_ledger in every plan, a prepared
+# statement's generic plan included (a bound value is not known when such a plan is made).
+LEDGER_ORDER = (
+    Action.status
+    == bindparam("ledger_done", ActionStatus.DONE, type_=Action.status.type, literal_execute=True),
+    Action.due_on,
+    Action.id,
+)
 
 
 def _filtered(stmt: Select, user: User, f: LedgerFilters) -> Select:
