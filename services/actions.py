@@ -206,11 +206,16 @@ def _filtered(stmt: Select, user: User, f: LedgerFilters) -> Select:
 
 
 def involves(unit_id: int):
-    """Actions a unit leads or joins."""
-    return or_(
-        Action.lead_unit_id == unit_id,
-        Action.id.in_(select(action_co_unit.c.action_id).where(action_co_unit.c.unit_id == unit_id)),
-    )
+    """Actions a unit leads or joins.
+
+    One IN over the ids it leads and the ids it joins, each found by its index. (Written as
+    `lead_unit_id = :unit OR id IN (its co-actions)`, PostgreSQL guessed half of all actions
+    would match and walked the whole ledger in order for a liaison's few dozen: 100 ms at
+    100,000 actions.)
+    """
+    led = select(Action.id).where(Action.lead_unit_id == unit_id).correlate(None)
+    joined = select(action_co_unit.c.action_id).where(action_co_unit.c.unit_id == unit_id).correlate(None)
+    return Action.id.in_(led.union_all(joined))
 
 
 def upload_folder() -> Path:
