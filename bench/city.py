@@ -1,7 +1,7 @@
 """City scale on PostgreSQL (issue 10, point 9): every list page and dashboard for each role.
 
     .venv/bin/python bench/city.py --temp-cluster            # everything, one command (~4 min)
-    .venv/bin/python bench/city.py --temp-cluster --requests 15 --rounds 3   # quicker, noisier
+    .venv/bin/python bench/city.py --temp-cluster --requests 10 --rounds 2   # quicker, noisier
     .venv/bin/python bench/city.py --temp-cluster --only full --no-http      # one size, no gunicorn
     .venv/bin/python bench/city.py --temp-cluster --build-only --keep-cluster  # a city to explore
     DATABASE_URL=postgresql://user@host/gongjian_bench .venv/bin/python bench/city.py --reset
@@ -1249,7 +1249,7 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=30, help="timed requests per page and role (default 30)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds the requests are split into (default 3)"
+        "--rounds", type=int, default=5, help="rounds the requests are split into (default 5)"
     )
     parser.add_argument(
         "--warmup", type=int, default=3, help="warm-up requests per page and role (default 3)"
