@@ -382,6 +382,8 @@ def generate(units: int = 2000, seed: int = 2026) -> dict[str, int]:
     for row in user_rows:
         row.setdefault("community_id", None)
         row.setdefault("unit_id", None)
+        # Every account works in the street (a bulk insert skips the model's event that sets it).
+        row["street_id"] = street.id
         row.setdefault("email", f"{row['username']}@bench.gongjian.local")
         row.update(password_hash=pw, active=True, session_token=secrets.token_urlsafe(24), created_at=now)
     db.session.execute(insert(User), user_rows)

@@ -118,7 +118,7 @@ class BoardPagination(SelectPagination):
     """Sort and skip over the ids alone, then load the page's needs with what the board shows:
     a deep page costs one narrow sort instead of sorting every joined row.
 
-    The number of all matching needs comes with the ids (count(*) OVER ()), so the board
+    The number of all matching needs comes with the ids (common.paging), so the board
     asks no separate count; only a page past the end asks again."""
 
     def _query_items(self) -> list[Row]:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from models import (
@@ -127,17 +127,21 @@ def _statements(role: Role, has_community: bool) -> _Statements:
         new = new.where(Unit.community_id == community_id)
     new = new.limit(NEW_UNITS)
 
-    # Open actions: the overdue count comes with the rows (a window over all open ones, before LIMIT).
-    actions = select(Action).where(Action.status != ActionStatus.DONE)
+    # Open actions: the overdue count comes with the rows, counted by a scalar subquery over the
+    # same open actions. (A window over all open ones made the database join and keep every open
+    # action before LIMIT: 100 ms for a city's 40,000; this way the rows come in the ledger's
+    # index order and stop at LIMIT.)
+    open_ = [Action.status != ActionStatus.DONE]
     if role == Role.LIAISON:
-        actions = actions.where(involves(unit_id))
+        open_.append(involves(unit_id))
     elif role == Role.SECRETARY:
-        actions = actions.where(Action.community_id == community_id)
+        open_.append(Action.community_id == community_id)
     else:
-        actions = actions.where(*in_streets(Action.street_id))
-    overdue_total = func.sum(case((Action.due_on < day, 1), else_=0)).over()
+        open_.extend(in_streets(Action.street_id))
+    overdue_total = select(func.count()).where(*open_, Action.due_on < day).correlate(None).scalar_subquery()
     actions = (
-        actions.add_columns(overdue_total)
+        select(Action, overdue_total)
+        .where(*open_)
         .options(joinedload(Action.lead_unit))
         .order_by(*LEDGER_ORDER)
         .limit(OPEN_ACTIONS)

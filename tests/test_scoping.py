@@ -274,6 +274,18 @@ def test_street_ones_lists_hold_nothing_of_street_two(client, world, two, login_
             assert text not in body, (who, url, text)
 
 
+@pytest.mark.parametrize("url", ["/meetings", "/meetings/calendar"])
+def test_the_meeting_filters_offer_only_the_users_streets(client, world, two, login_as, url):
+    # Street two's community has a name street one also uses: its id tells it apart.
+    login_as("admin1")
+    body = client.get(url).get_data(as_text=True)
+    assert f'<option value="{world.community1}"' in body
+    assert f'<option value="{two.community3}"' not in body
+    login_as("district")
+    body = client.get(url).get_data(as_text=True)
+    assert f'<option value="{world.community1}"' in body and f'<option value="{two.community3}"' in body
+
+
 def test_the_district_observer_reads_both_streets_and_writes_nothing(app, client, world, two, login_as):
     login_as("district")
     body = client.get("/meetings").get_data(as_text=True)

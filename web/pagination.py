@@ -2,8 +2,8 @@
 
 Flask-SQLAlchemy's `db.paginate` asks twice, once for the page and once more with
 `SELECT count(*) FROM (the same query)`; every list page paid for a second statement and its
-compilation. Here the count comes with the rows as `count(*) OVER ()`, computed before
-LIMIT and OFFSET. Only a page past the end (no rows, so no count) asks again.
+compilation. Here the count comes with the rows, as a scalar subquery the database runs once
+before the page (common.paging). Only a page past the end (no rows, so no count) asks again.
 
 The statement must give one row per item: many-to-one joinedloads are fine, a joined
 collection or DISTINCT would be counted wrongly, so those take Flask-SQLAlchemy's way.

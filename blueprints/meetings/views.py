@@ -3,7 +3,6 @@ from datetime import date, datetime, timedelta
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import select
 
 from blueprints.meetings import bp
 from blueprints.meetings.forms import MeetingForm, ReasonForm, ReplyForm, SeriesForm, TopicForm
@@ -275,9 +274,7 @@ def calendar():
         by_day.setdefault(m.start_at.astimezone(SHANGHAI).date(), []).append(m)
     prev_month = (first - timedelta(days=1)).replace(day=1)
     next_month = (first + timedelta(days=32)).replace(day=1)
-    communities = db.session.scalars(
-        select(Community).order_by(Community.street_id, Community.position)
-    ).all()
+    communities = community_options(current_user)
     return render_template(
         "meetings/calendar.html",
         weeks=weeks,
