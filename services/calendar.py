@@ -204,7 +204,9 @@ def _scope_clause(kind: str, target):
     if kind == "street":
         return and_(published, Meeting.community_id.is_(None), Meeting.street_id == target)
     if kind == "street-all":
-        return and_(published, or_(Meeting.street_id == target, Meeting.area_id.in_(areas_in_streets([target]))))
+        return and_(
+            published, or_(Meeting.street_id == target, Meeting.area_id.in_(areas_in_streets([target])))
+        )
     if kind == "district":
         return and_(published, Meeting.street_id.in_(select(Street.id).where(Street.district_id == target)))
     if kind == "city":

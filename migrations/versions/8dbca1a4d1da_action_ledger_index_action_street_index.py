@@ -9,7 +9,7 @@ ix_action_ledger is an expression index, made on PostgreSQL only: SQLite cannot 
 expression indexes (SQLAlchemy warns at every reflection), and its ledgers are a street's.
 
 Revision ID: 8dbca1a4d1da
-Revises: 3e0fcf249398
+Revises: 6b7e46c2b42e
 Create Date: 2026-11-30 09:23:21.203943
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8dbca1a4d1da'
-down_revision = '3e0fcf249398'
+down_revision = '6b7e46c2b42e'
 branch_labels = None
 depends_on = None
 
