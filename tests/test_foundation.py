@@ -1,10 +1,13 @@
 """Configuration, database set-up and the schema built by the migrations."""
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.exc import StatementError
 
@@ -21,6 +24,14 @@ def test_migrations_build_exactly_the_models(app):
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == []
+
+
+def test_migrations_form_one_line():
+    """Branches merged with a migration each must be put in one line (two heads: `db upgrade` fails)."""
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    config = Config(str(migrations / "alembic.ini"))
+    config.set_main_option("script_location", str(migrations))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
 
 
 def test_sqlite_pragmas(app):
