@@ -267,6 +267,15 @@ def read_table(filename: str, content: bytes, limits: SheetLimits) -> list[list[
     return _read_xlsx(content, limits)
 
 
+def cell_text(value: Any) -> str:
+    """A read cell as trimmed text: empty for none, 25 rather than 25.0 for a whole number."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from exports.sheets import SheetError, SheetLimits, read_table
+from exports.sheets import SheetError, SheetLimits, cell_text, read_table
 from models import PlaceImport, User, db
 from models.base import RuleError, utcnow
 from services import audit
@@ -35,23 +35,25 @@ class PlaceImportError(RuleError):
     """The file as a whole cannot be read; the message is for the user."""
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 class _Resolver:
     """Finds the places a path names, remembering the ones earlier rows of the file create."""
 
     def __init__(self) -> None:
         self.planned: set[tuple] = set()
+        self.found: dict[tuple, Any] = {}  # rows repeat their ancestors: each is looked up once
 
     def find(self, level: str, parent: Any, name: str) -> Any:
         """The existing place of this level called `name` under `parent` (a place, a planned
         key, or None), a planned key if an earlier row creates it, or None."""
+        key = (level, _key(parent), name)
+        if key not in self.found:
+            self.found[key] = self._existing(level, parent, name)
+        existing = self.found[key]
+        if existing is not None:
+            return existing
+        return key if key in self.planned else None
+
+    def _existing(self, level: str, parent: Any, name: str) -> Any:
         kind = KINDS[level]
         if level == "street":
             existing = db.session.scalar(select(kind.model).where(kind.model.name == name))
@@ -63,10 +65,7 @@ class _Resolver:
             existing = db.session.scalar(select(kind.model).where(kind.model.name == name))
         else:
             existing = None  # under a place this file creates, nothing exists yet
-        if existing is not None:
-            return existing
-        key = (level, _key(parent), name)
-        return key if key in self.planned else None
+        return existing
 
 
 def _key(parent: Any) -> Any:
@@ -81,11 +80,11 @@ def check_import(filename: str, content: bytes, user: User) -> PlaceImport:
         rows = read_table(filename, content, IMPORT_LIMITS)
     except SheetError as exc:
         raise PlaceImportError(str(exc)) from exc
-    while rows and not any(_text(c) for c in rows[0]):
+    while rows and not any(cell_text(c) for c in rows[0]):
         rows.pop(0)
     if not rows:
         raise PlaceImportError("文件是空的。")
-    headers = [_text(h) for h in rows[0]]
+    headers = [cell_text(h) for h in rows[0]]
     level_columns = [h for h in LEVEL_HEADERS.values() if h in headers]
     if not level_columns:
         raise PlaceImportError(
@@ -103,7 +102,7 @@ def check_import(filename: str, content: bytes, user: User) -> PlaceImport:
     unchanged: list[dict[str, Any]] = []
     for offset, raw in enumerate(body):
         row_no = offset + 2
-        cells = {h: _text(raw[i]) if i < len(raw) else "" for h, i in index.items()}
+        cells = {h: cell_text(raw[i]) if i < len(raw) else "" for h, i in index.items()}
         names = [(level, cells.get(header, "")) for level, header in LEVEL_HEADERS.items()]
         filled = [i for i, (_, name) in enumerate(names) if name]
         if not filled and not cells.get("简称") and not cells.get("地址"):
@@ -202,14 +201,18 @@ def _key_path(path: list[list[str]], resolver: _Resolver) -> Any:
 def confirm_import(batch: PlaceImport, user: User) -> int:
     """Create the places the staged rows name; a row whose places changed since is skipped."""
     created = 0
+    known: dict[tuple, Any] = {}  # rows repeat their ancestors: each is looked up once
     for record in batch.valid_rows:
         parent = None
         for i, (level, name) in enumerate(record["path"]):
             kind = KINDS[level]
-            stmt = select(kind.model).where(kind.model.name == name)
-            if level != "street" and parent is not None:
-                stmt = stmt.where(kind.parent_column == parent.id)
-            place = db.session.scalar(stmt)
+            key = (level, parent.id if parent is not None and level != "street" else None, name)
+            if key not in known:
+                stmt = select(kind.model).where(kind.model.name == name)
+                if level != "street" and parent is not None:
+                    stmt = stmt.where(kind.parent_column == parent.id)
+                known[key] = db.session.scalar(stmt)
+            place = known[key]
             if place is not None and place.retired:
                 break  # retired since the check: the rest of the row waits for it
             if place is None:
@@ -224,6 +227,7 @@ def confirm_import(batch: PlaceImport, user: User) -> int:
                     )
                 except RuleError:  # checked before anything is written, so nothing half-made
                     break
+                known[key] = place
                 created += 1
             parent = place
     batch.confirmed_at = utcnow()

@@ -193,8 +193,7 @@ def create_place(
     values: dict[str, Any] = {"name": name, "position": (last or 0) + 1}
     if kind.parent_attr:
         values[kind.parent_attr] = parent.id if parent is not None else None
-    if kind.key in ("city", "district", "grid", "building", "street", "community"):
-        values["short_name"] = short_name or (name if kind.key in ("street", "community") else "")
+    values["short_name"] = short_name or (name if kind.key in ("street", "community") else "")
     if kind.key in ("street", "community", "grid", "building"):
         values["address"] = address
     place = kind.model(**values)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from common.search import escape_like
-from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, read_table
+from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, cell_text, read_table
 from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
 from models.base import RuleError, today, utcnow
 from services import audit
@@ -173,14 +173,6 @@ def _read_rows(filename: str, content: bytes) -> list[list[Any]]:
         raise ImportFileError(str(exc)) from exc
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -190,7 +182,7 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    m = _DATE_RE.match(_text(value))
+    m = _DATE_RE.match(cell_text(value))
     if not m:
         raise ValueError
     return date(int(m[1]), int(m[2]), int(m[3]))
@@ -199,11 +191,11 @@ def parse_date(value: Any) -> date | None:
 def check_import(filename: str, content: bytes, user: User) -> UnitImport:
     """Read an uploaded register, sort its rows into valid and rejected, and stage it."""
     rows = _read_rows(filename, content)
-    while rows and not any(_text(c) for c in rows[0]):
+    while rows and not any(cell_text(c) for c in rows[0]):
         rows.pop(0)
     if not rows:
         raise ImportFileError("文件是空的。")
-    headers = [_text(h) for h in rows[0]]
+    headers = [cell_text(h) for h in rows[0]]
     missing = [h for h in REQUIRED_HEADERS if h not in headers]
     if missing:
         raise ImportFileError("表头缺少：" + "、".join(missing) + "。请使用导入模板，第一行为表头。")
@@ -230,33 +222,33 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
     for offset, raw in enumerate(body):
         row_no = offset + 2  # the spreadsheet's own row number
         cells = {h: (raw[i] if i < len(raw) else None) for h, i in index.items()}
-        if not any(_text(v) for v in cells.values()):
+        if not any(cell_text(v) for v in cells.values()):
             continue
         problems: list[tuple[str, str]] = []
         record: dict[str, Any] = {}
         registered: Unit | None = None  # the unit of this street already called so
 
-        name = _text(cells.get("单位名称"))
+        name = cell_text(cells.get("单位名称"))
         if not name:
             problems.append(("单位名称", "单位名称不能为空"))
         elif len(name) > 100:
             problems.append(("单位名称", "单位名称超过 100 个字"))
         record["name"] = name
 
-        category = UnitCategory.from_label(_text(cells.get("单位类别")))
+        category = UnitCategory.from_label(cell_text(cells.get("单位类别")))
         if category is None:
             problems.append(
                 (
                     "单位类别",
                     "无效的单位类别“{}”，应为：{}".format(
-                        _text(cells.get("单位类别")), "、".join(m.label for m in UnitCategory)
+                        cell_text(cells.get("单位类别")), "、".join(m.label for m in UnitCategory)
                     ),
                 )
             )
         else:
             record["category"] = category.value
 
-        community_name = _text(cells.get("所属社区"))
+        community_name = cell_text(cells.get("所属社区"))
         community = None
         if not community_name:
             problems.append(("所属社区", "所属社区不能为空"))
@@ -285,12 +277,12 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
             ("党组织名称", "party_org_name", 100),
             ("联络人", "liaison_name", 50),
         ):
-            value = _text(cells.get(header))
+            value = cell_text(cells.get(header))
             if len(value) > limit:
                 problems.append((header, f"{header}超过 {limit} 个字"))
             record[field] = value
 
-        count_text = _text(cells.get("党员人数"))
+        count_text = cell_text(cells.get("党员人数"))
         record["party_member_count"] = 0
         if count_text:
             if not (count_text.isascii() and count_text.isdigit()) or int(count_text) > 100000:
@@ -298,12 +290,12 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
             else:
                 record["party_member_count"] = int(count_text)
 
-        phone = _text(cells.get("联系电话"))
+        phone = cell_text(cells.get("联系电话"))
         if phone and not PHONE_PATTERN.match(phone):
             problems.append(("联系电话", f"电话号码“{phone}”格式不正确"))
         record["liaison_phone"] = phone
 
-        email = _text(cells.get("电子邮箱"))
+        email = cell_text(cells.get("电子邮箱"))
         if email:
             try:
                 validate_email(email, check_deliverability=False)
@@ -313,11 +305,11 @@ def check_import(filename: str, content: bytes, user: User) -> UnitImport:
 
         for header, field in (("报到日期", "registered_on"), ("共建协议签订日期", "agreement_date")):
             value = cells.get(header)
-            if _text(value):
+            if cell_text(value):
                 try:
                     parsed = parse_date(value)
                 except ValueError:
-                    problems.append((header, f"无法识别的日期“{_text(value)}”，请写成 2026-03-01"))
+                    problems.append((header, f"无法识别的日期“{cell_text(value)}”，请写成 2026-03-01"))
                     continue
                 if parsed > today():
                     problems.append((header, f"{header}不能晚于今天"))
