@@ -8,7 +8,19 @@ the same services the pages use, so the demo shows what the product does.
 
 from __future__ import annotations
 
-from demo import grids, meetings, minutes, needs, people, places, resources, second_street, stats, units
+from demo import (
+    grids,
+    levels,
+    meetings,
+    minutes,
+    needs,
+    people,
+    places,
+    resources,
+    second_street,
+    stats,
+    units,
+)
 
 
 def seed_demo(password: str) -> list[tuple[str, str, str]]:
@@ -23,4 +35,5 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     stats.seed(street)
     grids.seed(street)
     logins += second_street.seed(password)
+    levels.seed()
     return logins

@@ -38,7 +38,7 @@ from .geo import (
     area_community,
 )
 from .mail import OutboxMessage
-from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingSeries, Topic
+from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingPlace, MeetingSeries, Topic
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
 from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
 from .resource import Booking, Resource
@@ -84,6 +84,7 @@ __all__ = [
     "Invitation",
     "MailStatus",
     "Meeting",
+    "MeetingPlace",
     "MeetingKind",
     "MeetingSeries",
     "MeetingStatus",

@@ -55,7 +55,7 @@ class Role(LabelledEnum):
     SECRETARY = "secretary", "社区书记"
     LIAISON = "liaison", "单位联络员"
     ARCHIVIST = "archivist", "档案员"
-    OBSERVER = "observer", "上级党组织（只读）"
+    OBSERVER = "observer", "上级党组织"
 
 
 class GridDuty(LabelledEnum):

@@ -29,7 +29,7 @@ from .enums import (
     TopicStatus,
     enum_column,
 )
-from .geo import Area, Community, Room, Street
+from .geo import Area, City, Community, District, Room, Street
 from .unit import Unit
 from .user import User
 
@@ -54,6 +54,11 @@ class Meeting(Base):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     # A 片区 meeting: hosted by a member community, inviting units of the whole 片区.
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    # A meeting convened above the street (四级联动): by the district's or the city's party
+    # organisation, in a room of a street below (street_id is that room's street); it invites
+    # streets and communities (MeetingPlace) as well as units, and keeps its own number series.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"), index=True)
     kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind, "meeting_kind"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -88,6 +93,8 @@ class Meeting(Base):
     street: Mapped[Street] = relationship()
     community: Mapped[Community | None] = relationship()
     area: Mapped[Area | None] = relationship()
+    district: Mapped[District | None] = relationship()
+    city: Mapped[City | None] = relationship()
     room: Mapped[Room] = relationship()
     created_by: Mapped[User | None] = relationship()
     series: Mapped[MeetingSeries | None] = relationship(back_populates="meetings")
@@ -100,9 +107,30 @@ class Meeting(Base):
     topics: Mapped[list[Topic]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="Topic.id"
     )
+    invited_places: Mapped[list[MeetingPlace]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingPlace.id"
+    )
+
+    @property
+    def convener(self) -> City | District | None:
+        """The city or district that convened the meeting above the street, if any."""
+        return self.city or self.district
+
+    @property
+    def level_label(self) -> str:
+        """The level the meeting is held at: 市级, 区级, 片区, 街道 or 社区."""
+        if self.city_id:
+            return "市级"
+        if self.district_id:
+            return "区级"
+        if self.area_id:
+            return "片区"
+        return "社区" if self.community_id else "街道"
 
     @property
     def host_name(self) -> str:
+        if self.convener is not None:
+            return self.convener.name
         return self.community.name if self.community else self.street.name
 
     @property
@@ -210,6 +238,29 @@ def _raise_sequence(mapper, connection, meeting: Meeting) -> None:
         # invalidate_calendar() may have set loaded + 1 already: one step per flush either way.
         meeting.ics_rev = Meeting.__table__.c.ics_rev + 1
         meeting.ics_changed_at = utcnow()
+
+
+class MeetingPlace(Base):
+    """A street or a community invited to a meeting convened above it (区级、市级联席会议):
+    its admins or secretary are told, and it sees the meeting with its own."""
+
+    __tablename__ = "meeting_place"
+    __table_args__ = (UniqueConstraint("meeting_id", "street_id", "community_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="invited_places")
+    street: Mapped[Street | None] = relationship()
+    community: Mapped[Community | None] = relationship()
+
+    @property
+    def name(self) -> str:
+        if self.community is not None:
+            return f"{self.community.name}（{self.community.street.short_name}）"
+        return self.street.name if self.street is not None else ""
 
 
 class AgendaItem(Base):

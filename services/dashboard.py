@@ -237,6 +237,9 @@ def _dashboard_selects(dialect: str) -> _DashboardSelects:
     )
     held = and_(
         Meeting.street_id == street_id,
+        # Meetings convened by the district or the city count on their level (services/rollup).
+        Meeting.district_id.is_(None),
+        Meeting.city_id.is_(None),
         Meeting.status == MeetingStatus.HELD,
         Meeting.start_at >= start_utc,
         Meeting.start_at < end_utc,
@@ -257,7 +260,13 @@ def _dashboard_selects(dialect: str) -> _DashboardSelects:
     actions = (
         select(Action.community_id, state, func.count())
         .join(Meeting, Meeting.id == Action.meeting_id)
-        .where(Action.street_id == street_id, Meeting.start_at >= start_utc, Meeting.start_at < end_utc)
+        .where(
+            Action.street_id == street_id,
+            Meeting.district_id.is_(None),
+            Meeting.city_id.is_(None),
+            Meeting.start_at >= start_utc,
+            Meeting.start_at < end_utc,
+        )
         .group_by(Action.community_id, state)
     )
 

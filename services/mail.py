@@ -29,11 +29,11 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from common.dates import SHANGHAI, format_month_day_time, format_range
 from exports import ics
-from models import Invitation, Meeting, OutboxMessage, db
+from models import Invitation, Meeting, MeetingPlace, OutboxMessage, Role, User, db
 from models.base import utcnow
 from models.enums import MailStatus
 from services.calendar import cached_vevent, meeting_url, organizer_email
@@ -59,11 +59,19 @@ INTROS = {
 }
 
 
-def _body(meeting: Meeting, kind: str, unit_name: str, url: str) -> str:
+# To the streets and communities a district or city meeting invites.
+PLACE_INTROS = {
+    "publish": "现通知贵处参加以下联席会议，请安排人员按时出席。",
+    "update": "以下联席会议的时间、地点或议题有变更，请以本通知为准。",
+    "cancel": "以下联席会议已取消，请从日程中删除。",
+}
+
+
+def _body(meeting: Meeting, kind: str, unit_name: str, url: str, intro: str | None = None) -> str:
     lines = [
         f"{unit_name}：",
         "",
-        INTROS[kind],
+        intro or INTROS[kind],
         "",
         f"会议名称：{meeting.title}",
         f"会议类型：{meeting.kind.label}",
@@ -112,6 +120,44 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
         )
     _note_pending()
     return len(invitations)
+
+
+def queue_place_mail(meeting: Meeting, kind: str, places: Iterable[MeetingPlace] | None = None) -> int:
+    """Tell the streets and communities a meeting invites (all, or these `places`: their admins
+    and secretaries with an address) that it is published, changed or cancelled: a notice, not
+    an invite, for they answer through their units or in person, not as calendar attendees."""
+    places = list(meeting.invited_places if places is None else places)
+    street_ids = {p.street_id for p in places if p.street_id}
+    community_ids = {p.community_id for p in places if p.community_id}
+    if not (street_ids or community_ids):
+        return 0
+    staff = db.session.scalars(
+        select(User)
+        .where(
+            User.active.is_(True),
+            User.email != "",
+            or_(
+                and_(User.role == Role.ADMIN, User.street_id.in_(street_ids)),
+                and_(User.role == Role.SECRETARY, User.community_id.in_(community_ids)),
+            ),
+        )
+        .order_by(User.id)
+    ).all()
+    url = meeting_url(meeting)
+    for user in staff:
+        place = user.community.name if user.role == Role.SECRETARY else user.street.name
+        db.session.add(
+            OutboxMessage(
+                to_addr=user.email.strip(),
+                to_name=user.display_name,
+                subject=f"{SUBJECTS[kind]}{meeting.title}（{format_month_day_time(meeting.start_at)}）",
+                body_text=_body(meeting, kind, place, url, PLACE_INTROS[kind]),
+                meeting_id=meeting.id,
+            )
+        )
+    if staff:
+        _note_pending()
+    return len(staff)
 
 
 def _note_pending() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar as pycal
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -17,14 +17,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import (
     AgendaItem,
     Attendance,
+    City,
     Community,
+    District,
     Invitation,
     Meeting,
     MeetingKind,
+    MeetingPlace,
     MeetingStatus,
     Reply,
     Role,
     Room,
+    Street,
     Topic,
     TopicStatus,
     Unit,
@@ -39,7 +43,7 @@ from services import mail as mailer
 from services.areas import areas_in_streets
 from services.minutes import add_followup_item
 from services.rooms import clash_message, find_clash, lock_room
-from services.scope import scoped, street_ids
+from services.scope import level_ids, scoped, street_ids
 
 # --- queries ------------------------------------------------------------------
 
@@ -69,24 +73,42 @@ def visibility(role: Role, has_community: bool, values: dict[str, int] | None = 
     if role == Role.SYSADMIN:
         return ()
     streets = bindparam("street_ids", expanding=True) if values is None else values["street_ids"]
-    in_streets = Meeting.street_id.in_(streets)
-    # A published 片区 meeting is read in every street with a member community.
+    districts = bindparam("district_ids", expanding=True) if values is None else values["district_ids"]
+    cities = bindparam("city_ids", expanding=True) if values is None else values["city_ids"]
+    below_street = and_(Meeting.district_id.is_(None), Meeting.city_id.is_(None))
+    in_streets = and_(Meeting.street_id.in_(streets), below_street)
+    # A published 片区 meeting is read in every street with a member community; a published
+    # district or city meeting (四级联动) everywhere below it.
     in_areas = and_(published, Meeting.area_id.in_(areas_in_streets(streets)))
+    in_levels = and_(published, or_(Meeting.district_id.in_(districts), Meeting.city_id.in_(cities)))
     if role == Role.ADMIN:
-        return (or_(in_streets, in_areas),)
+        return (or_(in_streets, in_areas, in_levels),)
     own_drafts = Meeting.created_by_id == value("user_id")
     if role == Role.SECRETARY and has_community:
         own_drafts = or_(own_drafts, Meeting.community_id == value("community_id"))
-    return (or_(and_(in_streets, or_(published, own_drafts)), in_areas),)
+    if role == Role.OBSERVER:
+        # An observer's drafts are those of the level they convene at.
+        own_drafts = or_(
+            own_drafts,
+            Meeting.district_id == value("own_district_id"),
+            Meeting.city_id == value("own_city_id"),
+        )
+        return (or_(and_(in_streets, published), in_areas, in_levels, own_drafts),)
+    return (or_(and_(in_streets, or_(published, own_drafts)), in_areas, in_levels),)
 
 
 def viewer_params(user: User) -> dict[str, int]:
     """The values of visibility()'s bound parameters for a user."""
+    levels = level_ids(user)
     return {
         "user_id": user.id,
         "unit_id": user.unit_id or 0,
         "community_id": user.community_id or 0,
         "street_ids": list(street_ids(user) or ()),
+        "district_ids": list(levels[0]) if levels else [],
+        "city_ids": list(levels[1]) if levels else [],
+        "own_district_id": (user.district_id or 0) if user.role == Role.OBSERVER else 0,
+        "own_city_id": (user.city_id or 0) if user.role == Role.OBSERVER else 0,
     }
 
 
@@ -124,6 +146,8 @@ def meeting_list_rows(user: User, **filters) -> Select:
         .select_from(Meeting)
         .outerjoin(Room, Room.id == Meeting.room_id)
         .outerjoin(Community, Community.id == Meeting.community_id)
+        .outerjoin(District, District.id == Meeting.district_id)
+        .outerjoin(City, City.id == Meeting.city_id)
     )
     return _meeting_filters(stmt, **filters)
 
@@ -138,6 +162,7 @@ _LIST_COLUMNS = (
     Room.name.label("room_name"),
     Community.name.label("community_name"),
     Meeting.community_id,
+    func.coalesce(City.name, District.name).label("convener_name"),
 )
 
 
@@ -152,7 +177,9 @@ def _meeting_filters(
     street_level: bool = False,
 ) -> Select:
     if street_level:
-        stmt = stmt.where(Meeting.community_id.is_(None))
+        stmt = stmt.where(
+            Meeting.community_id.is_(None), Meeting.district_id.is_(None), Meeting.city_id.is_(None)
+        )
     elif community_id:
         stmt = stmt.where(Meeting.community_id == community_id)
     if kind:
@@ -255,6 +282,11 @@ class MeetingData:
     agenda: list[AgendaRow]
     unit_ids: set[int]
     area_id: int | None = None
+    # A meeting convened above the street (区级、市级联席会议) and the places it invites.
+    district_id: int | None = None
+    city_id: int | None = None
+    place_street_ids: set[int] = field(default_factory=set)
+    place_community_ids: set[int] = field(default_factory=set)
 
 
 def check_times(data: MeetingData) -> None:
@@ -294,11 +326,13 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
     meeting.community_id = data.community_id
     if creating:
         meeting.area_id = data.area_id
+        meeting.district_id, meeting.city_id = data.district_id, data.city_id
     meeting.room_id = data.room_id
     meeting.start_at = data.start_at
     meeting.end_at = data.end_at
     meeting.topic_deadline = data.topic_deadline or default_topic_deadline(data.start_at)
     _replace_agenda(meeting, data.agenda)
+    new_places = _replace_places(meeting, data.place_street_ids, data.place_community_ids)
     added, removed = _replace_invitations(meeting, data.unit_ids)
     meeting.invalidate_calendar()
     db.session.flush()
@@ -320,11 +354,63 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
     if scheduled:
         if changed:
             mailer.queue_meeting_mail(meeting, meeting.invitations, "update")
-        elif added:
-            mailer.queue_meeting_mail(meeting, added, "publish")
+            mailer.queue_place_mail(meeting, "update")
+        else:
+            if added:
+                mailer.queue_meeting_mail(meeting, added, "publish")
+            if new_places:
+                mailer.queue_place_mail(meeting, "publish", new_places)
     if creating:
         add_followup_item(meeting)
     return meeting
+
+
+def _replace_places(meeting: Meeting, street_ids: set[int], community_ids: set[int]) -> list[MeetingPlace]:
+    """The streets and communities a meeting invites beside its units: a district's or a
+    city's meeting any below it, a street-level meeting the street's communities. Return
+    the places newly invited."""
+    level = bool(meeting.district_id or meeting.city_id)
+    street_level = not level and not meeting.community_id and not meeting.area_id
+    if not level and (street_ids or community_ids):
+        if not street_level:
+            raise MeetingError(
+                "社区会议和片区会议邀请驻区单位即可；邀请街道、社区用于街道、区级和市级联席会议。"
+            )
+        if street_ids:
+            raise MeetingError("街道层面的联席会议可以邀请本街道的社区，不能邀请其他街道。")
+    streets = {s.id: s for s in db.session.scalars(select(Street).where(Street.id.in_(street_ids)))}
+    communities = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Community).where(Community.id.in_(community_ids)).options(joinedload(Community.street))
+        )
+    }
+    below = [*streets.values(), *(c.street for c in communities.values())]
+    if (
+        len(streets) != len(street_ids)
+        or len(communities) != len(community_ids)
+        or any(not (_below_level(meeting, s) if level else s.id == meeting.street_id) for s in below)
+    ):
+        raise MeetingError("只能邀请本级以下的街道和社区。")
+    wanted = {(sid, None) for sid in street_ids} | {(None, cid) for cid in community_ids}
+    current = {(p.street_id, p.community_id): p for p in meeting.invited_places}
+    for key, place in current.items():
+        if key not in wanted:
+            meeting.invited_places.remove(place)
+    added = []
+    for street_id, community_id in sorted(wanted - current.keys(), key=lambda k: (k[0] or 0, k[1] or 0)):
+        place = MeetingPlace(street_id=street_id, community_id=community_id)
+        meeting.invited_places.append(place)
+        added.append(place)
+    return added
+
+
+def _below_level(meeting: Meeting, street: Street) -> bool:
+    """Whether a street lies in the district or city that convened the meeting."""
+    if meeting.district_id:
+        return street.district_id == meeting.district_id
+    district = db.session.get(District, street.district_id) if street.district_id else None
+    return district is not None and district.city_id == meeting.city_id
 
 
 def _replace_agenda(meeting: Meeting, rows: Sequence[AgendaRow]) -> None:
@@ -390,6 +476,7 @@ def publish(meeting: Meeting, by: User) -> None:
     meeting.version += 1
     db.session.flush()
     mailer.queue_meeting_mail(meeting, meeting.invitations, "publish")
+    mailer.queue_place_mail(meeting, "publish")
 
 
 def cancel(meeting: Meeting, reason: str, by: User) -> None:
@@ -400,6 +487,7 @@ def cancel(meeting: Meeting, reason: str, by: User) -> None:
     db.session.flush()
     if was_published:
         mailer.queue_meeting_mail(meeting, meeting.invitations, "cancel")
+        mailer.queue_place_mail(meeting, "cancel")
 
 
 def mark_held(meeting: Meeting, by: User) -> None:

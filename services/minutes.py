@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -124,14 +124,21 @@ def meeting_units(meeting: Meeting) -> tuple[list[Unit], list[Unit]]:
     """Units an agreed action may name: the invited units, and the host's other units.
 
     The host's units are the host community's (the street's, for a street meeting) that
-    have not withdrawn; both lists are sorted by name.
+    have not withdrawn (of a district or city meeting: the invited streets' and communities');
+    both lists are sorted by name.
     """
     invited = sorted((inv.unit for inv in meeting.invitations), key=lambda u: u.name)
-    host = (
-        Unit.community_id == meeting.community_id
-        if meeting.community_id
-        else Unit.street_id == meeting.street_id
-    )
+    if meeting.district_id or meeting.city_id:
+        host = or_(
+            Unit.street_id.in_([p.street_id for p in meeting.invited_places if p.street_id]),
+            Unit.community_id.in_([p.community_id for p in meeting.invited_places if p.community_id]),
+        )
+    else:
+        host = (
+            Unit.community_id == meeting.community_id
+            if meeting.community_id
+            else Unit.street_id == meeting.street_id
+        )
     others = db.session.scalars(
         select(Unit)
         .where(host, Unit.status != UnitStatus.WITHDRAWN, Unit.id.not_in([u.id for u in invited] or [0]))
@@ -293,7 +300,12 @@ def pending_confirmations(unit_id: int):
 
 
 def archive_scope(meeting: Meeting) -> str:
-    """The archive number series a meeting's minutes take: its 片区's, its community's or its street's."""
+    """The archive number series a meeting's minutes take: its city's or district's (convened
+    above the street), its 片区's, its community's or its street's."""
+    if meeting.city_id:
+        return f"city:{meeting.city_id}"
+    if meeting.district_id:
+        return f"district:{meeting.district_id}"
     if meeting.area_id:
         return f"area:{meeting.area_id}"
     return f"community:{meeting.community_id}" if meeting.community_id else f"street:{meeting.street_id}"
@@ -322,6 +334,9 @@ def format_archive_no(meeting: Meeting, year: int, number: int) -> str:
     host_short = meeting.community.short_name if meeting.community else meeting.street.short_name
     if meeting.area is not None:  # the 片区's own series: 青年路片区联席〔2026〕1号
         host = host_short = meeting.area.name
+    if meeting.convener is not None:  # the district's or city's: 城东区联席〔2026〕1号
+        host = meeting.convener.name
+        host_short = meeting.convener.short_name or host
     return pattern.format(
         host=host, host_short=host_short, street=meeting.street.short_name, year=year, number=number
     )
@@ -451,19 +466,41 @@ def start_correction(minutes: Minutes, reason: str, by: User) -> MinutesRevision
 # --- follow-up of open actions -------------------------------------------------------------
 
 
-def open_actions(community_id: int | None, street_id: int):
-    stmt = select(Action).where(Action.status != ActionStatus.DONE, Action.street_id == street_id)
-    if community_id:
-        stmt = stmt.where(Action.community_id == community_id)
-    else:
-        stmt = stmt.where(Action.community_id.is_(None))
+def same_host(meeting: Meeting) -> tuple:
+    """Criteria on Meeting: the meetings of the same host as this one (its district's or city's
+    if convened above the street, else its community's or, street-level, its street's)."""
+    if meeting.city_id:
+        return (Meeting.city_id == meeting.city_id,)
+    if meeting.district_id:
+        return (Meeting.district_id == meeting.district_id,)
+    community = (
+        Meeting.community_id == meeting.community_id
+        if meeting.community_id
+        else Meeting.community_id.is_(None)
+    )
+    return (
+        Meeting.street_id == meeting.street_id,
+        community,
+        Meeting.district_id.is_(None),
+        Meeting.city_id.is_(None),
+    )
+
+
+def open_actions(meeting: Meeting):
+    """Open actions agreed at meetings of the same host as this one."""
+    hosts = select(Meeting.id).where(*same_host(meeting))
+    stmt = select(Action).where(Action.status != ActionStatus.DONE, Action.meeting_id.in_(hosts))
+    if not (meeting.city_id or meeting.district_id):  # narrowed by the indexed columns
+        stmt = stmt.where(Action.street_id == meeting.street_id)
+        if meeting.community_id:
+            stmt = stmt.where(Action.community_id == meeting.community_id)
     return stmt
 
 
 def carried_over(meeting: Meeting) -> list[Action]:
     """Open actions of the host's earlier meetings: still to be followed up at this one."""
     stmt = (
-        open_actions(meeting.community_id, meeting.street_id)
+        open_actions(meeting)
         .join(Meeting, Meeting.id == Action.meeting_id)
         .where(Meeting.start_at < meeting.start_at, Meeting.id != meeting.id)
         .options(joinedload(Action.meeting), joinedload(Action.lead_unit))
@@ -476,7 +513,7 @@ def add_followup_item(meeting: Meeting) -> bool:
     """Put “上次议定事项落实情况” first on a meeting's agenda while open actions remain."""
     if not meeting.editable or any(item.is_followup for item in meeting.agenda_items):
         return False
-    if db.session.scalar(open_actions(meeting.community_id, meeting.street_id).limit(1)) is None:
+    if db.session.scalar(open_actions(meeting).limit(1)) is None:
         return False
     length = int((meeting.end_at - meeting.start_at).total_seconds() // 60)
     used = sum(item.minutes or 0 for item in meeting.agenda_items)
@@ -497,7 +534,7 @@ def add_followup_to_next_meeting(meeting: Meeting) -> Meeting | None:
     stmt = (
         select(Meeting)
         .where(
-            Meeting.street_id == meeting.street_id,
+            *same_host(meeting),
             Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.SCHEDULED)),
             Meeting.start_at > utcnow(),
             Meeting.id != meeting.id,
@@ -505,10 +542,6 @@ def add_followup_to_next_meeting(meeting: Meeting) -> Meeting | None:
         .order_by(Meeting.start_at)
         .limit(1)
     )
-    if meeting.community_id:
-        stmt = stmt.where(Meeting.community_id == meeting.community_id)
-    else:
-        stmt = stmt.where(Meeting.community_id.is_(None))
     upcoming = db.session.scalar(stmt)
     if upcoming is not None and add_followup_item(upcoming):
         return upcoming

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models import Community, MinutesStatus, Role, Street, Unit, UnitStatus, User, db
 from services.places import community_id_of, street_id_of
-from services.scope import in_scope
+from services.scope import convenes, in_scope, level_ids
 
 # Staff who work in a street (or, the system administrator, in all of them).
 STAFF = (Role.SYSADMIN, Role.ADMIN, Role.SECRETARY, Role.ARCHIVIST)
@@ -223,7 +223,33 @@ def can_see_all_attendees(user: User) -> bool:
 
 
 def can_create_meeting(user: User) -> bool:
+    """Schedule a meeting: admins and secretaries; observers at their own level (四级联动)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_admin or user.role == Role.SECRETARY or convenes(user) is not None
+
+
+def can_plan_series(user: User) -> bool:
+    """A regular series (例会) is a street's or a community's: admins and secretaries."""
     return user.is_authenticated and (user.is_admin or user.role == Role.SECRETARY)
+
+
+def convenes_meeting(user: User, meeting) -> bool:
+    """Whether the user is the district's or the city's observer that convened this meeting."""
+    level = convenes(user)
+    if level is None or meeting.convener is None:
+        return False
+    return level == (("city", meeting.city_id) if meeting.city_id else ("district", meeting.district_id))
+
+
+def reads_level_meeting(user: User, meeting) -> bool:
+    """Staff and observers below a district or city read its published joint meetings."""
+    if meeting.convener is None or not user.is_authenticated or user.role not in READERS:
+        return False
+    levels = level_ids(user)
+    if levels is None:
+        return True
+    return meeting.district_id in levels[0] if meeting.district_id else meeting.city_id in levels[1]
 
 
 def can_host_street_meeting(user: User) -> bool:
@@ -232,9 +258,12 @@ def can_host_street_meeting(user: User) -> bool:
 
 
 def can_manage_meeting(user, meeting) -> bool:
-    """Edit, publish, cancel, sign in: admin, or the host community's secretary."""
+    """Edit, publish, cancel, sign in: admin, or the host community's secretary; a meeting
+    convened above the street: the system administrator, or the observer of that level."""
     if not user.is_authenticated:
         return False
+    if meeting.convener is not None:
+        return user.role == Role.SYSADMIN or convenes_meeting(user, meeting)
     if is_admin_of(user, meeting.street_id):
         return True
     return (
@@ -255,6 +284,8 @@ def can_see_draft_meeting(user, meeting) -> bool:
     """A draft is its host's working copy: admins, the host community's secretary and its creator."""
     if not user.is_authenticated:
         return False
+    if meeting.convener is not None:
+        return can_manage_meeting(user, meeting)
     if is_admin_of(user, meeting.street_id) or (
         meeting.created_by_id is not None and meeting.created_by_id == user.id
     ):
@@ -273,7 +304,10 @@ def can_view_meeting(user, meeting) -> bool:
         return False
     if meeting.is_draft:
         return can_see_draft_meeting(user, meeting)
-    if reads_street(user, meeting.street_id) or reads_area_meeting(user, meeting):
+    if meeting.convener is not None:
+        if reads_level_meeting(user, meeting):
+            return True
+    elif reads_street(user, meeting.street_id) or reads_area_meeting(user, meeting):
         return True
     return invitation_for(user, meeting) is not None
 
@@ -299,14 +333,17 @@ def can_see_room_meeting_titles(user: User) -> bool:
 # --- minutes ------------------------------------------------------------------------------
 
 
-def can_read_minutes_drafts(user: User) -> bool:
-    """Drafts of minutes: staff only; liaisons see them once submitted for confirmation."""
+def can_read_minutes_drafts(user: User, meeting=None) -> bool:
+    """Drafts of minutes: staff (of a meeting convened above the street: its convener and the
+    system administrator); liaisons see them once submitted for confirmation."""
+    if meeting is not None and meeting.convener is not None:
+        return can_manage_meeting(user, meeting)
     return user.is_authenticated and user.role in STAFF
 
 
 def can_read_revision(user: User, revision) -> bool:
     """A revision of the minutes: drafts as can_read_minutes_drafts says, the others as the minutes."""
-    return revision.status != MinutesStatus.DRAFT or can_read_minutes_drafts(user)
+    return revision.status != MinutesStatus.DRAFT or can_read_minutes_drafts(user, revision.minutes.meeting)
 
 
 def can_approve_minutes(user: User, meeting) -> bool:
@@ -587,6 +624,12 @@ def can_view_all_bookings(user) -> bool:
 def can_view_street_stats(user: User) -> bool:
     """The street dashboard and the annual report: staff and observers (not liaisons)."""
     return user.is_authenticated and user.role in READERS
+
+
+def can_view_rollup(user: User) -> bool:
+    """The dashboard rolled up by district and city: the observers above the streets and the
+    system administrator."""
+    return user.is_authenticated and user.role in (Role.SYSADMIN, Role.OBSERVER)
 
 
 def can_view_points_ranking(user: User) -> bool:

@@ -50,3 +50,36 @@ def visible_streets(user: User) -> list[Street]:
     """The streets a user sees, in order (the street choices of filters and forms)."""
     stmt = select(Street).where(scoped(Street.id, user)).order_by(Street.position, Street.id)
     return list(db.session.scalars(stmt))
+
+
+def level_ids(user: User) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The districts and cities whose joint meetings (四级联动) a user reads: those their
+    streets lie in, and an observer's own; None for all of them (the system administrator)."""
+    if not user.is_authenticated or user.role == Role.SYSADMIN:
+        return None
+    key = (user.street_id, user.district_id, user.city_id)
+    cached = user.__dict__.get("_level_ids")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    streets = street_ids(user) or ()
+    districts = set(db.session.scalars(select(Street.district_id).where(Street.id.in_(streets))))
+    if user.role == Role.OBSERVER:
+        districts.add(user.district_id)
+        if user.city_id is not None:
+            districts.update(db.session.scalars(select(District.id).where(District.city_id == user.city_id)))
+    districts.discard(None)
+    cities = set(db.session.scalars(select(District.city_id).where(District.id.in_(districts))))
+    if user.role == Role.OBSERVER and user.city_id is not None:
+        cities.add(user.city_id)
+    ids = (tuple(sorted(districts)), tuple(sorted(cities)))
+    user.__dict__["_level_ids"] = (key, ids)
+    return ids
+
+
+def convenes(user: User) -> tuple[str, int] | None:
+    """The level at which an observer convenes joint meetings: ("district", id) or ("city", id)."""
+    if not user.is_authenticated or user.role != Role.OBSERVER:
+        return None
+    if user.district_id is not None:
+        return ("district", user.district_id)
+    return ("city", user.city_id) if user.city_id is not None else None

@@ -1191,6 +1191,8 @@ MATRIX: list[Row] = [
     Row("stats.index", "GET", "/stats?from={year}-01-01&to={year}-06-30&street={street}", grid(**STAFF_READ)),
     # The report renders a PDF (slow): one row.
     Row("stats.report", "GET", "/stats/report.pdf?year={year}", grid(**STAFF_READ)),
+    # The roll-up by district and city: observers and the system administrator.
+    Row("stats.rollup_view", "GET", "/stats/rollup", grid(admin=200)),
     Row("stats.ranking", "GET", "/stats/points", grid(**EVERYONE)),
     Row("stats.ranking", "GET", "/stats/points?year={year}&community={community2}", grid(**EVERYONE)),
     Row("stats.ranking_export", "GET", "/stats/points.xlsx", grid(**STAFF_READ)),

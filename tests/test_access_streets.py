@@ -1,7 +1,7 @@
 """The access matrix across streets: every route of tests/test_access.py aimed at street 1's
 objects, tried by the users of a second street of the same district and by an observer of
 another district, changes nothing and shows nothing (404, or 403 where the object's
-existence is no secret); the district's own observer reads but never writes.
+existence is no secret); the district's own observer reads but never writes anything of a street.
 
 The matrix world (东大街街道, its meetings, minutes, actions, resources, bookings, needs,
 grid, feeds and attachments) is built once; the outsiders are added beside it.

@@ -69,19 +69,30 @@ class MeetingForm(Form):
     invite_category = SelectField(
         "邀请某类别全部在册单位", choices=[("", "—")] + UnitCategory.choices(), default=""
     )
+    # A district or city meeting (四级联动) invites streets and communities below it as well.
+    invite_streets = CheckboxList("邀请街道", coerce=int, validate_choice=False)
+    invite_communities = CheckboxList("邀请社区", coerce=int, validate_choice=False)
     version = HiddenField()
     original = HiddenField()
     save = SubmitField("保存")
     add_row = SubmitField("增加议程行")
 
-    def __init__(self, *args, communities=(), rooms=(), units=(), allow_street=False, **kwargs):
+    def __init__(
+        self, *args, communities=(), rooms=(), units=(), allow_street=False, level=None, places=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         choices = [(0, "街道（跨社区片区联席会）")] if allow_street else []
+        streets, place_communities = places or ((), ())
+        if level is not None:  # the district or city convenes; no community hosts
+            choices = [(0, f"{level.name}（{'市' if level.__tablename__ == 'city' else '区'}级联席会议）")]
+        self.invite_streets.choices = [(s.id, s.name) for s in streets]
+        self.invite_communities.choices = [(c.id, community_name(c.id, c.name)) for c in place_communities]
         self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
         self.units.choices = unit_choices(units)
         self.invite_community.choices = [(0, "—")] + [
-            (c.id, community_name(c.id, c.name)) for c in communities
+            (c.id, community_name(c.id, c.name))
+            for c in (place_communities if level is not None else communities)
         ]
         presenters = [(0, "—")] + [(u.id, u.name) for u in units]
         for row in self.agenda:

@@ -11,7 +11,9 @@ from exports import ics
 from models import (
     Area,
     Attendance,
+    City,
     Community,
+    District,
     Meeting,
     MeetingKind,
     MeetingStatus,
@@ -31,7 +33,7 @@ from services import permissions as perm
 from services.calendar import has_current_vevent, invite_vevent
 from services.places import active_communities, community_options
 from services.rooms import pending_requests, rooms_for
-from services.scope import in_scope
+from services.scope import convenes, in_scope, visible_streets
 from services.series import SeriesRule, create_series, plan_series
 from web.concurrency import lost_update, stamp
 from web.flow import attempt
@@ -73,6 +75,35 @@ def _form_context(user, community_id: int | None, area: Area | None = None):
     rooms = rooms_for(user, None)
     units = svc.invitable_units(user, None if user.is_admin else user.community_id)
     return communities, rooms, units
+
+
+def _level_of(user) -> City | District | None:
+    """The district or city at which an observer convenes joint meetings (四级联动)."""
+    level = convenes(user)
+    if level is None:
+        return None
+    return db.session.get(District if level[0] == "district" else City, level[1])
+
+
+def _street_places(user, communities: list[Community]):
+    """The communities a street-level meeting may invite (an admin's form), as place choices."""
+    return ((), communities) if perm.can_host_street_meeting(user) else None
+
+
+def _convener_label(user) -> str:
+    """ "区级" or "市级" for an observer who convenes at that level, else ""."""
+    level = convenes(user)
+    return "" if level is None else ("区级" if level[0] == "district" else "市级")
+
+
+def _level_context(user):
+    """Choices for a meeting convened above the street: every meeting room, unit, street and
+    community below the convener."""
+    rooms = rooms_for(user, None)
+    units = svc.invitable_units(user, None)
+    streets = visible_streets(user)
+    communities = list(db.session.scalars(active_communities(viewer=user)))
+    return rooms, units, (streets, communities)
 
 
 def _area_arg() -> Area | None:
@@ -121,7 +152,9 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     }
 
 
-def _form_data(form: MeetingForm, units: list[Unit], user, area: Area | None = None) -> svc.MeetingData:
+def _form_data(
+    form: MeetingForm, units: list[Unit], user, area: Area | None = None, level=None
+) -> svc.MeetingData:
     start = local_dt(form.day.data, form.start_time.data)
     end = local_dt(form.day.data, form.end_time.data)
     deadline = form.topic_deadline.data.replace(tzinfo=SHANGHAI) if form.topic_deadline.data else None
@@ -165,7 +198,18 @@ def _form_data(form: MeetingForm, units: list[Unit], user, area: Area | None = N
         agenda=rows,
         unit_ids=invited,
         area_id=area.id if area is not None else None,
+        district_id=level.id if isinstance(level, District) else None,
+        city_id=level.id if isinstance(level, City) else None,
+        place_street_ids=_picked(form.invite_streets) if level is not None else set(),
+        # Offered to admins and conveners; the service refuses them for a community's meeting.
+        place_community_ids=_picked(form.invite_communities),
     )
+
+
+def _picked(field) -> set[int]:
+    """The checked boxes of a CheckboxList that are among its choices."""
+    offered = {value for value, _ in field.choices}
+    return {i for i in (field.data or []) if i in offered}
 
 
 def _initial(meeting: Meeting) -> dict:
@@ -195,6 +239,8 @@ def _initial(meeting: Meeting) -> dict:
         "description": meeting.description,
         "agenda": rows,
         "units": [inv.unit_id for inv in meeting.invitations],
+        "invite_streets": [p.street_id for p in meeting.invited_places if p.street_id],
+        "invite_communities": [p.community_id for p in meeting.invited_places if p.community_id],
     }
 
 
@@ -241,6 +287,7 @@ def index():
         when=upcoming,
         communities=communities,
         unit=_filter_unit(filters["unit_id"]),
+        convener_label=_convener_label(current_user),
         convenable_areas=[
             a for a in areas.visible_areas(current_user) if perm.can_convene_area(current_user, a)
         ],
@@ -346,6 +393,11 @@ def create():
     """Schedule a meeting (saved as a draft)."""
     if not perm.can_create_meeting(current_user):
         abort(403)
+    level = _level_of(current_user)
+    if level is not None:
+        rooms, units, places = _level_context(current_user)
+        form = MeetingForm(rooms=rooms, units=units, level=level, places=places)
+        return _save(form, None, units, rooms, level=level)
     area = _area_arg()
     communities, rooms, units = _form_context(current_user, None, area)
     form = MeetingForm(
@@ -353,6 +405,7 @@ def create():
         rooms=rooms,
         units=units,
         allow_street=perm.can_host_street_meeting(current_user) and area is None,
+        places=_street_places(current_user, communities) if area is None else None,
     )
     if request.method == "GET":
         form.community_id.data = current_user.community_id or (communities[0].id if communities else 0)
@@ -373,27 +426,30 @@ def edit(meeting_id: int):
     if not meeting.editable:
         flash(f"“{meeting.status.label}”的会议不能再修改。", "warning")
         return redirect(url_for("meetings.detail", meeting_id=meeting.id))
-    communities, rooms, units = _form_context(current_user, meeting.community_id, meeting.area)
+    level, places = meeting.convener, None
+    if level is not None:
+        communities = []
+        rooms, units, places = _level_context(current_user)
+    else:
+        communities, rooms, units = _form_context(current_user, meeting.community_id, meeting.area)
+        places = _street_places(current_user, communities) if meeting.area is None else None
+    options = dict(
+        communities=communities,
+        rooms=rooms,
+        units=units,
+        allow_street=perm.can_host_street_meeting(current_user),
+        level=level,
+        places=places,
+    )
     if request.method == "GET":
-        form = MeetingForm(
-            data=_initial(meeting),
-            communities=communities,
-            rooms=rooms,
-            units=units,
-            allow_street=perm.can_host_street_meeting(current_user),
-        )
+        form = MeetingForm(data=_initial(meeting), **options)
         stamp(form, meeting.version, _snapshot(meeting))
     else:
-        form = MeetingForm(
-            communities=communities,
-            rooms=rooms,
-            units=units,
-            allow_street=perm.can_host_street_meeting(current_user),
-        )
-    return _save(form, meeting, units, rooms)
+        form = MeetingForm(**options)
+    return _save(form, meeting, units, rooms, level=level)
 
 
-def _save(form: MeetingForm, meeting: Meeting | None, units, rooms, area: Area | None = None):
+def _save(form: MeetingForm, meeting: Meeting | None, units, rooms, area: Area | None = None, level=None):
     """Add an agenda row, refuse a stale form with what changed, or save the meeting (None: a new one)."""
     conflict = None
     if request.method == "POST" and form.add_row.data:
@@ -405,7 +461,9 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms, area: Area |
             conflict = lost_update(form, meeting.version, _snapshot(meeting))
         if conflict is None:
             outcome = attempt(
-                lambda: svc.save_meeting(meeting, _form_data(form, units, current_user, area), current_user),
+                lambda: svc.save_meeting(
+                    meeting, _form_data(form, units, current_user, area, level), current_user
+                ),
                 "会议已保存为草稿，确认无误后请发布。" if meeting is None else None,
                 errors=form,
             )
@@ -423,6 +481,7 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms, area: Area |
         conflict=conflict,
         pending_requests=pending,
         area=area if meeting is None else meeting.area,
+        level=level,
     )
 
 
@@ -674,7 +733,7 @@ def _series_rule(form: SeriesForm) -> SeriesRule:
 @login_required
 def series_new():
     """Plan a regular series; clashes are listed before anything is saved."""
-    if not perm.can_create_meeting(current_user):
+    if not perm.can_plan_series(current_user):
         abort(403)
     communities, rooms, units = _form_context(current_user, None)
     form = SeriesForm(

@@ -63,7 +63,7 @@ def _manage(meeting_id: int) -> tuple[Meeting, Minutes]:
 
 def _visible_revision(minutes: Minutes) -> MinutesRevision | None:
     """The revision this user may read: staff the current one, a liaison the latest beyond draft."""
-    if perm.can_read_minutes_drafts(current_user):
+    if perm.can_read_minutes_drafts(current_user, minutes.meeting):
         return minutes.current
     return minutes.latest(MinutesStatus.SUBMITTED, MinutesStatus.APPROVED)
 
@@ -421,7 +421,7 @@ def pdf(meeting_id: int):
     """Download the minutes: the stored archival PDF once approved, else a draft with a watermark."""
     meeting = _meeting(meeting_id)
     minutes = _minutes(meeting)
-    rev = minutes.approved if not perm.can_read_minutes_drafts(current_user) else minutes.current
+    rev = minutes.approved if not perm.can_read_minutes_drafts(current_user, meeting) else minutes.current
     if rev is None:
         rev = _visible_revision(minutes)
     if rev is None:

@@ -13,7 +13,7 @@ from exports.pdf import PdfRenderError
 from exports.sheets import to_xlsx
 from models import Community, Role, Unit, db
 from models.base import today
-from services import audit, dashboard, periods, points
+from services import audit, dashboard, periods, points, rollup
 from services import permissions as perm
 from services.scope import in_scope, scoped, visible_streets
 from web import panels
@@ -43,19 +43,23 @@ def _communities() -> list[Community]:
 # --- street dashboard ----------------------------------------------------------------------
 
 
+def _requested_period() -> tuple[periods.Period, str | None]:
+    """The period the query asks for, or this year with the reason the request was refused."""
+    try:
+        return periods.parse_period(
+            request.args.get("period"), request.args.get("from"), request.args.get("to")
+        ), None
+    except periods.StatsError as exc:
+        return periods.preset_period("year"), str(exc)
+
+
 @bp.route("/stats")
 @login_required
 def index():
     """Show the street dashboard for a period: figures per community and charts."""
     if not perm.can_view_street_stats(current_user):
         abort(403)
-    error = None
-    try:
-        period = periods.parse_period(
-            request.args.get("period"), request.args.get("from"), request.args.get("to")
-        )
-    except periods.StatsError as exc:
-        error, period = str(exc), periods.preset_period("year")
+    period, error = _requested_period()
     street = dashboard.street_for(current_user, request.args.get("street", type=int))
     if street is None:
         return render_template("stats/index.html", street=None, error=error, d=None), 400 if error else 200
@@ -73,6 +77,43 @@ def index():
         charts=dashboard.dashboard_charts(d, own),
         percent=dashboard.percent,
         years=_years(),
+        error=error,
+        args=request.args,
+    ), 400 if error else 200
+
+
+@bp.route("/stats/rollup")
+@login_required
+def rollup_view():
+    """The dashboard rolled up level by level: a city per district, a district per street."""
+    if not perm.can_view_rollup(current_user):
+        abort(403)
+    period, error = _requested_period()
+    place = rollup.rollup_for(
+        current_user, request.args.get("city", type=int), request.args.get("district", type=int)
+    )
+    r = rollup.rollup(place, period) if place is not None else None
+    keep = (
+        {"period": period.preset} if period.preset != "custom" else {"from": period.start, "to": period.end}
+    )
+    links = {}
+    if r is not None:
+        below = "district" if r.is_city else "street"
+        view = "stats.rollup_view" if r.is_city else "stats.index"
+        links = {
+            row.key: url_for(view, **{below: row.key}, **keep)
+            for row in r.rows
+            if row.key != rollup.LEVEL_ROW
+        }
+    return render_template(
+        "stats/rollup.html",
+        r=r,
+        links=links,
+        can_go_up=place is not None and rollup.can_go_up(current_user, place),
+        place=place,
+        period=period,
+        presets=periods.PRESETS,
+        percent=dashboard.percent,
         error=error,
         args=request.args,
     ), 400 if error else 200
