@@ -125,6 +125,7 @@ PAGES = [
     ("needs", "/needs"),
     ("bookings, all", "/bookings?tab=all"),
     ("stats", "/stats"),
+    ("stats rollup", "/stats/rollup"),
     ("points ranking", "/stats/points"),
     ("users", "/admin/users"),
     ("audit log", "/admin/audit"),
