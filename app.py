@@ -18,6 +18,7 @@ from blueprints.meetings import bp as meetings_bp
 from blueprints.meetings.feeds import bp as feeds_bp
 from blueprints.minutes import bp as minutes_bp
 from blueprints.needs import bp as needs_bp
+from blueprints.notifications import bp as notifications_bp
 from blueprints.places import bp as places_bp
 from blueprints.resources import bp as resources_bp
 from blueprints.stats import bp as stats_bp
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
         feeds_bp,
         admin_bp,
         places_bp,
+        notifications_bp,
     ):
         app.register_blueprint(bp)
 

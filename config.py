@@ -36,6 +36,9 @@ class Defaults:
     UNITS_PER_PAGE = 20
     AUDIT_PER_PAGE = 50
     MEETINGS_PER_PAGE = 30
+    NOTIFICATIONS_PER_PAGE = 30
+    # Notifications older than this are forgotten by the daily `flask digest`.
+    NOTIFICATION_KEEP_DAYS = 180
     # The address users reach the app at (e.g. https://gongjian.dongdajie.gov.cn): the only
     # source of the links in invites, feeds, mails and archived minutes. Unset: DEV_BASE_URL,
     # with a warning at start-up; with HTTPS on the app refuses to start without it.

@@ -9,6 +9,7 @@ from cli import archive, backup, demo, mail, users
 COMMANDS = (
     demo.seed_demo_command,
     mail.remind_command,
+    mail.digest_command,
     archive.verify_archive_command,
     archive.migrate_archive_command,
     users.create_user_command,

@@ -14,6 +14,7 @@ from demo import (
     meetings,
     minutes,
     needs,
+    notifications,
     people,
     places,
     resources,
@@ -36,4 +37,5 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     grids.seed(street)
     logins += second_street.seed(password)
     levels.seed()
+    notifications.seed()
     return logins

@@ -41,6 +41,7 @@ from .mail import OutboxMessage
 from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingPlace, MeetingSeries, Topic
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
 from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
+from .notification import Channel, NoticeKind, NoticePreference, Notification
 from .resource import Booking, Resource
 from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
@@ -85,6 +86,10 @@ __all__ = [
     "MailStatus",
     "Meeting",
     "MeetingPlace",
+    "Channel",
+    "NoticeKind",
+    "NoticePreference",
+    "Notification",
     "MeetingKind",
     "MeetingSeries",
     "MeetingStatus",

@@ -37,6 +37,7 @@ from models import (
     db,
 )
 from models.base import RuleError, today, utcnow
+from services import notify
 from services.scope import scoped
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
@@ -335,6 +336,7 @@ def post_progress(
     action.progress.append(entry)
     if action.status == ActionStatus.OPEN:
         action.status = ActionStatus.IN_PROGRESS
+    notify.progress_reported(action, entry, by)
     return entry
 
 

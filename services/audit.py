@@ -21,6 +21,8 @@ from models import AuditEvent, User, db
 # Tables that are themselves logs or scratch data.
 UNAUDITED_TABLES = {
     "audit_event",
+    # What each user was told and read: their own inbox, not a record of the co-building.
+    "notification",
     "login_attempt",
     "unit_import",
     "place_import",

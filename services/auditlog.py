@@ -66,6 +66,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "community": {"name": "社区名称"},
     "grid": {"name": "网格名称"},
     "area": {"name": "片区名称", "retired_at": "撤销时间"},
+    "notice_preference": {"kind": "提醒类别", "channel": "提醒方式", "user_id": "用户"},
     "grid_staff": {
         "name": "姓名",
         "phone": "联系电话",

@@ -118,7 +118,7 @@ def queue_meeting_mail(meeting: Meeting, invitations: Iterable[Invitation], kind
                 meeting_id=meeting.id,
             )
         )
-    _note_pending()
+    note_pending()
     return len(invitations)
 
 
@@ -156,11 +156,11 @@ def queue_place_mail(meeting: Meeting, kind: str, places: Iterable[MeetingPlace]
             )
         )
     if staff:
-        _note_pending()
+        note_pending()
     return len(staff)
 
 
-def _note_pending() -> None:
+def note_pending() -> None:
     """Tell the web layer that this request queued mail (it sends or wakes the sender after it)."""
     if has_app_context():
         g.mail_pending = True
@@ -423,7 +423,7 @@ def retry(msg: OutboxMessage) -> None:
     """Put a failed or waiting message back at the head of the queue."""
     msg.status = MailStatus.QUEUED
     msg.next_attempt_at = utcnow()
-    _note_pending()
+    note_pending()
 
 
 def check_sender(app: Flask) -> None:

@@ -40,6 +40,7 @@ from models import (
 from models.base import utcnow
 from models.meeting import MeetingError, default_topic_deadline
 from services import mail as mailer
+from services import notify
 from services.areas import areas_in_streets
 from services.minutes import add_followup_item
 from services.rooms import clash_message, find_clash, lock_room
@@ -346,6 +347,7 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
     if scheduled:
         for inv in removed:
             mailer.queue_meeting_mail(meeting, [inv], "removed")
+        notify.meeting_cancelled(meeting, by, removed, removed=True)
     # Removed units leave the invitation before the others' invite is built: they get
     # their own CANCEL, not the update, and are no longer listed as attendees.
     for inv in removed:
@@ -355,9 +357,11 @@ def save_meeting(meeting: Meeting | None, data: MeetingData, by: User) -> Meetin
         if changed:
             mailer.queue_meeting_mail(meeting, meeting.invitations, "update")
             mailer.queue_place_mail(meeting, "update")
+            notify.meeting_changed(meeting, by)
         else:
             if added:
                 mailer.queue_meeting_mail(meeting, added, "publish")
+                notify.meeting_published(meeting, by, added)
             if new_places:
                 mailer.queue_place_mail(meeting, "publish", new_places)
     if creating:
@@ -477,6 +481,7 @@ def publish(meeting: Meeting, by: User) -> None:
     db.session.flush()
     mailer.queue_meeting_mail(meeting, meeting.invitations, "publish")
     mailer.queue_place_mail(meeting, "publish")
+    notify.meeting_published(meeting, by)
 
 
 def cancel(meeting: Meeting, reason: str, by: User) -> None:
@@ -488,6 +493,7 @@ def cancel(meeting: Meeting, reason: str, by: User) -> None:
     if was_published:
         mailer.queue_meeting_mail(meeting, meeting.invitations, "cancel")
         mailer.queue_place_mail(meeting, "cancel")
+        notify.meeting_cancelled(meeting, by)
 
 
 def mark_held(meeting: Meeting, by: User) -> None:
@@ -586,6 +592,8 @@ def submit_topic(meeting: Meeting, unit: Unit, by: User, title: str, detail: str
         cooperation=cooperation.strip(),
     )
     meeting.topics.append(topic)
+    db.session.flush()
+    notify.topic_submitted(topic, by)
     return topic
 
 
@@ -610,6 +618,7 @@ def accept_topic(topic: Topic, by: User, minutes: int = 10) -> AgendaItem:
     topic.decided_at = utcnow()
     topic.decided_by_id = by.id
     meeting.invalidate_calendar()
+    notify.topic_decided(topic, by)
     return item
 
 
@@ -622,6 +631,7 @@ def decline_topic(topic: Topic, reason: str, by: User) -> None:
     topic.decline_reason = reason.strip()
     topic.decided_at = utcnow()
     topic.decided_by_id = by.id
+    notify.topic_decided(topic, by)
 
 
 # --- attendance figures -----------------------------------------------------------------

@@ -39,6 +39,7 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from services import notify
 from services.calendar import cached_vevent
 
 FOLLOWUP_TITLE = "上次议定事项落实情况"
@@ -235,6 +236,8 @@ def submit(revision: MinutesRevision, by: User, confirm_days: int | None) -> int
             if inv.unit_id not in already:
                 revision.confirmations.append(Confirmation(unit_id=inv.unit_id))
                 asked += 1
+        db.session.flush()
+        notify.confirmation_requested(revision, by)
     return asked
 
 
@@ -259,6 +262,7 @@ def respond(revision: MinutesRevision, unit_id: int, by: User, confirmed: bool, 
     confirmation.comment = comment.strip()
     confirmation.responded_at = utcnow()
     confirmation.responded_by_id = by.id
+    notify.confirmation_answered(revision, confirmation, by)
     return confirmation
 
 
@@ -439,6 +443,14 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
         revision.pdf_sha256, revision.pdf_sm3 = digests(pdf)
         revision.version += 1
     db.session.flush()
+    actions = db.session.scalars(
+        select(Action)
+        .where(Action.meeting_id == meeting.id, Action.status != ActionStatus.DONE)
+        .options(joinedload(Action.lead_unit), selectinload(Action.co_units))
+        .order_by(Action.position, Action.id)
+    ).all()
+    # A correction re-approves the same actions: their units were told the first time.
+    notify.minutes_approved(revision, actions if revision.number == 1 else [], by)
     add_followup_to_next_meeting(meeting)
 
 

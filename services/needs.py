@@ -38,6 +38,7 @@ from models import (
 )
 from models.base import RuleError, today, utcnow
 from models.need import ACTIVE_CLAIM, CLOSED
+from services import notify
 from services.actions import ActionError, store_attachment
 from services.grids import check_grid
 from services.scope import scoped, street_ids
@@ -232,6 +233,8 @@ def claim(need: Need, unit: Unit, by: User) -> None:
     need.last_activity_at = now
     need.version += 1
     _note(need, by, f"{unit.name}认领了此{'微心愿' if need.is_wish else '需求'}。", unit.id)
+    db.session.flush()
+    notify.need_claimed(need, unit, by)
 
 
 def confirm_claim(need: Need, by: User) -> None:
@@ -243,6 +246,7 @@ def confirm_claim(need: Need, by: User) -> None:
     need.last_activity_at = need.claim_confirmed_at
     need.version += 1
     _note(need, by, "社区确认了认领，进入落实阶段。")
+    notify.claim_decided(need, need.claimed_unit_id, True, by)
 
 
 def release_claim(need: Need, by: User, reason: str) -> None:
@@ -253,6 +257,7 @@ def release_claim(need: Need, by: User, reason: str) -> None:
     if not reason:
         raise NeedError("请填写释放认领的原因。")
     unit_name = need.claimed_unit.name if need.claimed_unit else "原认领单位"
+    notify.claim_decided(need, need.claimed_unit_id, False, by, reason)
     need.status = NeedStatus.OPEN
     need.claimed_unit_id = None
     need.claimed_by_id = None
@@ -531,6 +536,7 @@ def propose_match(need: Need, resource: Resource, by: User) -> Match:
     match = Match(need_id=need.id, resource_id=resource.id, proposed_by_id=by.id)
     db.session.add(match)
     db.session.flush()
+    notify.match_event(match, by)
     return match
 
 
@@ -567,6 +573,7 @@ def decide_match(match: Match, by: User, accept: bool, reason: str = "") -> None
             f"：{match.reason}" if match.reason else "。"
         )
     _note(need, by, text, resource.owner_unit_id)
+    notify.match_event(match, by, decided=True)
 
 
 def meetings_for_action(need: Need, limit: int = 20) -> list[Meeting]:
@@ -626,6 +633,7 @@ def match_to_action(match: Match, meeting: Meeting, by: User) -> Action:
     db.session.add(action)
     db.session.flush()
     match.action_id = action.id
+    notify.action_assigned(action, by)
     _note(need, by, f"对接已转为议定事项“{action.title}”（{meeting.title}）。")
     return action
 

@@ -28,6 +28,7 @@ from models import (
     db,
 )
 from models.base import RuleError, utcnow
+from services import notify
 from services import permissions as perm
 from services.meetings import visible_meetings
 from services.places import active_communities
@@ -652,6 +653,7 @@ def request_booking(
     )
     db.session.add(booking)
     db.session.flush()
+    notify.booking_requested(booking, by)
     return booking
 
 
@@ -680,6 +682,7 @@ def approve(booking: Booking, by: User) -> None:
     booking.decided_at = utcnow()
     booking.decline_reason = ""
     db.session.flush()
+    notify.booking_decided(booking, by)
 
 
 def decline(booking: Booking, reason: str, by: User) -> None:
@@ -695,6 +698,7 @@ def decline(booking: Booking, reason: str, by: User) -> None:
     booking.decided_at = utcnow()
     booking.decline_reason = reason
     db.session.flush()
+    notify.booking_decided(booking, by)
 
 
 def cancel(booking: Booking, by: User) -> None:

@@ -17,7 +17,7 @@ from common.search import escape_like
 from exports.sheets import UNIT_COLUMNS, SheetError, SheetLimits, cell_text, read_table
 from models import Community, Unit, UnitCategory, UnitImport, UnitStatus, UnitStatusChange, User, db
 from models.base import RuleError, today, utcnow
-from services import audit
+from services import audit, notify
 from services.grids import check_grid
 from services.places import active_communities
 from services.scope import scoped
@@ -113,8 +113,9 @@ def name_taken(street_id: int, name: str, exclude_id: int | None = None) -> Unit
     return db.session.scalar(stmt)
 
 
-def create_unit(data: dict[str, Any], by: User | None) -> Unit:
-    """Register a new unit (status 报到) with the given fields."""
+def create_unit(data: dict[str, Any], by: User | None, announce: bool = True) -> Unit:
+    """Register a new unit (status 报到) with the given fields; its community's secretaries
+    hear of it (unless `announce` is false: an import tells them once)."""
     community = db.session.get(Community, data["community_id"])
     data = {**data, "grid_id": check_grid(data.get("grid_id"), community.id)}
     unit = Unit(street_id=community.street_id, status=UnitStatus.REGISTERED)
@@ -138,6 +139,8 @@ def create_unit(data: dict[str, Any], by: User | None) -> Unit:
             changed_by=by,
         )
     )
+    if announce:
+        notify.unit_registered(unit, by)
     return unit
 
 
@@ -391,7 +394,18 @@ def confirm_import(batch: UnitImport, user: User) -> list[Unit]:
         for field in ("registered_on", "agreement_date"):
             if data.get(field):
                 data[field] = date.fromisoformat(data[field])
-        created.append(create_unit(data, by=user))
+        created.append(create_unit(data, by=user, announce=False))
+    for community_id in sorted({u.community_id for u in created}):
+        units = [u for u in created if u.community_id == community_id]
+        notify.notify(
+            notify.NoticeKind.UNIT_REGISTERED,
+            notify.secretaries([community_id]),
+            f"{batch.filename}导入了 {len(units)} 个报到单位（{'、'.join(u.name for u in units[:3])}"
+            + ("等" if len(units) > 3 else "")
+            + "），请审核转为在册。",
+            f"/units?community={community_id}&status=registered",
+            user,
+        )
     batch.confirmed_at = utcnow()
     batch.created_count = len(created)
     audit.record("import", batch, summary=f"{batch.filename}：导入 {len(created)} 个单位")

@@ -60,6 +60,9 @@ from models import (
     Need,
     NeedStatus,
     NeedUpdate,
+    NoticeKind,
+    NoticePreference,
+    Notification,
     OutboxMessage,
     PlaceImport,
     PointRule,
@@ -77,6 +80,7 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from services.notify import unsubscribe_token
 from tests import conftest
 from tests.conftest import PASSWORD, _clear
 
@@ -1191,6 +1195,63 @@ MATRIX: list[Row] = [
     Row("stats.index", "GET", "/stats?from={year}-01-01&to={year}-06-30&street={street}", grid(**STAFF_READ)),
     # The report renders a PDF (slow): one row.
     Row("stats.report", "GET", "/stats/report.pdf?year={year}", grid(**STAFF_READ)),
+    # notifications: each user their own (another's is not found); the unsubscribe link from a
+    # mail works without logging in, a forged one is not found.
+    Row("notifications.index", "GET", "/notifications", grid(**EVERYONE)),
+    Row("notifications.index", "GET", "/notifications?unread=1", grid(**EVERYONE)),
+    Row(
+        "notifications.open_one",
+        "POST",
+        "/notifications/{notice}/open",
+        grid(default=404, liaison_a=302),
+        data=no_data,
+        success=frozenset({"liaison_a"}),
+    ),
+    Row(
+        "notifications.read_one",
+        "POST",
+        "/notifications/{notice}/read",
+        grid(default=404, liaison_a=302),
+        data=no_data,
+        success=frozenset({"liaison_a"}),
+    ),
+    Row(
+        "notifications.read_all",
+        "POST",
+        "/notifications/read-all",
+        grid(default=302),
+        data=no_data,
+        success=frozenset({"liaison_a"}),
+    ),
+    Row("notifications.settings", "GET", "/notifications/settings", grid(**EVERYONE)),
+    Row(
+        "notifications.settings",
+        "POST",
+        "/notifications/settings",
+        grid(default=302),
+        data=lambda world: {f"kind_{k.value}": "digest" for k in NoticeKind},
+        success=LOGGED_IN,
+    ),
+    Row(
+        "notifications.unsubscribe",
+        "GET",
+        "/notifications/unsubscribe/{unsubscribe}",
+        grid(anonymous=200, default=200),
+    ),
+    Row(
+        "notifications.unsubscribe",
+        "GET",
+        "/notifications/unsubscribe/forged",
+        grid(anonymous=404, default=404),
+    ),
+    Row(
+        "notifications.unsubscribe",
+        "POST",
+        "/notifications/unsubscribe/{unsubscribe}",
+        grid(anonymous=200, default=200),
+        data=no_data,
+        success=frozenset(PERSONAS),
+    ),
     # The roll-up by district and city: observers and the system administrator.
     Row("stats.rollup_view", "GET", "/stats/rollup", grid(admin=200)),
     Row("stats.ranking", "GET", "/stats/points", grid(**EVERYONE)),
@@ -1283,6 +1344,10 @@ def _snapshot() -> dict:
         "needs": rows(Need.id, Need.status, Need.claimed_unit_id, Need.version, order=Need.id),
         "need_updates": rows(NeedUpdate.id, NeedUpdate.need_id, order=NeedUpdate.id),
         "matches": rows(Match.id, Match.status, Match.action_id, order=Match.id),
+        "notifications": rows(Notification.id, Notification.read_at, order=Notification.id),
+        "notice_preferences": rows(
+            NoticePreference.kind, NoticePreference.channel, order=NoticePreference.id
+        ),
         "point_rules": rows(PointRule.key, PointRule.points, order=PointRule.key),
         "rooms": rows(
             Room.id,
@@ -1418,6 +1483,8 @@ class MatrixWorld(conftest.World):
     unit_c_match: int  # unit C's resource proposed for `need`
     community_match: int  # community 1's own resource proposed for `need`
     accepted_match: int  # unit A's `resource` accepted for `active_need`, no action yet
+    notice: int  # liaison A's unread notification
+    unsubscribe: str  # liaison A's link to stop booking-request mail
 
 
 def _build_extras(app, world: conftest.World) -> MatrixWorld:
@@ -1654,8 +1721,17 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
             decided_at=now,
         )
         db.session.add_all([unit_c_match, community_match, accepted_match])
+        notice = Notification(
+            user_id=world.liaison_a,
+            kind=NoticeKind.BOOKING_DECIDED,
+            text="矩阵提醒",
+            url=f"/bookings/{booking_.id}",
+        )
+        db.session.add(notice)
         db.session.commit()
         return MatrixWorld(
+            notice=notice.id,
+            unsubscribe=unsubscribe_token(world.liaison_a, NoticeKind.BOOKING_REQUESTED),
             **vars(world),
             room1=room1,
             grid1=grid1.id,

@@ -78,7 +78,8 @@ def _aimed_at_street_one(row) -> bool:
     url = row.url
     for placeholder in NOT_OBJECTS:
         url = url.replace(placeholder, "")
-    return "{" in url and not row.endpoint.startswith("auth.")
+    # A mail's unsubscribe link is a capability: whoever holds it may use it, in any street.
+    return "{" in url and not row.endpoint.startswith(("auth.", "notifications.unsubscribe"))
 
 
 ROWS = [row for row in MATRIX if _aimed_at_street_one(row)]

@@ -12,7 +12,7 @@ from common.dates import cn_number, format_date, format_datetime, format_time, l
 from common.html import clean_html
 from common.links import external_url
 from models.enums import MeetingKind, MeetingStatus, Role, UnitCategory, UnitStatus
-from services import permissions, places
+from services import notify, permissions, places
 
 
 def rich(html: str | None) -> Markup:
@@ -75,6 +75,15 @@ def community_name(community_id: int | None, name: str | None) -> str:
     return labels.get(community_id, name or "") if community_id is not None else (name or "")
 
 
+def unread_notices() -> int:
+    """The bell's count for the signed-in user: one statement per page, at most."""
+    if not current_user.is_authenticated:
+        return 0
+    if "_unread_notices" not in g:
+        g._unread_notices = notify.unread_count(current_user.id)
+    return g._unread_notices
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
@@ -94,6 +103,7 @@ def register(app: Flask) -> None:
         KINDS=places.KINDS,
         place_kind=places.kind_for,
         community_name=community_name,
+        unread_notices=unread_notices,
         url_with=url_with,
         url_for=cached_url_for,
     )
