@@ -39,6 +39,8 @@ class Defaults:
     NOTIFICATIONS_PER_PAGE = 30
     # Notifications older than this are forgotten by the daily `flask digest`.
     NOTIFICATION_KEEP_DAYS = 180
+    # An open action without a progress report for this many days is “stalled” on the 督办 board.
+    ACTION_STALLED_DAYS = 30
     # The address users reach the app at (e.g. https://gongjian.dongdajie.gov.cn): the only
     # source of the links in invites, feeds, mails and archived minutes. Unset: DEV_BASE_URL,
     # with a warning at start-up; with HTTPS on the app refuses to start without it.

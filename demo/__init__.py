@@ -20,6 +20,7 @@ from demo import (
     resources,
     second_street,
     stats,
+    supervision,
     units,
 )
 
@@ -37,5 +38,6 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     grids.seed(street)
     logins += second_street.seed(password)
     levels.seed()
+    supervision.seed()
     notifications.seed()
     return logins

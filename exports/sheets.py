@@ -195,6 +195,8 @@ ACTION_HEADERS = [
     "是否逾期",
     "完成日期",
     "完成情况",
+    "按期完成",
+    "变更与督办",
 ]
 
 
@@ -216,6 +218,8 @@ def action_row(action, today: date) -> list[Any]:
         "逾期" if overdue else "",
         action.done_on,
         action.result,
+        ("逾期完成" if action.done_late else "按期完成") if action.is_done else "",
+        "；".join(e.summary for e in action.events),
     ]
 
 

@@ -1,6 +1,14 @@
 """All models, imported here so metadata and migrations see every table."""
 
-from .action import Action, ActionProgress, ActionTag, Attachment, action_co_unit
+from .action import (
+    Action,
+    ActionEvent,
+    ActionEventKind,
+    ActionProgress,
+    ActionTag,
+    Attachment,
+    action_co_unit,
+)
 from .audit import AuditEvent
 from .base import Base, db
 from .enums import (
@@ -65,6 +73,8 @@ __all__ = [
     "Visibility",
     "need_update_photo",
     "Action",
+    "ActionEvent",
+    "ActionEventKind",
     "ActionProgress",
     "ActionStatus",
     "ActionTag",

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.dates import SHANGHAI
+
 from .base import Base, utcnow
-from .enums import ActionStatus, Principle, enum_column
+from .enums import ActionStatus, LabelledEnum, Principle, enum_column
 from .geo import Community
 from .meeting import Meeting
 from .unit import Unit
@@ -67,6 +69,9 @@ class Action(Base):
     progress: Mapped[list[ActionProgress]] = relationship(
         back_populates="action", cascade="all, delete-orphan", order_by="ActionProgress.id"
     )
+    events: Mapped[list[ActionEvent]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionEvent.id"
+    )
 
     @property
     def principles(self) -> list[Principle]:
@@ -81,10 +86,69 @@ class Action(Base):
     def is_overdue(self, today: date) -> bool:
         return self.status != ActionStatus.DONE and self.due_on < today
 
+    @property
+    def done_late(self) -> bool:
+        """Done after its due date (the date in force: an extension moved it, with a reason)."""
+        return self.is_done and self.done_on is not None and self.done_on > self.due_on
+
+    @property
+    def supervisions(self) -> list[ActionEvent]:
+        return [e for e in self.events if e.kind == ActionEventKind.SUPERVISE]
+
+    @property
+    def changes(self) -> list[ActionEvent]:
+        return [e for e in self.events if e.kind != ActionEventKind.SUPERVISE]
+
     def involves(self, unit_id: int | None) -> bool:
         return unit_id is not None and (
             unit_id == self.lead_unit_id or any(u.id == unit_id for u in self.co_units)
         )
+
+
+class ActionEventKind(LabelledEnum):
+    """What happened to an action besides its progress: 督办, a new due date, a new lead."""
+
+    SUPERVISE = "supervise", "督办"
+    EXTEND = "extend", "调整完成时限"
+    RELEAD = "relead", "更换牵头单位"
+
+
+class ActionEvent(Base):
+    """One 督办 notice, due-date change or lead change on an action, with its reason: the
+    action's history, the ledger's 变更与督办 column and the next minutes' follow-up show them."""
+
+    __tablename__ = "action_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ActionEventKind] = mapped_column(enum_column(ActionEventKind, "action_event_kind"))
+    # 督办: what is asked and by when; a change: the reason, and the value before and after.
+    text: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[date | None] = mapped_column()
+    before: Mapped[str] = mapped_column(String(200), default="")
+    after: Mapped[str] = mapped_column(String(200), default="")
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    by_name: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    action: Mapped[Action] = relationship(back_populates="events")
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind.label}：{self.text[:30]}"
+
+    @property
+    def is_supervision(self) -> bool:
+        return self.kind == ActionEventKind.SUPERVISE
+
+    @property
+    def summary(self) -> str:
+        """One line for the ledger and the minutes' follow-up."""
+        day = self.created_at.astimezone(SHANGHAI).date().isoformat()
+        if self.kind == ActionEventKind.SUPERVISE:
+            until = f"，限 {self.deadline.isoformat()} 前" if self.deadline else ""
+            return f"{day} 督办{until}：{self.text}"
+        return f"{day} {self.kind.label}（{self.before} → {self.after}）：{self.text}"
 
 
 class ActionTag(Base):

@@ -55,6 +55,7 @@ OBJECT_LABELS = {
     "minutes_confirmation": "纪要会签",
     "action": "议定事项",
     "action_progress": "事项进展",
+    "action_event": "事项督办与变更",
     "action_co_unit": "事项协同单位",
     "action_tag": "事项共建方向",
     "attachment": "附件",

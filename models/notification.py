@@ -29,6 +29,8 @@ class NoticeKind(LabelledEnum):
     ACTION_ASSIGNED = "action_assigned", "议定事项交办"
     ACTION_DUE = "action_due", "议定事项即将到期"
     ACTION_OVERDUE = "action_overdue", "议定事项逾期"
+    SUPERVISED = "supervised", "督办通知"
+    ACTION_CHANGED = "action_changed", "事项时限或牵头单位调整"
     PROGRESS_REPORTED = "progress_reported", "事项进展报送"
     BOOKING_REQUESTED = "booking_requested", "预约申请"
     BOOKING_DECIDED = "booking_decided", "预约审批结果"
@@ -62,6 +64,8 @@ DEFAULT_CHANNELS: dict[NoticeKind, Channel] = {
     NoticeKind.ACTION_ASSIGNED: Channel.MAIL,
     NoticeKind.ACTION_DUE: Channel.DIGEST,
     NoticeKind.ACTION_OVERDUE: Channel.DIGEST,
+    NoticeKind.SUPERVISED: Channel.MAIL,
+    NoticeKind.ACTION_CHANGED: Channel.MAIL,
     NoticeKind.PROGRESS_REPORTED: Channel.DIGEST,
     NoticeKind.BOOKING_REQUESTED: Channel.MAIL,
     NoticeKind.BOOKING_DECIDED: Channel.MAIL,

@@ -67,6 +67,16 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "grid": {"name": "网格名称"},
     "area": {"name": "片区名称", "retired_at": "撤销时间"},
     "notice_preference": {"kind": "提醒类别", "channel": "提醒方式", "user_id": "用户"},
+    "action_event": {
+        "action_id": "议定事项",
+        "kind": "类别",
+        "text": "督办要求或原因",
+        "deadline": "督办期限",
+        "before": "调整前",
+        "after": "调整后",
+        "by_id": "经办人",
+        "by_name": "经办人姓名",
+    },
     "grid_staff": {
         "name": "姓名",
         "phone": "联系电话",

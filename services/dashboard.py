@@ -77,6 +77,7 @@ class CommunityFigures:
     present: int = 0
     actions_total: int = 0
     actions_done: int = 0
+    actions_done_late: int = 0  # of actions_done: after their due date
     actions_open: int = 0
     actions_overdue: int = 0
     needs_posted: int = 0
@@ -100,6 +101,7 @@ NUMBER_FIELDS = (
     "present",
     "actions_total",
     "actions_done",
+    "actions_done_late",
     "actions_open",
     "actions_overdue",
     "needs_posted",
@@ -108,6 +110,28 @@ NUMBER_FIELDS = (
     "resources",
     "bookings",
 )
+
+
+def action_state(day):
+    """An action's state on `day` for the figures: done (on time), done_late, overdue or open."""
+    done = Action.status == ActionStatus.DONE
+    overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < day)
+    return case(
+        (and_(done, Action.done_on > Action.due_on), "done_late"),
+        (done, "done"),
+        (overdue, "overdue"),
+        else_="open",
+    )
+
+
+def count_actions(row: CommunityFigures, state: str, n: int) -> None:
+    """Add n actions in `state` to a row: a late one counts as done and as done late."""
+    row.actions_total += n
+    if state == "done_late":
+        row.actions_done += n
+        row.actions_done_late += n
+    else:
+        setattr(row, f"actions_{state}", getattr(row, f"actions_{state}") + n)
 
 
 @dataclass
@@ -176,8 +200,7 @@ def street_dashboard(street: Street, period: Period, day: date | None = None) ->
                 r.present += n
     for cid, st, n in run(q.actions):
         if (r := row(cid)) is not None:
-            r.actions_total += n
-            setattr(r, f"actions_{st}", getattr(r, f"actions_{st}") + n)
+            count_actions(r, st, n)
     for cid, posted, still_open in run(q.needs_posted):
         if (r := row(cid)) is not None:
             r.needs_posted, r.needs_open = posted, int(still_open or 0)
@@ -253,10 +276,7 @@ def _dashboard_selects(dialect: str) -> _DashboardSelects:
     )
 
     # Actions agreed at meetings in the period, by their status today.
-    overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < bindparam("day"))
-    state = case((Action.status == ActionStatus.DONE, "done"), (overdue, "overdue"), else_="open").label(
-        "state"
-    )
+    state = action_state(bindparam("day")).label("state")
     actions = (
         select(Action.community_id, state, func.count())
         .join(Meeting, Meeting.id == Action.meeting_id)

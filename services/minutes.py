@@ -515,7 +515,7 @@ def carried_over(meeting: Meeting) -> list[Action]:
         open_actions(meeting)
         .join(Meeting, Meeting.id == Action.meeting_id)
         .where(Meeting.start_at < meeting.start_at, Meeting.id != meeting.id)
-        .options(joinedload(Action.meeting), joinedload(Action.lead_unit))
+        .options(joinedload(Action.meeting), joinedload(Action.lead_unit), selectinload(Action.events))
         .order_by(Meeting.start_at, Action.position, Action.id)
     )
     return list(db.session.scalars(stmt))

@@ -404,6 +404,31 @@ def action_assigned(action, by: User | None) -> None:
     )
 
 
+def supervised(action, event, by: User | None) -> None:
+    """A 督办 notice: the lead unit must answer by its deadline; the host is told too."""
+    notify(
+        NoticeKind.SUPERVISED,
+        [*liaisons([action.lead_unit_id]), *host_staff(action.meeting)],
+        f"{event.by_name}督办议定事项“{action.title}”：{event.text}（请于 {format_date(event.deadline)} 前落实并报送进展）",
+        f"/actions/{action.id}",
+        by,
+    )
+
+
+def action_changed(action, event, by: User | None, former_lead_id: int | None = None) -> None:
+    """A new due date or a new lead: the units concerned (the former lead too) and the host."""
+    notify(
+        NoticeKind.ACTION_CHANGED,
+        [
+            *liaisons([action.lead_unit_id, former_lead_id, *(u.id for u in action.co_units)]),
+            *host_staff(action.meeting),
+        ],
+        f"议定事项“{action.title}”{event.kind.label}：{event.before} → {event.after}。原因：{event.text}",
+        f"/actions/{action.id}",
+        by,
+    )
+
+
 def progress_reported(action, entry, by: User | None) -> None:
     who = by.unit.name if by is not None and by.unit is not None else (by.display_name if by else "")
     notify(

@@ -684,3 +684,27 @@ def may_hold_feed(user, kind: str, target: int) -> bool:
             user.role == Role.SECRETARY and unit.community_id == user.community_id
         )
     return False
+
+
+# --- 督办 (supervision) ----------------------------------------------------------------------
+
+
+def can_view_supervision_board(user: User) -> bool:
+    """The board of overdue and stalled actions: street admins, observers, the system administrator."""
+    return user.is_authenticated and user.role in (Role.SYSADMIN, Role.ADMIN, Role.OBSERVER)
+
+
+def can_supervise(user: User, action) -> bool:
+    """Send a 督办 notice on an action: its street's admin, an observer above it, the system
+    administrator; never on an action already done."""
+    if not user.is_authenticated or action.is_done:
+        return False
+    if user.role == Role.OBSERVER:
+        return in_scope(user, action.street_id)
+    return is_admin_of(user, action.street_id)
+
+
+def can_change_action(user: User, action) -> bool:
+    """Move an action's due date or give it another lead (with a reason): whoever manages the
+    meeting it was agreed at (the host's secretary, the street's admin, the convener)."""
+    return not action.is_done and can_manage_meeting(user, action.meeting)

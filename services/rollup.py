@@ -16,7 +16,6 @@ from sqlalchemy.orm import aliased
 
 from models import (
     Action,
-    ActionStatus,
     Attendance,
     Booking,
     BookingStatus,
@@ -36,7 +35,7 @@ from models import (
     db,
 )
 from models.base import today
-from services.dashboard import CommunityFigures
+from services.dashboard import CommunityFigures, action_state, count_actions
 from services.periods import Period
 
 LEVEL_ROW = 0  # key of the row for the level's own meetings
@@ -131,11 +130,6 @@ def rollup(place: City | District, period: Period, day: date | None = None) -> R
     return Rollup(place, period, rows, total)
 
 
-def _action_state(day: date):
-    overdue = and_(Action.status != ActionStatus.DONE, Action.due_on < day)
-    return case((Action.status == ActionStatus.DONE, "done"), (overdue, "overdue"), else_="open")
-
-
 def level_figures(key, where, period: Period, day: date) -> dict[int, CommunityFigures]:
     """Per value of `key` (Meeting.district_id or Meeting.city_id): the held meetings matching
     `where` in the period, their attendance, and the actions agreed at them (three statements)."""
@@ -156,7 +150,7 @@ def level_figures(key, where, period: Period, day: date) -> dict[int, CommunityF
         row(k).invited += n
         if att == Attendance.PRESENT:
             row(k).present += n
-    state = _action_state(day)
+    state = action_state(day)
     for k, st, n in db.session.execute(
         select(key, state, func.count())
         .select_from(Action)
@@ -164,8 +158,7 @@ def level_figures(key, where, period: Period, day: date) -> dict[int, CommunityF
         .where(where, *_in_period(period))
         .group_by(key, state)
     ):
-        row(k).actions_total += n
-        setattr(row(k), f"actions_{st}", getattr(row(k), f"actions_{st}") + n)
+        count_actions(row(k), st, n)
     return rows
 
 
@@ -194,15 +187,14 @@ def street_figures(street_ids: list[int], period: Period, day: date) -> dict[int
         rows[sid].invited += n
         if att == Attendance.PRESENT:
             rows[sid].present += n
-    state = _action_state(day)
+    state = action_state(day)
     for sid, st, n in db.session.execute(
         select(Action.street_id, state, func.count())
         .join(Meeting, Meeting.id == Action.meeting_id)
         .where(Action.street_id.in_(street_ids), below_street, *_in_period(period))
         .group_by(Action.street_id, state)
     ):
-        rows[sid].actions_total += n
-        setattr(rows[sid], f"actions_{st}", getattr(rows[sid], f"actions_{st}") + n)
+        count_actions(rows[sid], st, n)
     is_open = case(
         (Need.status.in_([NeedStatus.OPEN, NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS]), 1), else_=0
     )

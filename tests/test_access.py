@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from models import (
     Action,
+    ActionEvent,
     ActionProgress,
     ActionStatus,
     ArchiveCounter,
@@ -790,6 +791,38 @@ MATRIX: list[Row] = [
     ),
     Row("actions.detail", "GET", "/actions/{action}", grid(**INVITED_READ)),
     Row("actions.detail", "GET", "/actions/999999", grid(default=404)),
+    # 督办: street admins and observers (here the system administrator); changing the due date
+    # or the lead, with a reason: whoever manages the meeting it was agreed at.
+    Row("actions.board", "GET", "/actions/supervision", grid(admin=200)),
+    Row("actions.board", "GET", "/actions/supervision?sort=idle&community={community1}", grid(admin=200)),
+    Row(
+        "actions.supervise",
+        "POST",
+        "/actions/{action}/supervise",
+        grid(admin=302),
+        data=lambda world: {
+            "text": "请本周内报送进展",
+            "deadline": (today() + timedelta(days=7)).isoformat(),
+        },
+        success=frozenset({"admin"}),
+    ),
+    Row(
+        "actions.extend",
+        "POST",
+        "/actions/{action}/extend",
+        grid(**C1_MANAGERS_POST),
+        data=lambda world: {"due_on": (today() + timedelta(days=60)).isoformat(), "reason": "等待上级批复"},
+        success=C1_MANAGER_SET,
+    ),
+    Row(
+        "actions.change_lead",
+        "POST",
+        "/actions/{action}/lead",
+        grid(**C1_MANAGERS_POST),
+        data=lambda world: {"unit_id": world.unit_c, "reason": "原牵头单位搬迁"},
+        success=C1_MANAGER_SET,
+    ),
+    Row("actions.supervise", "POST", "/actions/999999/supervise", grid(default=404), data=no_data),
     Row("actions.attachment", "GET", "/attachments/{attachment}", grid(**INVITED_READ)),
     Row("actions.attachment", "GET", "/attachments/999999", grid(default=404)),
     Row(
@@ -1336,7 +1369,10 @@ def _snapshot() -> dict:
             MinutesRevision.id, MinutesRevision.status, MinutesRevision.version, order=MinutesRevision.id
         ),
         "confirmations": rows(Confirmation.id, Confirmation.status, order=Confirmation.id),
-        "actions": rows(Action.id, Action.status, progress, order=Action.id),
+        "actions": rows(
+            Action.id, Action.status, Action.due_on, Action.lead_unit_id, progress, order=Action.id
+        ),
+        "action_events": rows(ActionEvent.id, order=ActionEvent.id),
         "feeds": rows(CalendarFeed.id, CalendarFeed.token, order=CalendarFeed.id),
         "outbox": rows(OutboxMessage.id, OutboxMessage.status, order=OutboxMessage.id),
         "resources": rows(Resource.id, Resource.active, Resource.version, order=Resource.id),

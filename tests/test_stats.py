@@ -61,6 +61,7 @@ def test_dashboard_figures_per_community(app, world, client, login_as):
         "attendance_rate": "75%",  # 3 present of 4 invitations
         "actions_total": "3",
         "actions_done": "2",
+        "actions_done_late": "1",  # 逾期完成的事项: done 20 May, due 30 April
         "actions_open": "0",
         "actions_overdue": "1",  # the one in progress is due 30 December, overdue by now
         "needs_posted": "2",

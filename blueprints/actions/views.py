@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from blueprints.actions import bp
-from blueprints.actions.forms import CloseForm, ProgressForm
+from blueprints.actions.forms import CloseForm, ExtendForm, LeadForm, ProgressForm, SuperviseForm
 from exports.sheets import actions_to_csv, actions_to_xlsx
 from models import (
     Action,
@@ -20,10 +20,10 @@ from models import (
 )
 from models.base import today
 from services import actions as svc
-from services import audit
+from services import audit, supervision
 from services import permissions as perm
 from services.places import community_options
-from services.scope import in_scope
+from services.scope import in_scope, visible_streets
 from web.downloads import download_response
 from web.flow import attempt, write_in_get
 from web.pagination import paginate
@@ -83,7 +83,9 @@ def export(fmt: str):
     if not perm.can_export_actions(current_user):
         abort(403)
     actions = db.session.scalars(
-        svc.ledger_query(current_user, _filters()).options(joinedload(Action.meeting))
+        svc.ledger_query(current_user, _filters()).options(
+            joinedload(Action.meeting), selectinload(Action.events)
+        )
     ).all()
     # Build the file before the audit commit: the commit expires the loaded actions (every
     # row would be read again, one SELECT each) and the write lock is not held meanwhile.
@@ -108,6 +110,7 @@ def _load(action_id: int) -> Action:
             selectinload(Action.tags),
             selectinload(Action.progress).joinedload(ActionProgress.author),
             selectinload(Action.progress).joinedload(ActionProgress.attachment),
+            selectinload(Action.events),
         )
     )
     if action is None:
@@ -122,17 +125,30 @@ def _load(action_id: int) -> Action:
 def detail(action_id: int):
     """One action with its progress reports."""
     action = _load(action_id)
-    return render_template(
-        "actions/detail.html",
-        action=action,
-        today=today(),
-        progress_form=ProgressForm()
-        if perm.can_report_progress(current_user, action) and action.status != ActionStatus.DONE
-        else None,
-        close_form=CloseForm()
-        if perm.can_close_action(current_user, action) and action.status != ActionStatus.DONE
-        else None,
-    )
+    return _detail_page(action)
+
+
+def _detail_page(action: Action, status: int = 200, **forms):
+    """The action's page with each form the user may use (a refused one passed in, with its errors)."""
+    open_ = action.status != ActionStatus.DONE
+    defaults = {
+        "progress_form": ProgressForm if perm.can_report_progress(current_user, action) and open_ else None,
+        "close_form": CloseForm if perm.can_close_action(current_user, action) and open_ else None,
+        "supervise_form": SuperviseForm if perm.can_supervise(current_user, action) else None,
+        "extend_form": ExtendForm if perm.can_change_action(current_user, action) else None,
+        "lead_form": LeadForm if perm.can_change_action(current_user, action) else None,
+    }
+    built = {}
+    for name, cls in defaults.items():
+        form = forms.get(name) or (cls(formdata=None) if cls is not None else None)
+        built[name] = form
+    if built["lead_form"] is not None:
+        built["lead_form"].unit_id.choices = _lead_choices(action)
+    return render_template("actions/detail.html", action=action, today=today(), **built), status
+
+
+def _lead_choices(action: Action) -> list[tuple[int, str]]:
+    return [(0, "—")] + [(u.id, u.name) for u in supervision.lead_choices(action)]
 
 
 @bp.route("/actions/<int:action_id>/progress", methods=["POST"])
@@ -161,13 +177,7 @@ def progress(action_id: int):
 
     if form.validate_on_submit() and attempt(report, "进展已报送。", errors=beside_the_field):
         return redirect(url_for("actions.detail", action_id=action.id))
-    return render_template(
-        "actions/detail.html",
-        action=action,
-        today=today(),
-        progress_form=form,
-        close_form=CloseForm() if perm.can_close_action(current_user, action) else None,
-    ), 400
+    return _detail_page(action, 400, progress_form=form)
 
 
 @bp.route("/actions/<int:action_id>/done", methods=["POST"])
@@ -184,13 +194,87 @@ def done(action_id: int):
         errors=form.result,
     ):
         return redirect(url_for("actions.detail", action_id=action.id))
+    return _detail_page(action, 400, close_form=form)
+
+
+@bp.route("/actions/<int:action_id>/supervise", methods=["POST"])
+@login_required
+def supervise(action_id: int):
+    """Send a 督办 notice to the lead unit (and the host), with a deadline."""
+    action = _load(action_id)
+    if not perm.can_supervise(current_user, action):
+        abort(403)
+    form = SuperviseForm()
+    if form.validate_on_submit() and attempt(
+        lambda: supervision.supervise(action, current_user, form.text.data, form.deadline.data),
+        "督办通知已发出。",
+        errors=form.text,
+    ):
+        return redirect(url_for("actions.detail", action_id=action.id))
+    return _detail_page(action, 400, supervise_form=form)
+
+
+@bp.route("/actions/<int:action_id>/extend", methods=["POST"])
+@login_required
+def extend(action_id: int):
+    """Move the due date, with a reason."""
+    action = _load(action_id)
+    if not perm.can_change_action(current_user, action):
+        abort(403)
+    form = ExtendForm()
+    if form.validate_on_submit() and attempt(
+        lambda: supervision.extend(action, current_user, form.due_on.data, form.reason.data),
+        "完成时限已调整。",
+        errors=form.due_on,
+    ):
+        return redirect(url_for("actions.detail", action_id=action.id))
+    return _detail_page(action, 400, extend_form=form)
+
+
+@bp.route("/actions/<int:action_id>/lead", methods=["POST"])
+@login_required
+def change_lead(action_id: int):
+    """Give the action another lead unit, with a reason."""
+    action = _load(action_id)
+    if not perm.can_change_action(current_user, action):
+        abort(403)
+    form = LeadForm()
+    form.unit_id.choices = _lead_choices(action)
+    if form.validate_on_submit() and attempt(
+        lambda: supervision.change_lead(
+            action, current_user, db.session.get(Unit, form.unit_id.data), form.reason.data
+        ),
+        "牵头单位已更换。",
+        errors=form.unit_id,
+    ):
+        return redirect(url_for("actions.detail", action_id=action.id))
+    return _detail_page(action, 400, lead_form=form)
+
+
+@bp.route("/actions/supervision")
+@login_required
+def board():
+    """The 督办 board: overdue and stalled actions across communities, most overdue first."""
+    if not perm.can_view_supervision_board(current_user):
+        abort(403)
+    args = request.args
+    sort = args.get("sort", "overdue")
+    f = supervision.BoardFilters(
+        street_id=args.get("street", type=int),
+        community_id=args.get("community", type=int),
+        sort=sort if sort in supervision.SORTS else "overdue",
+    )
+    pagination = paginate(supervision.board_rows(current_user, f), per_page=50, rows=True)
     return render_template(
-        "actions/detail.html",
-        action=action,
+        "actions/board.html",
+        pagination=pagination,
+        f=f,
+        sorts=supervision.SORTS,
+        streets=visible_streets(current_user),
+        communities=community_options(current_user),
         today=today(),
-        progress_form=ProgressForm() if perm.can_report_progress(current_user, action) else None,
-        close_form=form,
-    ), 400
+        stalled_days=supervision.stalled_days(),
+    )
 
 
 @bp.route("/attachments/<int:attachment_id>")
