@@ -37,6 +37,17 @@ class Defaults:
     AUDIT_PER_PAGE = 50
     MEETINGS_PER_PAGE = 30
     NOTIFICATIONS_PER_PAGE = 30
+    # Replies from calendar clients (iMIP): the address invitations name as their organizer, so
+    # that Outlook's or Thunderbird's "accept" reaches Gongjian (flask receive-mail as its SMTP/
+    # LMTP endpoint, or flask fetch-replies over IMAP). Unset: the host's own address, replies
+    # then reach the secretary's mailbox only.
+    CALENDAR_REPLY_TO = None
+    IMAP_HOST = None
+    IMAP_PORT = 993
+    IMAP_SSL = True
+    IMAP_USER = None
+    IMAP_PASSWORD = None
+    IMAP_FOLDER = "INBOX"
     # Notifications older than this are forgotten by the daily `flask digest`.
     NOTIFICATION_KEEP_DAYS = 180
     # An open action without a progress report for this many days is “stalled” on the 督办 board.
@@ -82,6 +93,13 @@ ENV_SETTINGS = {
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_DELIVERY": str,
+    "CALENDAR_REPLY_TO": str,
+    "IMAP_HOST": str,
+    "IMAP_PORT": int,
+    "IMAP_SSL": bool,
+    "IMAP_USER": str,
+    "IMAP_PASSWORD": str,
+    "IMAP_FOLDER": str,
 }
 
 

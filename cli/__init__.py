@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import archive, backup, demo, mail, users
+from cli import archive, backup, demo, mail, replies, users
 
 COMMANDS = (
     demo.seed_demo_command,
     mail.remind_command,
     mail.digest_command,
+    replies.receive_mail_command,
+    replies.fetch_replies_command,
     archive.verify_archive_command,
     archive.migrate_archive_command,
     users.create_user_command,

@@ -36,7 +36,10 @@ def confirmation_rows(revision: MinutesRevision) -> list[dict]:
 
 
 def minutes_context(
-    revision: MinutesRevision, attendance: list[dict] | None = None, actions: list[dict] | None = None
+    revision: MinutesRevision,
+    attendance: list[dict] | None = None,
+    actions: list[dict] | None = None,
+    followup: list[dict] | None = None,
 ) -> dict:
     """Everything the minutes document shows: the snapshots once approved, else the given records.
 
@@ -48,6 +51,7 @@ def minutes_context(
     approved = revision.status == MinutesStatus.APPROVED
     if approved:
         attendance, actions = revision.attendance_snapshot, revision.actions_snapshot
+        followup = revision.followup_snapshot
     elif attendance is None or actions is None:
         raise ValueError("a draft's attendance and actions must be given")
     groups = {a.value: [] for a in Attendance}
@@ -69,6 +73,7 @@ def minutes_context(
         "not_signed": groups[Attendance.UNKNOWN.value],
         "delegates": [row for row in attendance if row.get("delegate")],
         "actions": actions,
+        "followup": followup or [],
         "confirmations": confirmations,
         "confirmed": answers[ConfirmationStatus.CONFIRMED.value],
         "commented": answers[ConfirmationStatus.COMMENTED.value],
@@ -117,10 +122,11 @@ def render_minutes_pdf(
     attendance: list[dict] | None = None,
     actions: list[dict] | None = None,
     vevent: str | None = None,
+    followup: list[dict] | None = None,
 ) -> bytes:
     """Render the minutes: a watermarked draft, or with `vevent` (the meeting's event text) the
     approved minutes as PDF/A-3b with the meeting's .ics and the minutes as JSON attached."""
-    ctx = minutes_context(revision, attendance, actions)
+    ctx = minutes_context(revision, attendance, actions, followup)
     html = render_template("pdf/minutes.html", **ctx)
     meeting = ctx["meeting"]
     title = f"{meeting.title} 会议纪要"

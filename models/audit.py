@@ -24,6 +24,8 @@ ACTION_LABELS = {
     "password": "修改密码",
     "import": "导入",
     "export": "导出",
+    "calendar_reply": "日历回复",
+    "calendar_reply_refused": "拒收日历回复",
 }
 
 OBJECT_LABELS = {

@@ -89,6 +89,9 @@ class MinutesRevision(Base):
     # What the approved PDF showed, kept with the revision.
     attendance_snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     actions_snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # 上次议定事项落实情况: the host's earlier actions still open at approval, with their progress,
+    # 督办 and changes (empty for revisions approved before it was recorded).
+    followup_snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, info={"audit": False}))
     pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
     pdf_sm3: Mapped[str] = mapped_column(String(64), default="")

@@ -295,6 +295,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "approved_by_name": "签发人姓名",
         "attendance_snapshot": "出席情况（存档）",
         "actions_snapshot": "议定事项（存档）",
+        "followup_snapshot": "上次议定事项落实情况（存档）",
         "pdf_sha256": "PDF 的 SHA-256 摘要",
         "pdf_sm3": "PDF 的 SM3 摘要",
     },

@@ -49,19 +49,24 @@ def calendar_cache_key() -> str:
     request's Host) is stale, so a change of configuration reaches every calendar.
     """
     cfg = current_app.config
-    return _cache_key(base_url(), cfg["MAIL_DEFAULT_SENDER"])
+    return _cache_key(base_url(), cfg["MAIL_DEFAULT_SENDER"], cfg.get("CALENDAR_REPLY_TO") or "")
 
 
 @lru_cache(maxsize=8)
-def _cache_key(base: str, sender: str) -> str:
-    return hashlib.sha256(f"{base}\n{sender}".encode()).hexdigest()[:16]
+def _cache_key(base: str, sender: str, reply_to: str = "") -> str:
+    suffix = f"\n{reply_to}" if reply_to else ""  # keys made before CALENDAR_REPLY_TO stay valid
+    return hashlib.sha256(f"{base}\n{sender}{suffix}".encode()).hexdigest()[:16]
 
 
 def organizer_email(meeting: Meeting, secretaries: dict[int, str | None] | None = None) -> str:
     """The host's address: the community's secretary, else the creator, else the configured sender.
 
     secretaries, if given, memoises the secretary's address per community across calls.
+    With CALENDAR_REPLY_TO set, every invitation names that address: calendar clients send
+    their replies (iTIP REPLY) to the organizer, and Gongjian reads them there (services.imip).
     """
+    if current_app.config.get("CALENDAR_REPLY_TO"):
+        return current_app.config["CALENDAR_REPLY_TO"]
     if meeting.community_id:
         if secretaries is not None and meeting.community_id in secretaries:
             email = secretaries[meeting.community_id]

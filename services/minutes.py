@@ -359,7 +359,32 @@ def live_record(revision: MinutesRevision) -> dict[str, list[dict]]:
     if revision.status == MinutesStatus.APPROVED:
         return {}
     meeting = revision.minutes.meeting
-    return {"attendance": snapshot_attendance(meeting), "actions": snapshot_actions(meeting)}
+    return {
+        "attendance": snapshot_attendance(meeting),
+        "actions": snapshot_actions(meeting),
+        "followup": snapshot_followup(meeting),
+    }
+
+
+def snapshot_followup(meeting: Meeting) -> list[dict]:
+    """上次议定事项落实情况: the host's earlier actions still open, as the minutes record them."""
+    day = today()
+    rows = []
+    for action in carried_over(meeting):
+        latest = action.progress[-1] if action.progress else None
+        rows.append(
+            {
+                "title": action.title,
+                "lead": action.lead_unit.name,
+                "due_on": action.due_on.isoformat(),
+                "status": action.status.label,
+                "overdue": action.is_overdue(day),
+                "from": action.meeting.title,
+                "latest": f"{latest.on.isoformat()} {latest.text}" if latest else "",
+                "events": [e.summary for e in action.events],
+            }
+        )
+    return rows
 
 
 def render_draft_pdf(revision: MinutesRevision) -> bytes:
@@ -437,6 +462,7 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
         revision.approved_by_name = by.display_name
         revision.attendance_snapshot = snapshot_attendance(meeting)
         revision.actions_snapshot = snapshot_actions(meeting)
+        revision.followup_snapshot = snapshot_followup(meeting)
         revision.status = MinutesStatus.APPROVED
         pdf = render_minutes_pdf(revision, vevent=cached_vevent(meeting))
         revision.pdf = pdf

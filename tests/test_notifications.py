@@ -8,6 +8,7 @@ import email
 import email.policy
 from datetime import datetime, time, timedelta
 
+import fast_mail_parser
 import pytest
 from sqlalchemy import event, select
 
@@ -403,11 +404,13 @@ def test_mail_at_once_with_an_unsubscribe_link_per_kind(app, client, world, make
         msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_addr == "liaison_a@example.cn"))
         assert msg is not None and msg.subject.startswith("【预约申请】")
         # Read back by the standard library's parser, not by the code that wrote it.
-        parsed = email.message_from_bytes(
-            bytes(build_message(msg, "gongjian@example.cn")), policy=email.policy.default
-        )
+        raw = bytes(build_message(msg, "gongjian@example.cn"))
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
         body = parsed.get_body(("plain",)).get_content()
     assert parsed["To"].addresses[0].addr_spec == "liaison_a@example.cn"
+    # A second reader, independent of Python's email package, decodes the same subject and body.
+    second = fast_mail_parser.parse_email(raw)
+    assert second.subject == parsed["Subject"] and "和平里派出所申请预约" in second.text_plain[0]
     assert "和平里派出所申请预约" in body and "/bookings/" in body
     link = next(line.split("：", 1)[1] for line in body.splitlines() if "预约申请：http" in line)
     path = link.split("://", 1)[1].split("/", 1)[1]

@@ -22,12 +22,15 @@ from models import (
     AuditEvent,
     Meeting,
     MeetingStatus,
+    Minutes,
     Notification,
     User,
     db,
 )
 from models.base import today
 from models.notification import NoticeKind
+from tests.pdfreaders import read_everywhere, squeeze
+from tests.test_minutes import _approve
 
 
 @pytest.fixture
@@ -210,3 +213,34 @@ def test_the_dashboard_counts_actions_done_late_apart(app, client, world, action
     assert re.search(r'data-figure="actions_done_late">1<', row)
     page = client.get(f"/actions/{actions['late10']}").get_data(as_text=True)
     assert 'id="done-late"' in page
+
+
+def test_the_next_minutes_record_the_follow_up_with_its_changes(
+    app, client, world, actions, login_as, held_meeting, tmp_path
+):
+    login_as("secretary1")
+    client.post(
+        f"/actions/{actions['late10']}/extend",
+        data={"due_on": (today() + timedelta(days=30)).isoformat(), "reason": "施工队冬季停工"},
+    )
+    login_as("admin")
+    client.post(
+        f"/actions/{actions['late2']}/supervise",
+        data={"text": "请于本周内完成", "deadline": (today() + timedelta(days=3)).isoformat()},
+    )
+    login_as("secretary1")
+    nxt = held_meeting(title="下一次联席会议")
+    _approve(app, client, world, nxt)
+    with app.app_context():
+        minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == nxt))
+        revision = minutes.approved
+        followup = {row["title"]: row for row in revision.followup_snapshot}
+        pdf = revision.pdf
+    assert set(followup) == {"逾期十天的事项", "逾期两天的事项", "停滞的事项", "正常推进的事项"}
+    assert any("施工队冬季停工" in e for e in followup["逾期十天的事项"]["events"])
+    assert any("请于本周内完成" in e for e in followup["逾期两天的事项"]["events"])
+    readings = read_everywhere(pdf, tmp_path, "followup")
+    for text in (readings.poppler_text, readings.gs_text):
+        flat = squeeze(text)
+        assert "上次议定事项落实情况" in flat and "施工队冬季停工" in flat and "请于本周内完成" in flat
+    assert readings.problems() == []
