@@ -21,6 +21,7 @@ from blueprints.needs import bp as needs_bp
 from blueprints.notifications import bp as notifications_bp
 from blueprints.places import bp as places_bp
 from blueprints.resources import bp as resources_bp
+from blueprints.signin import bp as signin_bp
 from blueprints.stats import bp as stats_bp
 from blueprints.units import bp as units_bp
 from cli import register as register_cli
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         places_bp,
         notifications_bp,
+        signin_bp,
     ):
         app.register_blueprint(bp)
 

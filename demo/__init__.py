@@ -19,6 +19,7 @@ from demo import (
     places,
     resources,
     second_street,
+    signin,
     stats,
     supervision,
     units,
@@ -32,6 +33,7 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     logins = people.seed(password, communities, unit_list)
     meetings.seed(street, communities, unit_list)
     minutes.seed(street)
+    signin.seed()
     resources.seed(street, communities, unit_list)
     needs.seed(street, communities, unit_list)
     stats.seed(street)

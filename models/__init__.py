@@ -46,7 +46,16 @@ from .geo import (
     area_community,
 )
 from .mail import OutboxMessage
-from .meeting import AgendaItem, CalendarFeed, Invitation, Meeting, MeetingPlace, MeetingSeries, Topic
+from .meeting import (
+    AgendaItem,
+    CalendarFeed,
+    Invitation,
+    Meeting,
+    MeetingPlace,
+    MeetingSeries,
+    PersonSignIn,
+    Topic,
+)
 from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
 from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
 from .notification import Channel, NoticeKind, NoticePreference, Notification
@@ -96,6 +105,7 @@ __all__ = [
     "MailStatus",
     "Meeting",
     "MeetingPlace",
+    "PersonSignIn",
     "Channel",
     "NoticeKind",
     "NoticePreference",

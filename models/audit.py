@@ -41,6 +41,7 @@ OBJECT_LABELS = {
     "area": "片区",
     "area_community": "片区成员社区",
     "meeting_place": "受邀街道、社区",
+    "person_sign_in": "扫码签到",
     "notice_preference": "提醒方式设置",
     "room": "会议室",
     "unit_status_change": "单位状态",

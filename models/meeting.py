@@ -263,6 +263,29 @@ class MeetingPlace(Base):
         return self.street.name if self.street is not None else ""
 
 
+class PersonSignIn(Base):
+    """One person signed in at a meeting by scanning its QR code (扫码签到), or by one tap as
+    the unit's logged-in liaison: the unit, the person, their post, whether they came as the
+    unit's delegate, and when (late when after the start). Signing in again merges."""
+
+    __tablename__ = "person_sign_in"
+    __table_args__ = (UniqueConstraint("meeting_id", "unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    post: Mapped[str] = mapped_column(String(50), default="")
+    is_delegate: Mapped[bool] = mapped_column(default=False)
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    late: Mapped[bool] = mapped_column(default=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Where the sign-in came from, for the rate limit per meeting and address.
+    address: Mapped[str] = mapped_column(String(64), default="", info={"audit": False})
+
+    unit: Mapped[Unit] = relationship()
+
+
 class AgendaItem(Base):
     __tablename__ = "agenda_item"
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(chromium fonts-noto-cjk ghostscript libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 mupdf-tools postgresql poppler-utils qpdf wrk)
+SYSTEM_PACKAGES=(chromium fonts-noto-cjk ghostscript libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 mupdf-tools postgresql poppler-utils qpdf wrk zbar-tools)
 VENV=.venv
 STAMP="$VENV/.requirements.sha256"
 

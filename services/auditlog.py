@@ -67,6 +67,16 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "grid": {"name": "网格名称"},
     "area": {"name": "片区名称", "retired_at": "撤销时间"},
     "notice_preference": {"kind": "提醒类别", "channel": "提醒方式", "user_id": "用户"},
+    "person_sign_in": {
+        "meeting_id": "会议",
+        "unit_id": "单位",
+        "name": "姓名",
+        "post": "职务",
+        "is_delegate": "委派代表",
+        "signed_at": "签到时间",
+        "late": "迟到",
+        "user_id": "联络员账号",
+    },
     "action_event": {
         "action_id": "议定事项",
         "kind": "类别",

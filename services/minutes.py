@@ -37,6 +37,7 @@ from models import (
     UnitStatus,
     User,
     db,
+    PersonSignIn,
 )
 from models.base import today, utcnow
 from services import notify
@@ -396,6 +397,22 @@ def snapshot_attendance(meeting: Meeting) -> list[dict]:
     # The invited units in one query, not one lazy load per invitation.
     unit_ids = {inv.unit_id for inv in meeting.invitations}
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    # The per-person 签到表 (扫码签到), each person under their unit, in the order they came.
+    people: dict[int, list[dict]] = {}
+    for p in db.session.scalars(
+        select(PersonSignIn)
+        .where(PersonSignIn.meeting_id == meeting.id)
+        .order_by(PersonSignIn.signed_at, PersonSignIn.id)
+    ):
+        people.setdefault(p.unit_id, []).append(
+            {
+                "name": p.name,
+                "post": p.post,
+                "delegate": p.is_delegate,
+                "at": p.signed_at.astimezone(SHANGHAI).strftime("%H:%M"),
+                "late": p.late,
+            }
+        )
     return [
         {
             "unit": units[inv.unit_id].name,
@@ -403,6 +420,7 @@ def snapshot_attendance(meeting: Meeting) -> list[dict]:
             "reply": inv.reply.value,
             "delegate": _delegate(inv),
             "reason": inv.reply_reason,
+            "people": people.get(inv.unit_id, []),
         }
         for inv in meeting.invitations
     ]

@@ -63,6 +63,7 @@ from models import (
     NeedUpdate,
     NoticeKind,
     NoticePreference,
+    PersonSignIn,
     Notification,
     OutboxMessage,
     PlaceImport,
@@ -82,6 +83,7 @@ from models import (
 )
 from models.base import today, utcnow
 from services.notify import unsubscribe_token
+from services.signin import poster_token
 from tests import conftest
 from tests.conftest import PASSWORD, _clear
 
@@ -1285,6 +1287,20 @@ MATRIX: list[Row] = [
         data=no_data,
         success=frozenset(PERSONAS),
     ),
+    # 扫码签到: the host's screen and count; the phone's page needs no account (a forged link: 410).
+    Row("signin.screen", "GET", "/meetings/{started}/signin", grid(**C1_MANAGERS)),
+    Row("signin.live_count", "GET", "/meetings/{started}/signin/count", grid(**C1_MANAGERS)),
+    Row("signin.screen", "GET", "/meetings/999999/signin", grid(default=404)),
+    Row("signin.form", "GET", "/s/{signin_token}", grid(anonymous=200, default=200)),
+    Row("signin.form", "GET", "/s/forged", grid(anonymous=410, default=410)),
+    Row(
+        "signin.form",
+        "POST",
+        "/s/{signin_token}",
+        grid(anonymous=200, default=200),
+        data=lambda world: {"unit_id": world.unit_a, "name": "张晓明", "post": "办公室主任"},
+        success=frozenset(PERSONAS),
+    ),
     # The roll-up by district and city: observers and the system administrator.
     Row("stats.rollup_view", "GET", "/stats/rollup", grid(admin=200)),
     Row("stats.ranking", "GET", "/stats/points", grid(**EVERYONE)),
@@ -1381,6 +1397,7 @@ def _snapshot() -> dict:
         "need_updates": rows(NeedUpdate.id, NeedUpdate.need_id, order=NeedUpdate.id),
         "matches": rows(Match.id, Match.status, Match.action_id, order=Match.id),
         "notifications": rows(Notification.id, Notification.read_at, order=Notification.id),
+        "sign_ins": rows(PersonSignIn.id, PersonSignIn.name, order=PersonSignIn.id),
         "notice_preferences": rows(
             NoticePreference.kind, NoticePreference.channel, order=NoticePreference.id
         ),
@@ -1519,6 +1536,7 @@ class MatrixWorld(conftest.World):
     unit_c_match: int  # unit C's resource proposed for `need`
     community_match: int  # community 1's own resource proposed for `need`
     accepted_match: int  # unit A's `resource` accepted for `active_need`, no action yet
+    signin_token: str  # the printed poster's sign-in link of `started`
     notice: int  # liaison A's unread notification
     unsubscribe: str  # liaison A's link to stop booking-request mail
 
@@ -1766,6 +1784,7 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
         db.session.add(notice)
         db.session.commit()
         return MatrixWorld(
+            signin_token=poster_token(started),
             notice=notice.id,
             unsubscribe=unsubscribe_token(world.liaison_a, NoticeKind.BOOKING_REQUESTED),
             **vars(world),

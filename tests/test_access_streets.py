@@ -91,8 +91,9 @@ def _aimed_at_street_one(row) -> bool:
     url = row.url
     for placeholder in NOT_OBJECTS:
         url = url.replace(placeholder, "")
-    # A mail's unsubscribe link is a capability: whoever holds it may use it, in any street.
-    return "{" in url and not row.endpoint.startswith(("auth.", "notifications.unsubscribe"))
+    # A mail's unsubscribe link and a meeting's sign-in QR code are capabilities: whoever holds
+    # them may use them (the sign-in page asks for no account), in any street.
+    return "{" in url and not row.endpoint.startswith(("auth.", "notifications.unsubscribe", "signin.form"))
 
 
 ROWS = [row for row in MATRIX if _aimed_at_street_one(row)]

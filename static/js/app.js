@@ -85,3 +85,23 @@ document.addEventListener("click", function (event) {
 document.querySelectorAll("form[data-autosubmit] select").forEach(function (el) {
   el.addEventListener("change", function () { el.form.submit(); });
 });
+
+// 扫码签到 screen: the count follows the sign-ins; the page (its rotating QR code) reloads.
+(function () {
+  document.querySelectorAll("[data-poll-url]").forEach(function (box) {
+    setInterval(function () {
+      fetch(box.dataset.pollUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          box.querySelectorAll("[data-field]").forEach(function (el) {
+            if (el.dataset.field in data) el.textContent = data[el.dataset.field];
+          });
+        })
+        .catch(function () {});
+    }, 5000);
+  });
+  document.querySelectorAll("[data-refresh-seconds]").forEach(function (el) {
+    setTimeout(function () { window.location.reload(); }, Number(el.dataset.refreshSeconds) * 1000);
+  });
+})();
