@@ -31,13 +31,13 @@ from models import (
     MinutesError,
     MinutesRevision,
     MinutesStatus,
+    PersonSignIn,
     Principle,
     Reply,
     Unit,
     UnitStatus,
     User,
     db,
-    PersonSignIn,
 )
 from models.base import today, utcnow
 from services import notify
