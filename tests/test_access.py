@@ -1290,6 +1290,7 @@ MATRIX: list[Row] = [
     # 扫码签到: the host's screen and count; the phone's page needs no account (a forged link: 410).
     Row("signin.screen", "GET", "/meetings/{started}/signin", grid(**C1_MANAGERS)),
     Row("signin.live_count", "GET", "/meetings/{started}/signin/count", grid(**C1_MANAGERS)),
+    Row("signin.poster", "GET", "/meetings/{started}/signin/poster.pdf", grid(**C1_MANAGERS)),
     Row("signin.screen", "GET", "/meetings/999999/signin", grid(default=404)),
     Row("signin.form", "GET", "/s/{signin_token}", grid(anonymous=200, default=200)),
     Row("signin.form", "GET", "/s/forged", grid(anonymous=410, default=410)),

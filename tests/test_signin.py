@@ -156,3 +156,32 @@ def test_the_minutes_pdf_lists_everyone_signed_in(app, client, world, held_meeti
     text = subprocess.run(["pdftotext", str(tmp_path / "m.pdf"), "-"], capture_output=True, text=True).stdout
     flat = re.sub(r"\s+", "", text)
     assert "签到表" in flat and "王丽华" in flat and "院办主任" in flat
+
+
+def test_the_printed_poster_carries_a_code_valid_for_the_whole_meeting(
+    app, client, world, make_meeting, login_as, tmp_path
+):
+    mid = _started(make_meeting, minutes_ago=-20)
+    login_as("secretary1")
+    assert 'id="signin-poster"' in client.get(f"/meetings/{mid}/signin").get_data(as_text=True)
+    resp = client.get(f"/meetings/{mid}/signin/poster.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    pdf = tmp_path / "poster.pdf"
+    pdf.write_bytes(resp.data)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "请用手机扫码签到" in re.sub(r"\s+", "", text)
+    # Drawn by Poppler and by MuPDF, the code reads back (zbar) as the poster's own link.
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "pp")], check=True
+    )
+    subprocess.run(
+        ["mutool", "draw", "-q", "-r", "150", "-o", str(tmp_path / "mu.png"), str(pdf), "1"], check=True
+    )
+    expected = f"/s/{_token(app, mid, poster=True)}"
+    for png in ("pp.png", "mu.png"):
+        decoded = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", str(tmp_path / png)], capture_output=True, text=True, check=True
+        )
+        assert decoded.stdout.strip().endswith(expected), png
+    login_as("liaison_a")
+    assert client.get(f"/meetings/{mid}/signin/poster.pdf").status_code == 403

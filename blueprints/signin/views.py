@@ -11,11 +11,13 @@ from markupsafe import Markup
 from blueprints.signin import bp
 from blueprints.signin.forms import SignInForm
 from common.links import external_url
+from exports.poster import render_signin_poster
 from models import Meeting, db
 from models.base import utcnow
 from services import permissions as perm
 from services import signin as svc
 from services.scope import in_scope
+from web.downloads import download_response
 from web.flow import attempt
 from web.forms import Form
 
@@ -58,6 +60,16 @@ def screen(meeting_id: int):
         problem=problem,
         signed=svc.people(meeting.id),
     )
+
+
+@bp.route("/meetings/<int:meeting_id>/signin/poster.pdf")
+@login_required
+def poster(meeting_id: int):
+    """Download the A4 poster with the sign-in code valid for the whole sign-in period."""
+    meeting = _hosted(meeting_id)
+    url = external_url("signin.form", token=svc.poster_token(meeting))
+    pdf = render_signin_poster(meeting, url, qr_svg(url, scale=4))
+    return download_response(pdf, "application/pdf", f"{meeting.title}签到海报.pdf")
 
 
 @bp.route("/meetings/<int:meeting_id>/signin/count")
