@@ -24,9 +24,9 @@ from models.base import RuleError, utcnow
 OPENS_BEFORE = timedelta(minutes=30)
 ROTATION = timedelta(minutes=10)
 POSTER = "poster"
-# Sign-ins from one address for one meeting within ten minutes: a room's shared Wi-Fi sends
-# many; a script sends more.
-MAX_PER_ADDRESS = 60
+# Sign-ins from one address for one meeting within ten minutes: a room's shared Wi-Fi (one
+# address for everyone behind it) sends a whole meeting's; a script sends more.
+MAX_PER_ADDRESS = 300
 RATE_WINDOW = timedelta(minutes=10)
 
 
