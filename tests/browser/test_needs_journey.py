@@ -61,6 +61,10 @@ def test_secretary_posts_a_wish_and_a_unit_claims_and_fulfils_it(page, live_serv
     expect(board).not_to_contain_text(RESIDENT)
     assert no_horizontal_scroll(page)
     board.get_by_role("link", name=WISH).click()
+    # Wait for the need's page to load: app.js (at its end) attaches the confirmation, and a
+    # click before it under load would post unasked.
+    page.wait_for_url(re.compile(r".*/needs/\d+$"))
+    page.wait_for_load_state("load")
     expect(page.locator("#resident")).to_have_count(0)
     page.get_by_role("button", name="为本单位认领").click()
     answer_confirmation(page)
