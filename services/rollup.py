@@ -131,7 +131,7 @@ def rollup(place: City | District, period: Period, day: date | None = None) -> R
 
 
 def level_figures(key, where, period: Period, day: date) -> dict[int, CommunityFigures]:
-    """Per value of `key` (Meeting.district_id or Meeting.city_id): the held meetings matching
+    """Per value of `key` (a column of Meeting: its street, district or city): the held meetings matching
     `where` in the period, their attendance, and the actions agreed at them (three statements)."""
     rows: dict[int, CommunityFigures] = {}
 
@@ -171,30 +171,11 @@ def street_figures(street_ids: list[int], period: Period, day: date) -> dict[int
     rows = {sid: CommunityFigures(sid, "") for sid in street_ids}
     if not rows:
         return rows
-    in_streets = Meeting.street_id.in_(street_ids)
-    below_street = and_(Meeting.district_id.is_(None), Meeting.city_id.is_(None))
-    held = and_(in_streets, below_street, Meeting.status == MeetingStatus.HELD, *_in_period(period))
-    for sid, n in db.session.execute(
-        select(Meeting.street_id, func.count()).where(held).group_by(Meeting.street_id)
-    ):
-        rows[sid].meetings_held = n
-    for sid, att, n in db.session.execute(
-        select(Meeting.street_id, Invitation.attendance, func.count())
-        .join(Invitation, Invitation.meeting_id == Meeting.id)
-        .where(held)
-        .group_by(Meeting.street_id, Invitation.attendance)
-    ):
-        rows[sid].invited += n
-        if att == Attendance.PRESENT:
-            rows[sid].present += n
-    state = action_state(day)
-    for sid, st, n in db.session.execute(
-        select(Action.street_id, state, func.count())
-        .join(Meeting, Meeting.id == Action.meeting_id)
-        .where(Action.street_id.in_(street_ids), below_street, *_in_period(period))
-        .group_by(Action.street_id, state)
-    ):
-        count_actions(rows[sid], st, n)
+    # Held meetings, attendance and actions: the streets' own meetings (an action's street is
+    # its meeting's), grouped as the levels' are.
+    own = and_(Meeting.street_id.in_(street_ids), Meeting.district_id.is_(None), Meeting.city_id.is_(None))
+    for sid, figures in level_figures(Meeting.street_id, own, period, day).items():
+        rows[sid].add(figures)
     is_open = case(
         (Need.status.in_([NeedStatus.OPEN, NeedStatus.CLAIMED, NeedStatus.IN_PROGRESS]), 1), else_=0
     )

@@ -188,13 +188,21 @@ def done(action_id: int):
     if not perm.can_close_action(current_user, action):
         abort(403)
     form = CloseForm()
-    if form.validate_on_submit() and attempt(
+    return _submit(
+        action,
+        "close_form",
+        form,
         lambda: svc.close(action, current_user, form.result.data, form.on.data),
         "事项已标记为完成。",
-        errors=form.result,
-    ):
+        form.result,
+    )
+
+
+def _submit(action: Action, name: str, form, operation, success: str, errors):
+    """Run a form of the action's page: back to the page, or the page again showing why not."""
+    if form.validate_on_submit() and attempt(operation, success, errors=errors):
         return redirect(url_for("actions.detail", action_id=action.id))
-    return _detail_page(action, 400, close_form=form)
+    return _detail_page(action, 400, **{name: form})
 
 
 @bp.route("/actions/<int:action_id>/supervise", methods=["POST"])
@@ -205,13 +213,14 @@ def supervise(action_id: int):
     if not perm.can_supervise(current_user, action):
         abort(403)
     form = SuperviseForm()
-    if form.validate_on_submit() and attempt(
+    return _submit(
+        action,
+        "supervise_form",
+        form,
         lambda: supervision.supervise(action, current_user, form.text.data, form.deadline.data),
         "督办通知已发出。",
-        errors=form.text,
-    ):
-        return redirect(url_for("actions.detail", action_id=action.id))
-    return _detail_page(action, 400, supervise_form=form)
+        form.text,
+    )
 
 
 @bp.route("/actions/<int:action_id>/extend", methods=["POST"])
@@ -222,13 +231,14 @@ def extend(action_id: int):
     if not perm.can_change_action(current_user, action):
         abort(403)
     form = ExtendForm()
-    if form.validate_on_submit() and attempt(
+    return _submit(
+        action,
+        "extend_form",
+        form,
         lambda: supervision.extend(action, current_user, form.due_on.data, form.reason.data),
         "完成时限已调整。",
-        errors=form.due_on,
-    ):
-        return redirect(url_for("actions.detail", action_id=action.id))
-    return _detail_page(action, 400, extend_form=form)
+        form.due_on,
+    )
 
 
 @bp.route("/actions/<int:action_id>/lead", methods=["POST"])
@@ -240,15 +250,16 @@ def change_lead(action_id: int):
         abort(403)
     form = LeadForm()
     form.unit_id.choices = _lead_choices(action)
-    if form.validate_on_submit() and attempt(
+    return _submit(
+        action,
+        "lead_form",
+        form,
         lambda: supervision.change_lead(
             action, current_user, db.session.get(Unit, form.unit_id.data), form.reason.data
         ),
         "牵头单位已更换。",
-        errors=form.unit_id,
-    ):
-        return redirect(url_for("actions.detail", action_id=action.id))
-    return _detail_page(action, 400, lead_form=form)
+        form.unit_id,
+    )
 
 
 @bp.route("/actions/supervision")
