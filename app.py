@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from blueprints.actions import bp as actions_bp
 from blueprints.admin import bp as admin_bp
+from blueprints.api import bp as api_bp
 from blueprints.auth import bp as auth_bp
 from blueprints.main import bp as main_bp
 from blueprints.meetings import bp as meetings_bp
@@ -152,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
         places_bp,
         notifications_bp,
         signin_bp,
+        api_bp,
     ):
         app.register_blueprint(bp)
 

@@ -34,6 +34,12 @@ class Defaults:
     LOGIN_ACCOUNT_ADDRESS_FAILURES = 3
     LOGIN_WINDOW_MINUTES = 15
     UNITS_PER_PAGE = 20
+    # The JSON API (/api/v1): requests a token may make per minute (then 429 with Retry-After),
+    # the largest JSON body it accepts, and the default page size of its lists (a client may
+    # ask for up to 200 with `limit`).
+    API_RATE_LIMIT = 600
+    API_MAX_BODY = 64 * 1024
+    API_PAGE_SIZE = 50
     AUDIT_PER_PAGE = 50
     MEETINGS_PER_PAGE = 30
     NOTIFICATIONS_PER_PAGE = 30
@@ -100,6 +106,7 @@ ENV_SETTINGS = {
     "IMAP_USER": str,
     "IMAP_PASSWORD": str,
     "IMAP_FOLDER": str,
+    "API_RATE_LIMIT": int,
 }
 
 

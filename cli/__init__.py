@@ -15,6 +15,7 @@ COMMANDS = (
     archive.verify_archive_command,
     archive.migrate_archive_command,
     users.create_user_command,
+    users.create_token_command,
     backup.backup_command,
     backup.restore_command,
 )

@@ -41,7 +41,7 @@ def seed_demo_command(password: str | None):
     problem = password_problem(password)
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
-    logins = seed_demo(password)
+    logins, api_tokens = seed_demo(password, current_app.config["SECRET_KEY"])
     db.session.commit()
     click.echo(
         f"演示数据已就绪：西宁市城东区东大街街道（5 个社区及其网格、楼栋和会议室）和八一路街道（3 个社区），两街道组成“青年路片区”，"
@@ -50,3 +50,9 @@ def seed_demo_command(password: str | None):
     click.echo(f"演示账号（密码均为：{password}）")
     for username, role, scope in logins:
         click.echo(f"  {username:<12} {role:<6} {scope}")
+    click.echo(
+        "演示接口令牌（读写；每个演示账号都有，登录后在“我的账号 → 接口令牌”查看，接口文档见 /api/v1/docs）："
+    )
+    for username in ("sysadmin", "admin", "secretary1", "liaison1", "district"):
+        if username in api_tokens:
+            click.echo(f"  {username:<12} {api_tokens[username]}")

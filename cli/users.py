@@ -7,7 +7,9 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from models import City, Community, District, Role, Street, Unit, db
+from models import City, Community, District, Role, Street, Unit, User, db
+from models.base import RuleError
+from services import tokens
 from services.passwords import password_problem
 from services.users import USERNAME_TAKEN, Account, save_user, username_taken
 
@@ -77,3 +79,29 @@ def create_user_command(
     save_user(None, account)
     db.session.commit()
     click.echo(f"已创建用户 {username}（{role.label}）。")
+
+
+@click.command("create-token")
+@click.option("--user", "username", required=True, help="令牌所属用户的用户名")
+@click.option(
+    "--scope", type=click.Choice(["read", "write"]), default="read", show_default=True, help="只读或读写"
+)
+@click.option("--name", default="命令行生成的令牌", show_default=True, help="令牌名称")
+@click.option(
+    "--expires",
+    "expires_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="有效期至（YYYY-MM-DD），不给则长期有效",
+)
+@with_appcontext
+def create_token_command(username, scope, name, expires_on):
+    """Make a personal API token and print it (shown this once; only its digest is kept)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter(f"没有用户 {username}。", param_hint="--user")
+    try:
+        token, secret = tokens.issue(user, name, scope, expires_on.date() if expires_on else None)
+    except RuleError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(secret)

@@ -22,12 +22,14 @@ from demo import (
     signin,
     stats,
     supervision,
+    tokens,
     units,
 )
 
 
-def seed_demo(password: str) -> list[tuple[str, str, str]]:
-    """Create the demo data and logins (idempotent); return (username, role, scope) per login."""
+def seed_demo(password: str, secret_key: str) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
+    """Create the demo data and logins (idempotent); return (username, role, scope) per login,
+    and each login's API token."""
     street, communities = places.seed()
     unit_list = units.seed(street, communities)
     logins = people.seed(password, communities, unit_list)
@@ -42,4 +44,5 @@ def seed_demo(password: str) -> list[tuple[str, str, str]]:
     levels.seed()
     supervision.seed()
     notifications.seed()
-    return logins
+    api_tokens = tokens.seed(secret_key, [username for username, _, _ in logins])
+    return logins, api_tokens

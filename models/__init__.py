@@ -60,10 +60,12 @@ from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, Minute
 from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
 from .notification import Channel, NoticeKind, NoticePreference, Notification
 from .resource import Booking, Resource
+from .token import ApiToken
 from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
 
 __all__ = [
+    "ApiToken",
     "Area",
     "area_community",
     "Building",

@@ -42,6 +42,7 @@ OBJECT_LABELS = {
     "area_community": "片区成员社区",
     "meeting_place": "受邀街道、社区",
     "person_sign_in": "扫码签到",
+    "api_token": "API 令牌",
     "notice_preference": "提醒方式设置",
     "room": "会议室",
     "unit_status_change": "单位状态",

@@ -35,6 +35,8 @@ class Place:
 
     position: Mapped[int] = mapped_column(default=0, server_default="0")
     retired_at: Mapped[datetime | None] = mapped_column()
+    # When the place last changed (the API's updated_since); null only before the API existed.
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def retired(self) -> bool:
@@ -172,6 +174,7 @@ class Room(OpeningHours, Base):
     bookable: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0, server_default="0")
     retired_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
     community: Mapped[Community | None] = relationship(back_populates="rooms", foreign_keys=[community_id])
     street: Mapped[Street | None] = relationship(foreign_keys=[street_id])

@@ -324,6 +324,8 @@ class Invitation(Base):
     by_delegate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attendance_at: Mapped[datetime | None] = mapped_column()
     attendance_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # When the reply or attendance last changed (the API's updated_since on meetings).
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     meeting: Mapped[Meeting] = relationship(back_populates="invitations")
     unit: Mapped[Unit] = relationship()

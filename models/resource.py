@@ -97,6 +97,7 @@ class Booking(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
     resource: Mapped[Resource | None] = relationship()
     room: Mapped[Room | None] = relationship()

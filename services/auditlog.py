@@ -67,6 +67,15 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "grid": {"name": "网格名称"},
     "area": {"name": "片区名称", "retired_at": "撤销时间"},
     "notice_preference": {"kind": "提醒类别", "channel": "提醒方式", "user_id": "用户"},
+    "api_token": {
+        "user_id": "用户",
+        "name": "令牌名称",
+        "scope": "权限",
+        "prefix": "令牌开头",
+        "expires_at": "有效期至",
+        "revoked_at": "吊销时间",
+        "demo": "演示令牌",
+    },
     "person_sign_in": {
         "meeting_id": "会议",
         "unit_id": "单位",

@@ -125,7 +125,7 @@ def meetings_query(
 ) -> Select[tuple[Meeting]]:
     """Visible meetings matching the list filters, soonest first."""
     stmt = visible_meetings(user).options(joinedload(Meeting.room), joinedload(Meeting.community))
-    return _meeting_filters(
+    return meeting_filters(
         stmt,
         community_id=community_id,
         kind=kind,
@@ -150,7 +150,7 @@ def meeting_list_rows(user: User, **filters) -> Select:
         .outerjoin(District, District.id == Meeting.district_id)
         .outerjoin(City, City.id == Meeting.city_id)
     )
-    return _meeting_filters(stmt, **filters)
+    return meeting_filters(stmt, **filters)
 
 
 _LIST_COLUMNS = (
@@ -167,7 +167,7 @@ _LIST_COLUMNS = (
 )
 
 
-def _meeting_filters(
+def meeting_filters(
     stmt: Select,
     community_id: int | None = None,
     kind: MeetingKind | None = None,

@@ -161,20 +161,14 @@ def catalogue_query(user: User, f: CatalogueFilters) -> tuple[Select, dict[str, 
     bound parameters. A Resource with its owner and community as joined objects cost more to
     build than the line that shows them; the statement without filters is built once."""
     kind, params = _viewer(user)
-    stmt = _catalogue_select(kind, f.inactive)
+    return catalogue_filters(_catalogue_select(kind, f.inactive), f), params
+
+
+def catalogue_filters(stmt: Select, f: CatalogueFilters) -> Select:
+    """The catalogue's search and filters on a statement over Resource."""
     q = f.q.strip()
     if q:
-        pattern = f"%{escape_like(q)}%"
-        owners = select(Unit.id).where(
-            or_(_contains(Unit.name, pattern), _contains(Unit.short_name, pattern))
-        )
-        stmt = stmt.where(
-            or_(
-                _contains(Resource.title, pattern),
-                _contains(Resource.description, pattern),
-                Resource.owner_unit_id.in_(owners),
-            )
-        )
+        stmt = stmt.where(matches_text(q))
     if f.kind:
         stmt = stmt.where(Resource.kind == f.kind)
     if f.community_id:
@@ -183,7 +177,18 @@ def catalogue_query(user: User, f: CatalogueFilters) -> tuple[Select, dict[str, 
         stmt = stmt.where(Resource.owner_unit_id == f.owner_unit_id)
     if f.bookable:
         stmt = stmt.where(Resource.bookable.is_(True))
-    return stmt, params
+    return stmt
+
+
+def matches_text(q: str):
+    """The catalogue's search: title, description, or the providing unit's name."""
+    pattern = f"%{escape_like(q.strip())}%"
+    owners = select(Unit.id).where(or_(_contains(Unit.name, pattern), _contains(Unit.short_name, pattern)))
+    return or_(
+        _contains(Resource.title, pattern),
+        _contains(Resource.description, pattern),
+        Resource.owner_unit_id.in_(owners),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -423,6 +428,19 @@ def received(user: User) -> Select[tuple[Booking]]:
     return (
         select(Booking)
         .where(_owned_targets(user) if not user.is_admin else false())
+        .options(*booking_options())
+        .order_by(Booking.start_at.desc(), Booking.id.desc())
+    )
+
+
+def bookings_of(user: User) -> Select[tuple[Booking]]:
+    """What the bookings page's tabs show together: every booking in the user's streets for
+    those who may see them all, else the user's own requests and those for what they own."""
+    if perm.can_view_all_bookings(user):
+        return all_bookings(user)
+    return (
+        select(Booking)
+        .where(or_(_requested_by_me(user), _owned_targets(user)))
         .options(*booking_options())
         .order_by(Booking.start_at.desc(), Booking.id.desc())
     )

@@ -33,6 +33,7 @@ from models import (
     ActionEvent,
     ActionProgress,
     ActionStatus,
+    ApiToken,
     ArchiveCounter,
     Area,
     Attachment,
@@ -84,6 +85,7 @@ from models import (
 from models.base import today, utcnow
 from services.notify import unsubscribe_token
 from services.signin import poster_token
+from services.tokens import derived_secret, digest
 from tests import conftest
 from tests.conftest import PASSWORD, _clear
 
@@ -92,6 +94,25 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERSONAS = ("anonymous", "admin", "archivist", "secretary1", "secretary2", "liaison_a", "liaison_c")
 NEW_PASSWORD = "矩阵测试新口令二〇二六"
 LOGIN = "login"  # expected: redirect to the login page
+API_KEY = "matrix-api"  # the key the personas' API tokens are derived from
+
+
+def api_headers(username: str) -> dict:
+    """The persona's bearer token (made with the world; anonymous sends none)."""
+    if username == "anonymous":
+        return {}
+    return {"Authorization": f"Bearer {derived_secret(username, API_KEY)}"}
+
+
+def add_api_tokens(usernames) -> None:
+    """A read-write API token per user, derived from API_KEY (tests know it without storing it)."""
+    for user in db.session.scalars(select(User).where(User.username.in_(list(usernames)))):
+        secret = derived_secret(user.username, API_KEY)
+        db.session.add(
+            ApiToken(
+                user_id=user.id, name="矩阵令牌", scope="write", digest=digest(secret), prefix=secret[:10]
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,7 @@ class Row:
     expect: dict[str, Any]  # persona -> status code or LOGIN
     data: Any = None  # callable(world) or callable(world, persona) -> form data
     success: frozenset[str] = field(default_factory=frozenset)  # personas whose POST changes state
+    api: bool = False  # a JSON API route: the persona's bearer token, a JSON body
 
     def status(self, persona: str):
         return self.expect[persona]
@@ -436,6 +458,128 @@ def point_rules_form(world) -> dict:
 
 
 LOGGED_IN = frozenset(p for p in PERSONAS if p != "anonymous")
+
+
+def token_form(world) -> dict:
+    return {"name": "矩阵接口令牌", "scope": "read", "expires_on": ""}
+
+
+def api_reply(world) -> dict:
+    return {"reply": "accept"}
+
+
+def api_topic(world) -> dict:
+    return {"title": "矩阵测试议题"}
+
+
+def api_progress(world) -> dict:
+    return {"on": today().isoformat(), "text": "矩阵测试进展"}
+
+
+def api_booking(world) -> dict:
+    start, end = _local_slot(14, 9, 11)
+    return {"start_at": start.isoformat(), "end_at": end.isoformat(), "purpose": "矩阵测试：开展党员冬训"}
+
+
+def api(endpoint: str, method: str, url: str, expect: dict, **kwargs) -> Row:
+    """A row of the JSON API: anonymous gets 401, the others send their token."""
+    return Row(f"api.{endpoint}", method, "/api/v1" + url, expect, api=True, **kwargs)
+
+
+def api_grid(default=403, **cells) -> dict:
+    return grid(anonymous=401, default=default, **cells)
+
+
+API_READ_ALL = {p: 200 for p in PERSONAS if p != "anonymous"}
+API_ROWS = [
+    Row("api.openapi", "GET", "/api/v1/openapi.json", grid(anonymous=200, default=200), api=True),
+    Row("api.docs", "GET", "/api/v1/docs", grid(anonymous=200, default=200), api=True),
+    api("me", "GET", "/me", api_grid(**API_READ_ALL)),
+    api("communities", "GET", "/communities", api_grid(**API_READ_ALL)),
+    api("communities", "GET", "/communities?street_id={street}&limit=1", api_grid(**API_READ_ALL)),
+    api("rooms", "GET", "/rooms?bookable=true", api_grid(**API_READ_ALL)),
+    api("units", "GET", "/units", api_grid(**API_READ_ALL)),
+    api("units", "GET", "/units?community_id={community2}&status=active&q=%25", api_grid(**API_READ_ALL)),
+    api("units", "GET", "/units?updated_since=2026-01-01T00:00:00%2B08:00", api_grid(**API_READ_ALL)),
+    api("units", "GET", "/units?limit=abc", api_grid(default=400)),
+    api("unit", "GET", "/units/{unit_a}", api_grid(**API_READ_ALL)),
+    api("unit", "GET", "/units/999999", api_grid(default=404)),
+    api("unit_points", "GET", "/units/{unit_a}/points", api_grid(**STAFF_READ, liaison_a=200)),
+    api("unit_points", "GET", "/units/{unit_a}/points?year={year}", api_grid(**STAFF_READ, liaison_a=200)),
+    api("meetings", "GET", "/meetings", api_grid(**API_READ_ALL)),
+    api("meetings", "GET", "/meetings?community_id={community1}&status=scheduled", api_grid(**API_READ_ALL)),
+    api("meeting", "GET", "/meetings/{draft}", api_grid(**C1_MANAGERS)),
+    api("meeting", "GET", "/meetings/{scheduled}", api_grid(**INVITED_READ)),
+    api("meeting", "GET", "/meetings/999999", api_grid(default=404)),
+    api(
+        "reply",
+        "POST",
+        "/meetings/{scheduled}/reply",
+        api_grid(liaison_a=200),
+        data=api_reply,
+        success=frozenset({"liaison_a"}),
+    ),
+    api("reply", "POST", "/meetings/999999/reply", api_grid(default=404), data=api_reply),
+    api(
+        "submit_topic",
+        "POST",
+        "/meetings/{scheduled}/topics",
+        api_grid(liaison_a=201),
+        data=api_topic,
+        success=frozenset({"liaison_a"}),
+    ),
+    api("minutes_list", "GET", "/minutes", api_grid(**API_READ_ALL)),
+    api("meeting_minutes", "GET", "/meetings/{archived}/minutes", api_grid(**INVITED_READ)),
+    api("meeting_minutes", "GET", "/meetings/{recorded}/minutes", api_grid(**STAFF_READ)),
+    api("meeting_minutes", "GET", "/meetings/{scheduled}/minutes", api_grid(default=404, liaison_c=403)),
+    api("minutes_pdf", "GET", "/meetings/{archived}/minutes/revisions/1/pdf", api_grid(**INVITED_READ)),
+    api("minutes_pdf", "GET", "/meetings/{recorded}/minutes/revisions/1/pdf", api_grid(**STAFF_READ)),
+    api(
+        "minutes_pdf",
+        "GET",
+        "/meetings/{archived}/minutes/revisions/9/pdf",
+        api_grid(default=404, liaison_c=403),
+    ),
+    api("actions", "GET", "/actions", api_grid(**API_READ_ALL)),
+    api("actions", "GET", "/actions?status=in_progress&unit_id={unit_a}", api_grid(**API_READ_ALL)),
+    api("action", "GET", "/actions/{action}", api_grid(**INVITED_READ)),
+    api("action", "GET", "/actions/999999", api_grid(default=404)),
+    api(
+        "report_progress",
+        "POST",
+        "/actions/{action}/progress",
+        api_grid(admin=201, secretary1=201, liaison_a=201),
+        data=api_progress,
+        success=frozenset({"admin", "secretary1", "liaison_a"}),
+    ),
+    api("resources", "GET", "/resources", api_grid(**API_READ_ALL)),
+    api("resources", "GET", "/resources?kind=venue&bookable=true&q=%E7%9F%A9", api_grid(**API_READ_ALL)),
+    api("resource", "GET", "/resources/{resource}", api_grid(**API_READ_ALL)),
+    api("resource", "GET", "/resources/{local_resource}", api_grid(**{**API_READ_ALL, "liaison_c": 403})),
+    api("resource", "GET", "/resources/999999", api_grid(default=404)),
+    api(
+        "request_booking",
+        "POST",
+        "/resources/{resource}/bookings",
+        api_grid(secretary1=201, secretary2=201, liaison_c=201, liaison_a=422),  # unit A's own
+        data=api_booking,
+        success=frozenset({"secretary1", "secretary2", "liaison_c"}),
+    ),
+    api("bookings", "GET", "/bookings", api_grid(**API_READ_ALL)),
+    api("bookings", "GET", "/bookings?status=pending", api_grid(**API_READ_ALL)),
+    api("needs", "GET", "/needs", api_grid(**API_READ_ALL)),
+    api("needs", "GET", "/needs?status=open&wish=false&community_id={community1}", api_grid(**API_READ_ALL)),
+    api("need", "GET", "/needs/{need}", api_grid(**API_READ_ALL)),
+    api("need", "GET", "/needs/999999", api_grid(default=404)),
+    api(
+        "claim_need",
+        "POST",
+        "/needs/{need}/claim",
+        api_grid(liaison_a=200, liaison_c=200),
+        success=frozenset({"liaison_a", "liaison_c"}),
+    ),
+    api("claim_need", "POST", "/needs/{claimed_need}/claim", api_grid(liaison_a=422, liaison_c=422)),
+]
 
 MATRIX: list[Row] = [
     # auth
@@ -1318,6 +1462,25 @@ MATRIX: list[Row] = [
         data=point_rules_form,
         success=frozenset({"admin"}),
     ),
+    # API tokens on the account page: one's own only.
+    Row(
+        "auth.create_token",
+        "POST",
+        "/account/tokens",
+        grid(**EVERYONE),
+        data=token_form,
+        success=LOGGED_IN,
+    ),
+    Row(
+        "auth.revoke_token",
+        "POST",
+        "/account/tokens/{api_token}/revoke",
+        grid(default=404, liaison_a=302),
+        data=no_data,
+        success=frozenset({"liaison_a"}),
+    ),
+    # The JSON API: the same permissions as the pages, by bearer token (anonymous: 401).
+    *API_ROWS,
 ]
 
 
@@ -1403,6 +1566,7 @@ def _snapshot() -> dict:
             NoticePreference.kind, NoticePreference.channel, order=NoticePreference.id
         ),
         "point_rules": rows(PointRule.key, PointRule.points, order=PointRule.key),
+        "api_tokens": rows(ApiToken.id, ApiToken.name, ApiToken.revoked_at, order=ApiToken.id),
         "rooms": rows(
             Room.id,
             Room.name,
@@ -1540,6 +1704,7 @@ class MatrixWorld(conftest.World):
     signin_token: str  # the printed poster's sign-in link of `started`
     notice: int  # liaison A's unread notification
     unsubscribe: str  # liaison A's link to stop booking-request mail
+    api_token: int  # liaison A's API token (every persona has one: api_headers)
 
 
 def _build_extras(app, world: conftest.World) -> MatrixWorld:
@@ -1783,8 +1948,16 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
             url=f"/bookings/{booking_.id}",
         )
         db.session.add(notice)
+        add_api_tokens(
+            ["admin", "archivist", "secretary1", "secretary2", "liaison_a", "liaison_b", "liaison_c"]
+        )
+        db.session.flush()
+        api_token = db.session.scalar(
+            select(ApiToken.id).where(ApiToken.digest == digest(derived_secret("liaison_a", API_KEY)))
+        )
         db.session.commit()
         return MatrixWorld(
+            api_token=api_token,
             signin_token=poster_token(started),
             notice=notice.id,
             unsubscribe=unsubscribe_token(world.liaison_a, NoticeKind.BOOKING_REQUESTED),
@@ -1849,6 +2022,18 @@ def world(app):
     return _build_world(app)
 
 
+def request_kwargs(row: Row, world, persona: str) -> dict:
+    """The form (or, for the API, the JSON body and the persona's token) a row sends."""
+    kwargs: dict[str, Any] = {}
+    if row.method == "POST" and row.data is not None:
+        takes_persona = row.data.__code__.co_argcount == 2
+        data = row.data(world, persona) if takes_persona else row.data(world)
+        kwargs["json" if row.api else "data"] = data
+    if row.api:
+        kwargs["headers"] = api_headers(persona)
+    return kwargs
+
+
 def _check_cell(app, client, world, row: Row, persona: str, ids: dict, before=None) -> dict:
     """Run one cell; return the database state after it."""
     with app.app_context():
@@ -1856,15 +2041,14 @@ def _check_cell(app, client, world, row: Row, persona: str, ids: dict, before=No
             before = _snapshot()
         user_id = getattr(world, persona, None)
         forbidden_before = _forbidden_events(user_id) if user_id else 0
-    kwargs = {}
-    if row.method == "POST":
-        takes_persona = row.data.__code__.co_argcount == 2
-        kwargs["data"] = row.data(world, persona) if takes_persona else row.data(world)
+    kwargs = request_kwargs(row, world, persona)
     # {me}: the persona's own user id (0 for anonymous).
     url = row.url.format(**ids, me=user_id or 0)
     resp = client.open(url, method=row.method, **kwargs)
 
     expected = row.status(persona)
+    if row.api and persona != "anonymous" and expected in (403, 404, 400, 401, 422):
+        assert resp.mimetype == "application/problem+json", resp.get_data(as_text=True)[:300]
     if expected == LOGIN:
         assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
         assert resp.headers["Location"].startswith("/login")

@@ -30,7 +30,7 @@ from models.base import today
 from services.passwords import hash_password
 from tests import conftest
 from tests.conftest import PASSWORD
-from tests.test_access import MATRIX, SharedWorld, _clear, _snapshot
+from tests.test_access import MATRIX, SharedWorld, _clear, _snapshot, add_api_tokens, request_kwargs
 
 # Placeholders that are not objects of a street: the user's own id, a feed's secret token
 # (a capability URL, readable by whoever holds it), a year.
@@ -80,6 +80,8 @@ def streets(database_url, tmp_path_factory):
             db.session.add(
                 User(username=username, display_name=username, role=role, password_hash=pw, **fields)
             )
+        db.session.flush()
+        add_api_tokens(["admin2", "secretary2-1", "liaison2", "west", "district"])
         db.session.commit()
     with app.app_context():
         shared.pristine = _snapshot()
@@ -106,11 +108,7 @@ def _request(shared: SharedWorld, world, row, persona: str):
     with shared.app.app_context():
         me = db.session.scalar(select(User.id).where(User.username == persona))
     url = row.url.format(**ids, me=me)
-    kwargs = {}
-    if row.method == "POST":
-        takes_persona = row.data.__code__.co_argcount == 2
-        kwargs["data"] = row.data(world, persona) if takes_persona else row.data(world)
-    return shared.client(persona).open(url, method=row.method, **kwargs)
+    return shared.client(persona).open(url, method=row.method, **request_kwargs(row, world, persona))
 
 
 # What street 1's pages would show: its units' names and its meetings' and actions' titles.
@@ -144,7 +142,10 @@ READS = [
     row
     for row in ROWS
     if row.method == "GET"
-    and row.endpoint.split(".")[0] in ("meetings", "minutes", "actions")
+    and (
+        row.endpoint.split(".")[0] in ("meetings", "minutes", "actions")
+        or row.endpoint in ("api.meeting", "api.meeting_minutes", "api.minutes_pdf", "api.action")
+    )
     and "{recorded}" not in row.url
 ]
 

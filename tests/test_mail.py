@@ -918,7 +918,7 @@ def test_seed_demo_moves_old_demo_addresses_to_valid_ones(app, seeded_demo):
         user = db.session.scalar(select(User).where(User.username == "secretary1"))
         unit.liaison_email, user.email = "liaison1@demo.gongjian.local", "secretary1@demo.gongjian.local"
         db.session.commit()
-        seed_demo(password)
+        seed_demo(password, app.config["SECRET_KEY"])
         db.session.commit()
         assert db.session.get(Unit, unit.id).liaison_email == "liaison1@danwei.example.gov.cn"
         assert db.session.get(User, user.id).email == "secretary1@dongdajie.example.gov.cn"

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from models import db
 from services import audit
+from web.api import Problem, http_problem, is_api_request, problem_response
 from web.database import begin_write
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(403)
     def _forbidden(e):
         _audit_refusal()
+        if is_api_request():
+            given = e.description if e.description != type(e).description else ""
+            return problem_response(Problem(403, given))
         return _page(403)
 
     @app.errorhandler(HTTPException)
     def _http(e):
+        if is_api_request():
+            return http_problem(e)
         return _page(e.code or 500)
 
     @app.errorhandler(OverflowError)
@@ -74,10 +80,14 @@ def register(app: Flask) -> None:
     def _out_of_range(e):
         # A number in the URL too large for the database: nothing can match it.
         db.session.rollback()
+        if is_api_request():
+            return problem_response(Problem(404))
         return _page(404)
 
     @app.errorhandler(Exception)
     def _error(e):
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
+        if is_api_request():
+            return problem_response(Problem(500))
         return _page(500)

@@ -1,6 +1,10 @@
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from datetime import timedelta
 
+from wtforms import DateField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from models.base import today
+from models.token import SCOPES
 from services.passwords import PASSWORD_MAX
 from web.forms import Form, NewPasswordMixin
 
@@ -27,3 +31,24 @@ class PasswordForm(NewPasswordMixin, Form):
     def __init__(self, username: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.username_for_policy = username
+
+
+def _in_ninety_days():
+    return today() + timedelta(days=90)
+
+
+class TokenForm(Form):
+    name = StringField(
+        "令牌名称",
+        filters=[lambda v: v.strip() if v else v],
+        validators=[DataRequired("请填写令牌名称。"), Length(max=60, message="令牌名称不能超过 60 个字。")],
+        description="用来区分不同用途，例如“区智慧党建平台同步”。",
+    )
+    scope = RadioField("权限", choices=list(SCOPES.items()), default="read")
+    expires_on = DateField(
+        "有效期至",
+        default=_in_ninety_days,
+        validators=[Optional()],
+        description="最长一年；留空则一直有效，直到吊销。",
+    )
+    submit = SubmitField("生成令牌")

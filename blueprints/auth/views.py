@@ -1,12 +1,13 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from blueprints.auth import bp
-from blueprints.auth.forms import LoginForm, PasswordForm
-from services import auth
+from blueprints.auth.forms import LoginForm, PasswordForm, TokenForm
+from models import ApiToken, db
+from services import auth, tokens
 from services.calendar import feed_targets
 from web.flow import attempt
 
@@ -74,10 +75,51 @@ def account():
             login_user(user)
             flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("auth.account"))
-    return (
-        render_template(
-            "auth/account.html", form=form, user=user, feeds=feed_targets(user), feed_form=FlaskForm()
-        ),
-        status,
-        headers,
+    return _account_page(user, form=form), status, headers
+
+
+def _account_page(user, form=None, token_form=None, new_secret=None, new_token=None) -> str:
+    """The account page: password, API tokens (a new one's secret shown this once), feeds."""
+    secret_key = current_app.config["SECRET_KEY"]
+    mine = [(t, tokens.shown_secret(t, secret_key)) for t in tokens.tokens_of(user)]
+    return render_template(
+        "auth/account.html",
+        form=form or PasswordForm(user.username, formdata=None),
+        user=user,
+        feeds=feed_targets(user),
+        feed_form=FlaskForm(),
+        token_form=token_form or TokenForm(formdata=None),
+        api_tokens=mine,
+        new_secret=new_secret,
+        new_token=new_token,
     )
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def create_token():
+    """Make a personal API token; its secret is on the page this once, never again."""
+    user = current_user._get_current_object()
+    form = TokenForm()
+    if form.validate_on_submit():
+        made = attempt(
+            lambda: tokens.issue(user, form.name.data, form.scope.data, form.expires_on.data),
+            errors=form.name,
+        )
+        if made:
+            token, secret = made.value
+            return _account_page(user, new_secret=secret, new_token=token)
+    return _account_page(user, token_form=form), 400
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of my tokens: it stops at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    attempt(lambda: tokens.revoke(token), f"令牌“{token.name}”已吊销，使用它的程序将无法再访问。")
+    return redirect(url_for("auth.account") + "#tokens")
