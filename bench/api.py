@@ -6,7 +6,7 @@ and a full and an incremental sync of the demo.
     .venv/bin/python bench/api.py --only lists       # or: http, sync
 
 lists: fresh SQLite databases under bench/out/ with the street of generate.py and the
-meetings of meetings.py: "small" (31 units, 30 meetings) and "2000" (2,000 units, 2,000
+meetings of meetings.py: "small" (200 units, 50 meetings) and "2000" (2,000 units, 2,000
 meetings, ten invitations each). Every list of /api/v1 is read through the Flask test client
 with a personal token (the default page of 50, then 200 per page), as the system
 administrator and as a liaison; median and p95 per request and the SQL statements per
@@ -56,7 +56,7 @@ from meetings import generate_meetings  # noqa: E402
 TARGET_P95_MS = 30.0
 TARGET_SYNC_S = 2.0
 LISTS = ("communities", "rooms", "units", "meetings", "minutes", "actions", "resources", "bookings", "needs")
-SIZES = {"small": (31, 30), "2000": (2000, 2000)}
+SIZES = {"small": (200, 50), "2000": (2000, 2000)}
 
 
 def _pct(times: list[float]) -> dict[str, float]:

@@ -8,9 +8,11 @@ after the page's own permission check.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from blueprints.api import api, bp
@@ -19,6 +21,8 @@ from common.links import external_url
 from models import (
     Action,
     ActionProgress,
+    AgendaItem,
+    Attendance,
     Booking,
     Community,
     Invitation,
@@ -27,6 +31,7 @@ from models import (
     MinutesRevision,
     MinutesStatus,
     Need,
+    Reply,
     Resource,
     Room,
     Street,
@@ -271,23 +276,122 @@ def unit_points(unit_id: int, query: s.PointsQuery):
 
 
 def _meeting_options():
+    """What a meeting's own fields need (its room and host); its parts come from _parts."""
     return (
         joinedload(Meeting.room),
         joinedload(Meeting.community),
         joinedload(Meeting.street),
         joinedload(Meeting.district),
         joinedload(Meeting.city),
-        selectinload(Meeting.agenda_items),
-        selectinload(Meeting.invitations).joinedload(Invitation.unit),
     )
 
 
-def _meeting(m: Meeting) -> s.MeetingOut:
+_INVITATION_COLUMNS = (
+    Invitation.meeting_id,
+    Invitation.unit_id,
+    Unit.name.label("unit_name"),
+    Invitation.reply,
+    Invitation.reply_reason,
+    Invitation.delegate_name,
+    Invitation.delegate_post,
+    Invitation.replied_at,
+    Invitation.attendance,
+    Invitation.by_delegate,
+    Invitation.updated_at,
+)
+
+
+def _parts(meeting_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    """The agenda and the invitations of these meetings as plain rows, two statements in all:
+    a page of fifty meetings has some five hundred invitations, and as objects (with their
+    units) they cost ten times what the page costs to serve."""
+    agenda: dict[int, list] = {mid: [] for mid in meeting_ids}
+    invitations: dict[int, list] = {mid: [] for mid in meeting_ids}
+    if not meeting_ids:
+        return agenda, invitations
+    for row in db.session.execute(
+        select(
+            AgendaItem.meeting_id,
+            AgendaItem.position,
+            AgendaItem.title,
+            AgendaItem.minutes,
+            AgendaItem.presenter_unit_id,
+            AgendaItem.is_followup,
+        )
+        .where(AgendaItem.meeting_id.in_(meeting_ids))
+        .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)
+    ):
+        agenda[row.meeting_id].append(
+            {
+                "position": row.position,
+                "title": row.title,
+                "minutes": row.minutes,
+                "presenter_unit_id": row.presenter_unit_id,
+                "is_followup": row.is_followup,
+            }
+        )
     user = _user()
-    invitations = m.invitations
+    stmt = (
+        select(*_INVITATION_COLUMNS)
+        .join(Unit, Unit.id == Invitation.unit_id)
+        .where(Invitation.meeting_id.in_(meeting_ids))
+        .order_by(Invitation.meeting_id, Invitation.id)
+    )
     if not perm.can_see_all_attendees(user):
-        invitations = [inv for inv in invitations if inv.unit_id == user.unit_id]
-    changed = max([m.updated_at, *(inv.updated_at for inv in m.invitations if inv.updated_at)])
+        # A liaison sees their own unit's invitation, as on the meeting page.
+        stmt = stmt.where(Invitation.unit_id == (user.unit_id or 0))
+    for row in db.session.execute(stmt):
+        invitations[row.meeting_id].append(_invitation(row))
+    return agenda, invitations
+
+
+REPLY_LABELS = {r: r.label for r in Reply}
+ATTENDANCE_LABELS = {a: a.label for a in Attendance}
+
+
+def _invitation(row) -> dict:
+    delegate = row.attendance == Attendance.PRESENT and row.by_delegate
+    # A dict, validated as InvitationOut inside MeetingOut (in pydantic's core, not per
+    # object in Python: a page has some five hundred).
+    return {
+        "unit_id": row.unit_id,
+        "unit_name": row.unit_name,
+        "reply": row.reply,
+        "reply_label": REPLY_LABELS[row.reply],
+        "reply_reason": row.reply_reason,
+        "delegate_name": row.delegate_name,
+        "delegate_post": row.delegate_post,
+        "replied_at": local(row.replied_at),
+        "attendance": row.attendance,
+        "attendance_label": "委派代表出席" if delegate else ATTENDANCE_LABELS[row.attendance],
+        "by_delegate": row.by_delegate,
+        "updated_at": local(row.updated_at),
+    }
+
+
+def _last_change(meeting_ids: list[int]) -> dict[int, datetime]:
+    """When each meeting's invitations last changed (all of them, whoever reads)."""
+    if not meeting_ids:
+        return {}
+    rows = db.session.execute(
+        select(Invitation.meeting_id, func.max(Invitation.updated_at))
+        .where(Invitation.meeting_id.in_(meeting_ids))
+        .group_by(Invitation.meeting_id)
+    )
+    return {mid: stamp for mid, stamp in rows if stamp is not None}
+
+
+def _meetings_out(meetings: list[Meeting]) -> list[s.MeetingOut]:
+    ids = [m.id for m in meetings]
+    agenda, invitations = _parts(ids)
+    changed = _last_change(ids)
+    return [_meeting(m, agenda[m.id], invitations[m.id], changed.get(m.id)) for m in meetings]
+
+
+def _meeting(
+    m: Meeting, agenda: list, invitations: list, invitations_changed: datetime | None
+) -> s.MeetingOut:
+    changed = max(m.updated_at, invitations_changed) if invitations_changed else m.updated_at
     return s.MeetingOut(
         id=m.id,
         title=m.title,
@@ -305,35 +409,14 @@ def _meeting(m: Meeting) -> s.MeetingOut:
         description=m.description,
         cancel_reason=m.cancel_reason,
         topic_deadline=local(m.topic_deadline),
-        agenda=[
-            s.AgendaOut(
-                position=a.position,
-                title=a.title,
-                minutes=a.minutes,
-                presenter_unit_id=a.presenter_unit_id,
-                is_followup=a.is_followup,
-            )
-            for a in m.agenda_items
-        ],
-        invitations=[
-            s.InvitationOut(
-                unit_id=inv.unit_id,
-                unit_name=inv.unit.name,
-                reply=inv.reply,
-                reply_label=inv.reply.label,
-                reply_reason=inv.reply_reason,
-                delegate_name=inv.delegate_name,
-                delegate_post=inv.delegate_post,
-                replied_at=local(inv.replied_at),
-                attendance=inv.attendance,
-                attendance_label=inv.attendance_label,
-                by_delegate=inv.by_delegate,
-                updated_at=local(inv.updated_at),
-            )
-            for inv in invitations
-        ],
+        agenda=agenda,
+        invitations=invitations,
         updated_at=local(changed),
     )
+
+
+def _one_meeting(m: Meeting) -> s.MeetingOut:
+    return _meetings_out([m])[0]
 
 
 @api.operation(
@@ -354,11 +437,18 @@ def meetings(query: s.MeetingQuery):
         since = query.updated_since
         changed = exists().where(Invitation.meeting_id == Meeting.id, Invitation.updated_at >= since)
         stmt = stmt.where(or_(Meeting.updated_at >= since, changed))
-    return _page(s.MeetingPage, page_of(stmt, Meeting.id, query.cursor, query.limit), _meeting)
+    page = page_of(stmt, Meeting.id, query.cursor, query.limit)
+    return s.MeetingPage(
+        items=_meetings_out(page.rows), next_cursor=page.next_cursor, as_of=local(page.as_of)
+    )
 
 
 def _load_meeting(meeting_id: int) -> Meeting:
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id).options(*_meeting_options()))
+    meeting = db.session.scalar(
+        select(Meeting)
+        .where(Meeting.id == meeting_id)
+        .options(*_meeting_options(), selectinload(Meeting.invitations))
+    )
     if meeting is None:
         raise Problem(404)
     if not perm.can_view_meeting(_user(), meeting):
@@ -376,7 +466,7 @@ def _refuse(detail: str = ""):
 @api.operation("GET", "/meetings/<int:meeting_id>", summary="会议详情", tag="会议", response=s.MeetingOut)
 def meeting(meeting_id: int):
     """一次联席会议，含议程和邀请（联络员只看到本单位的邀请）。"""
-    return _meeting(_load_meeting(meeting_id))
+    return _one_meeting(_load_meeting(meeting_id))
 
 
 @api.operation(
@@ -399,7 +489,7 @@ def reply(meeting_id: int, body: s.ReplyIn):
             invitation, body.reply, body.reason, body.delegate_name, body.delegate_post, _user()
         )
     )
-    return _meeting(_load_meeting(meeting_id))
+    return _one_meeting(_load_meeting(meeting_id))
 
 
 @api.operation(
@@ -475,7 +565,12 @@ def _minutes(m: Minutes) -> s.MinutesOut:
 
 
 def _minutes_options():
-    return (joinedload(Minutes.meeting).options(*_meeting_options()), selectinload(Minutes.revisions))
+    return (
+        joinedload(Minutes.meeting).options(
+            joinedload(Meeting.community), joinedload(Meeting.district), joinedload(Meeting.city)
+        ),
+        selectinload(Minutes.revisions),
+    )
 
 
 @api.operation(
