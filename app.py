@@ -21,6 +21,7 @@ from blueprints.minutes import bp as minutes_bp
 from blueprints.needs import bp as needs_bp
 from blueprints.notifications import bp as notifications_bp
 from blueprints.places import bp as places_bp
+from blueprints.records import bp as records_bp
 from blueprints.resources import bp as resources_bp
 from blueprints.signin import bp as signin_bp
 from blueprints.stats import bp as stats_bp
@@ -153,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
         places_bp,
         notifications_bp,
         signin_bp,
+        records_bp,
         api_bp,
     ):
         app.register_blueprint(bp)

@@ -80,6 +80,9 @@ class Defaults:
     # Archive number of approved minutes; placeholders {host} (社区 or 街道 name),
     # {host_short}, {street}, {year}, {number}. E.g. 青年路社区联席〔2026〕3号.
     MINUTES_ARCHIVE_PATTERN = "{host}联席〔{year}〕{number}号"
+    # 档号 of filed minutes (DA/T 22-2015): {fonds} 全宗号, {category} 门类代码 (WS), {year} 年度,
+    # {retention} 保管期限代码 (Y, D30, D10), {organ} 机构（问题）, {item} 件号 (e.g. {item:04d}).
+    ARCHIVE_FILE_NO_PATTERN = "{fonds}-{year}-{retention}-{item:04d}"
     # Uploaded attachments (action progress); default: instance/uploads.
     UPLOAD_FOLDER = None
     ACTIONS_PER_PAGE = 50

@@ -14,6 +14,8 @@ COMMANDS = (
     replies.fetch_replies_command,
     archive.verify_archive_command,
     archive.migrate_archive_command,
+    archive.export_archive_command,
+    archive.verify_package_command,
     users.create_user_command,
     users.create_token_command,
     backup.backup_command,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import MinutesError, db
+from exports.package import verify
+from models import MinutesError, Street, db
+from models.base import RuleError, utcnow
 from services import archive
+from services import package as package_svc
 
 
 @click.command("verify-archive")
@@ -15,10 +21,13 @@ from services import archive
 def verify_archive_command():
     """Re-hash every archival file of approved minutes and say which digest fails where."""
     revisions = files = bad = 0
+    now = utcnow()
+    results: dict[int, bool] = {}
     for revision in db.session.scalars(archive.approved_revisions()):
         revisions += 1
         for check in archive.verify_revision(revision):
             files += 1
+            results[revision.minutes_id] = results.get(revision.minutes_id, True) and check.ok
             if check.ok:
                 continue
             bad += 1
@@ -32,6 +41,9 @@ def verify_archive_command():
             ):
                 if name in check.failed:
                     click.echo(f"  {name} 记录 {stored or '（空）'}，实际 {actual}")
+    # The register shows each item's last verification.
+    archive.record_verification(results, now)
+    db.session.commit()
     click.echo(f"已校验 {revisions} 份签发纪要的 {files} 份存档文件，{bad} 份有问题。")
     if bad:
         raise SystemExit(1)
@@ -70,4 +82,50 @@ def migrate_archive_command():
             )
     click.echo(f"已检查 {len(ids)} 份签发纪要，新生成 {made} 份存档文件，{failed} 份未能迁移。")
     if failed:
+        raise SystemExit(1)
+
+
+@click.command("export-archive")
+@click.option("--year", type=int, required=True, help="年度")
+@click.option("--street", "street_name", help="只导出这个街道（全宗）；不给则导出每个已设置全宗号的街道")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="移交包写到这个目录")
+@with_appcontext
+def export_archive_command(year, street_name, out_dir):
+    """Write the yearly transfer package (ZIP) of each 全宗: PDF/A, attachments, metadata, catalogue, manifest."""
+    stmt = select(Street).where(Street.fonds_code != "").order_by(Street.id)
+    if street_name:
+        stmt = select(Street).where(Street.name == street_name)
+    streets = db.session.scalars(stmt).all()
+    if not streets:
+        raise click.ClickException(f"没有街道 {street_name}。" if street_name else "还没有街道设置全宗号。")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    made = 0
+    for street in streets:
+        try:
+            package, data = package_svc.package_for(street, year)
+        except RuleError as exc:
+            click.echo(f"{street.name}：{exc}")
+            continue
+        path = out / package.filename
+        path.write_bytes(data)
+        made += 1
+        click.echo(f"{street.name}：{len(package.items)} 件 → {path}（{len(data):,} 字节）")
+    if not made:
+        raise SystemExit(1)
+
+
+@click.command("verify-package")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def verify_package_command(file):
+    """Check a transfer package against its manifest and name every damaged or missing file."""
+    manifest, findings = verify(Path(file).read_bytes())
+    for finding in findings:
+        click.echo(f"{finding.path}：{finding.problem}")
+    if manifest is not None:
+        click.echo(
+            f"{manifest.get('fonds_name', '')} {manifest.get('year', '')} 年移交包：清单列出 "
+            f"{len(manifest.get('files', []))} 个文件，{len(findings)} 个有问题。"
+        )
+    if findings:
         raise SystemExit(1)

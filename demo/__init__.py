@@ -9,6 +9,7 @@ the same services the pages use, so the demo shows what the product does.
 from __future__ import annotations
 
 from demo import (
+    filing,
     grids,
     levels,
     meetings,
@@ -44,5 +45,6 @@ def seed_demo(password: str, secret_key: str) -> tuple[list[tuple[str, str, str]
     levels.seed()
     supervision.seed()
     notifications.seed()
+    filing.seed()
     api_tokens = tokens.seed(secret_key, [username for username, _, _ in logins])
     return logins, api_tokens

@@ -35,6 +35,21 @@ def confirmation_rows(revision: MinutesRevision) -> list[dict]:
     ]
 
 
+def archival_stamp(minutes) -> dict | None:
+    """The 归档章 (DA/T 22-2015) of filed minutes: 全宗号, 年度, 件号 over 机构（问题）, 保管期限,
+    页数 (the page count is the document's own, filled in by the renderer)."""
+    if not minutes.filed:
+        return None
+    return {
+        "fonds": minutes.fonds_code,
+        "year": minutes.filing_year,
+        "item": f"{minutes.item_no:04d}",
+        "organ": minutes.organ,
+        "retention": minutes.retention.label,
+        "file_no": minutes.file_no,
+    }
+
+
 def minutes_context(
     revision: MinutesRevision,
     attendance: list[dict] | None = None,
@@ -66,6 +81,7 @@ def minutes_context(
         "minutes": minutes,
         "meeting": meeting,
         "approved": approved,
+        "stamp": archival_stamp(minutes) if approved else None,
         "attendance": attendance,
         "present": groups[Attendance.PRESENT.value],
         "absent_leave": groups[Attendance.ABSENT_LEAVE.value],

@@ -26,6 +26,7 @@ from .enums import (
     Principle,
     Reply,
     ResourceKind,
+    Retention,
     Role,
     TopicStatus,
     UnitCategory,
@@ -56,7 +57,15 @@ from .meeting import (
     PersonSignIn,
     Topic,
 )
-from .minutes import ArchiveCounter, Confirmation, Minutes, MinutesError, MinutesRendition, MinutesRevision
+from .minutes import (
+    ArchiveCounter,
+    Confirmation,
+    Minutes,
+    MinutesError,
+    MinutesOfd,
+    MinutesRendition,
+    MinutesRevision,
+)
 from .need import Match, Need, NeedUpdate, PointRule, need_update_photo
 from .notification import Channel, NoticeKind, NoticePreference, Notification
 from .resource import Booking, Resource
@@ -65,6 +74,7 @@ from .unit import Unit, UnitImport, UnitStatusChange, UnitStatusError
 from .user import LoginAttempt, User
 
 __all__ = [
+    "MinutesOfd",
     "ApiToken",
     "Area",
     "area_community",
@@ -81,6 +91,7 @@ __all__ = [
     "PointRule",
     "Resource",
     "ResourceKind",
+    "Retention",
     "Visibility",
     "need_update_photo",
     "Action",

@@ -56,6 +56,7 @@ OBJECT_LABELS = {
     "minutes": "会议纪要",
     "minutes_revision": "纪要版本",
     "minutes_rendition": "纪要存档文件",
+    "minutes_ofd": "纪要 OFD 版式文件",
     "minutes_confirmation": "纪要会签",
     "action": "议定事项",
     "action_progress": "事项进展",

@@ -145,6 +145,19 @@ class MinutesStatus(LabelledEnum):
     APPROVED = "approved", "已签发"
 
 
+class Retention(LabelledEnum):
+    """保管期限 (DA/T 22-2015): its value is the code in the 档号 (Y, D30, D10)."""
+
+    PERMANENT = "Y", "永久"
+    D30 = "D30", "30年"
+    D10 = "D10", "10年"
+
+    @property
+    def years(self) -> int | None:
+        """How long it is kept; None: for ever."""
+        return {"D30": 30, "D10": 10}.get(self.value)
+
+
 class ConfirmationStatus(LabelledEnum):
     PENDING = "pending", "待确认"
     CONFIRMED = "confirmed", "已确认"

@@ -75,6 +75,9 @@ class Street(Place, Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     short_name: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # 全宗号 (DA/T 22): the street's fonds in its archive, set by the system administrator;
+    # minutes are filed (件号, 档号) only once it is set.
+    fonds_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     district: Mapped[District | None] = relationship(back_populates="streets")
     communities: Mapped[list[Community]] = relationship(

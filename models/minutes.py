@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .base import Base, RuleError, utcnow
-from .enums import ConfirmationStatus, MinutesStatus, enum_column
+from .enums import ConfirmationStatus, MinutesStatus, Retention, enum_column
 from .meeting import Meeting
 from .unit import Unit
 
@@ -35,6 +35,20 @@ class Minutes(Base):
     archive_year: Mapped[int | None] = mapped_column()
     archive_seq: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Archival description (DA/T 22-2015, DA/T 46): proposed at the first approval (年度,
+    # 保管期限 by meeting kind), changed by the archivist with a reason, and fixed when the
+    # archivist files the item: 全宗号 and a 件号 gap-free per 全宗, 年度 and 保管期限 make the 档号.
+    filing_year: Mapped[int | None] = mapped_column()
+    retention: Mapped[Retention | None] = mapped_column(enum_column(Retention, "retention"))
+    organ: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    fonds_code: Mapped[str | None] = mapped_column(String(20))
+    item_no: Mapped[int | None] = mapped_column()
+    file_no: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
+    filed_at: Mapped[datetime | None] = mapped_column()
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The last run of verify-archive over this item's files (and whether every digest held).
+    verified_at: Mapped[datetime | None] = mapped_column(info={"audit": False})
+    verified_ok: Mapped[bool | None] = mapped_column(info={"audit": False})
 
     meeting: Mapped[Meeting] = relationship()
     revisions: Mapped[list[MinutesRevision]] = relationship(
@@ -44,6 +58,24 @@ class Minutes(Base):
     @property
     def name(self) -> str:
         return self.archive_no or f"会议纪要 #{self.id}"
+
+    @property
+    def title(self) -> str:
+        """题名 as an archive lists it: 2026年第三季度共驻共建联席会议纪要."""
+        title = self.meeting.title
+        return title + ("纪要" if title.endswith("会议") else "会议纪要")
+
+    @property
+    def filed(self) -> bool:
+        """Filed by the archivist: 件号 and 档号 given, 保管期限 fixed."""
+        return self.file_no is not None
+
+    @property
+    def retention_ends(self) -> int | None:
+        """The year the 保管期限 runs out (年度 + its years); None when kept for ever."""
+        if self.retention is None or self.filing_year is None or self.retention.years is None:
+            return None
+        return self.filing_year + self.retention.years
 
     @property
     def current(self) -> MinutesRevision:
@@ -163,6 +195,28 @@ class MinutesRendition(Base):
         return (
             f"{archive_no} 第 {self.revision.number if self.revision else '?'} 版 第 {self.number} 份存档文件"
         )
+
+
+class MinutesOfd(Base):
+    """The OFD (GB/T 33190-2016) rendition of one archival PDF of an approved revision, made when
+    the minutes are filed (and for each later PDF rendition), with its own digests. Like the PDF
+    renditions, the database refuses to change or delete one."""
+
+    __tablename__ = "minutes_ofd"
+    __table_args__ = (UniqueConstraint("revision_id", "source_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("minutes_revision.id"), index=True)
+    source_number: Mapped[int] = mapped_column()  # the PDF rendition it was made from
+    ofd: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False, info={"audit": False}))
+    sha256: Mapped[str] = mapped_column(String(64))
+    sm3: Mapped[str] = mapped_column(String(64))
+    made_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def name(self) -> str:
+        return f"OFD（据第 {self.source_number} 份存档文件）"
 
 
 class Confirmation(Base):

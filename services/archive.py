@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import joinedload
 
+from common.dates import SHANGHAI
 from exports import fonts
 from exports.minutes import StoredContentError, render_minutes_rendition
-from models import Minutes, MinutesError, MinutesRendition, MinutesRevision, MinutesStatus, db
+from exports.ofd import pdf_to_ofd
+from models import Minutes, MinutesError, MinutesOfd, MinutesRendition, MinutesRevision, MinutesStatus, db
 from models.base import utcnow
 from services.minutes import digests
 
@@ -44,13 +46,20 @@ class Rendition:
     reason: str = ""
     findings: list[str] = field(default_factory=list)
     software: dict[str, str] = field(default_factory=dict)
+    kind: str = "pdf"  # or "ofd": the OFD made from PDF rendition `number`
 
     @property
     def original(self) -> bool:
-        return self.number == 1
+        return self.number == 1 and self.kind == "pdf"
+
+    @property
+    def is_ofd(self) -> bool:
+        return self.kind == "ofd"
 
     @property
     def label(self) -> str:
+        if self.kind == "ofd":
+            return f"OFD 版式文件（据第 {self.number} 份）"
         return f"第 {self.number} 份" + ("（签发原件）" if self.original else "（重新生成）")
 
 
@@ -207,12 +216,35 @@ def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> Minut
         findings = [f"存档文件无法解析：{exc}"]
     if not findings:
         return None
+
+    def check(pdf: bytes) -> None:
+        still = font_problems(pdf)
+        if still:
+            raise MinutesError(
+                "重新生成的文件仍未通过字体检查（" + still[0] + "）；请先运行 scripts/setup.sh 重建字体。"
+            )
+
+    return add_rendition(revision, newest, data, font_reason(newest.number), made_by, findings, check)
+
+
+def add_rendition(
+    revision: MinutesRevision,
+    newest: Rendition,
+    data: bytes,
+    reason: str,
+    made_by: str,
+    findings: list[str] | None = None,
+    check=None,
+) -> MinutesRendition:
+    """Render the revision again from its newest (intact) archival file and keep the result as
+    the next rendition, with its digests and a provenance record (why, from what, with what)."""
+    findings = findings or []
     now = utcnow()
     record = {
         "number": newest.number + 1,
         "made_at": now.isoformat(timespec="seconds"),
         "made_by": made_by,
-        "reason": font_reason(newest.number),
+        "reason": reason,
         "findings": findings,
         "source": {"number": newest.number, "sha256": newest.sha256, "sm3": newest.sm3},
         "software": software_versions(),
@@ -223,11 +255,8 @@ def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> Minut
         pdf = render_minutes_rendition(revision, data, record, now)
     except StoredContentError as exc:
         raise MinutesError(str(exc)) from exc
-    still = font_problems(pdf)
-    if still:
-        raise MinutesError(
-            "重新生成的文件仍未通过字体检查（" + still[0] + "）；请先运行 scripts/setup.sh 重建字体。"
-        )
+    if check is not None:
+        check(pdf)
     sha256, sm3 = digests(pdf)
     rendition = MinutesRendition(
         revision_id=revision.id,
@@ -236,7 +265,7 @@ def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> Minut
         pdf=pdf,
         pdf_sha256=sha256,
         pdf_sm3=sm3,
-        reason=record["reason"],
+        reason=reason,
         findings=findings,
         software=record["software"],
         made_by=made_by,
@@ -244,7 +273,91 @@ def migrate_revision(revision: MinutesRevision, made_by: str = MADE_BY) -> Minut
     )
     db.session.add(rendition)
     db.session.flush()
+    if revision.minutes.filed:
+        make_ofd(revision, rendition.number, pdf, made_by)
     return rendition
+
+
+# --- OFD ------------------------------------------------------------------------------------
+
+
+def ofd_info(minutes: Minutes, revision: MinutesRevision) -> tuple[dict[str, str], dict[str, str]]:
+    """The OFD's document info and the archival description as its custom data."""
+    meeting = minutes.meeting
+    info = {
+        "title": minutes.title,
+        "author": meeting.host_name,
+        "subject": "会议纪要",
+        "creation_date": revision.approved_at.astimezone(SHANGHAI).date().isoformat()
+        if revision.approved_at
+        else "",
+        "creator": f"共建联席会议系统 {gongjian_version()}",
+    }
+    custom = {
+        "档号": minutes.file_no or "",
+        "文号": minutes.archive_no or "",
+        "全宗号": minutes.fonds_code or "",
+        "年度": str(minutes.filing_year or ""),
+        "保管期限": minutes.retention.label if minutes.retention else "",
+        "件号": f"{minutes.item_no:04d}" if minutes.item_no else "",
+        "机构或问题": minutes.organ,
+        "版本": str(revision.number),
+    }
+    return info, custom
+
+
+def make_ofd(revision: MinutesRevision, source_number: int, pdf: bytes, made_by: str) -> MinutesOfd:
+    """The OFD rendition of one archival PDF, with its digests."""
+    info, custom = ofd_info(revision.minutes, revision)
+    data = pdf_to_ofd(pdf, info, custom)
+    sha256, sm3 = digests(data)
+    ofd = MinutesOfd(
+        revision_id=revision.id,
+        source_number=source_number,
+        ofd=data,
+        sha256=sha256,
+        sm3=sm3,
+        made_by=made_by,
+        created_at=utcnow(),
+    )
+    db.session.add(ofd)
+    db.session.flush()
+    return ofd
+
+
+def ofd_files(revision: MinutesRevision) -> list[Rendition]:
+    rows = db.session.execute(
+        select(
+            MinutesOfd.source_number,
+            MinutesOfd.sha256,
+            MinutesOfd.sm3,
+            MinutesOfd.created_at,
+            MinutesOfd.made_by,
+        )
+        .where(MinutesOfd.revision_id == revision.id)
+        .order_by(MinutesOfd.source_number)
+    ).all()
+    return [
+        Rendition(number=n, sha256=a, sm3=b, created_at=at, made_by=by, kind="ofd")
+        for n, a, b, at, by in rows
+    ]
+
+
+def ofd_bytes(revision: MinutesRevision, source_number: int) -> bytes | None:
+    return db.session.scalar(
+        select(MinutesOfd.ofd).where(
+            MinutesOfd.revision_id == revision.id, MinutesOfd.source_number == source_number
+        )
+    )
+
+
+def download_ofd(revision: MinutesRevision) -> bytes | None:
+    """The newest OFD whose digests hold (None before the minutes are filed)."""
+    for rendition in reversed(ofd_files(revision)):
+        data = ofd_bytes(revision, rendition.number)
+        if intact(data, rendition):
+            return data
+    return None
 
 
 # --- verification -------------------------------------------------------------------------
@@ -291,10 +404,21 @@ class RenditionCheck:
 def verify_revision(revision: MinutesRevision) -> list[RenditionCheck]:
     """Re-hash every archival file of an approved revision."""
     checks = []
-    for rendition in renditions(revision):
-        data = rendition_bytes(revision, rendition.number)
+    for rendition in [*renditions(revision), *ofd_files(revision)]:
+        if rendition.kind == "ofd":
+            data = ofd_bytes(revision, rendition.number)
+        else:
+            data = rendition_bytes(revision, rendition.number)
         check = RenditionCheck(revision, rendition, missing=not data)
         if data:
             check.sha256, check.sm3 = digests(data)
         checks.append(check)
     return checks
+
+
+def record_verification(results: dict[int, bool], when: datetime) -> None:
+    """Note on each minutes when its files were last verified and whether all held."""
+    for minutes_id, ok in results.items():
+        db.session.execute(
+            update(Minutes).where(Minutes.id == minutes_id).values(verified_at=when, verified_ok=ok)
+        )

@@ -62,7 +62,7 @@ COMMON_LABELS = {
 # Per table, as the forms label them (see blueprints/*/forms.py), and plain Chinese for the
 # fields no form shows.
 FIELD_LABELS: dict[str, dict[str, str]] = {
-    "street": {"name": "街道名称"},
+    "street": {"name": "街道名称", "fonds_code": "全宗号"},
     "community": {"name": "社区名称"},
     "grid": {"name": "网格名称"},
     "area": {"name": "片区名称", "retired_at": "撤销时间"},
@@ -259,6 +259,14 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "archive_scope": "编号范围",
         "archive_year": "编号年度",
         "archive_seq": "编号序号",
+        "filing_year": "年度",
+        "retention": "保管期限",
+        "organ": "机构（问题）",
+        "fonds_code": "全宗号",
+        "item_no": "件号",
+        "file_no": "档号",
+        "filed_at": "归档时间",
+        "filed_by_id": "归档人",
     },
     "need_update_photo": {"update_id": "需求进展", "attachment_id": "照片"},
     "topic": {
@@ -287,6 +295,13 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "decided_by_id": "处理人",
         "decided_at": "处理时间",
         "action_id": "议定事项",
+    },
+    "minutes_ofd": {
+        "revision_id": "纪要版本",
+        "source_number": "据以生成的存档文件序号",
+        "sha256": "OFD 的 SHA-256 摘要",
+        "sm3": "OFD 的 SM3 摘要",
+        "made_by": "生成人",
     },
     "minutes_rendition": {
         "revision_id": "纪要版本",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -26,6 +26,7 @@ from models import (
     ConfirmationStatus,
     Invitation,
     Meeting,
+    MeetingKind,
     MeetingStatus,
     Minutes,
     MinutesError,
@@ -34,6 +35,7 @@ from models import (
     PersonSignIn,
     Principle,
     Reply,
+    Retention,
     Unit,
     UnitStatus,
     User,
@@ -316,6 +318,22 @@ def archive_scope(meeting: Meeting) -> str:
     return f"community:{meeting.community_id}" if meeting.community_id else f"street:{meeting.street_id}"
 
 
+def default_retention(meeting: Meeting) -> Retention:
+    """保管期限 by meeting: 永久 for joint meetings of a street, a district or a city; for a
+    community's or a 片区's, 30 年 (定期例会, 片区联席会) or 10 年 (专题会议)."""
+    if meeting.convener is not None or (meeting.community_id is None and meeting.area_id is None):
+        return Retention.PERMANENT
+    return Retention.D10 if meeting.kind == MeetingKind.SPECIAL else Retention.D30
+
+
+def describe(minutes: Minutes, when: datetime) -> None:
+    """At the first approval: the 年度 and the default 保管期限 (kept through corrections);
+    the archivist may change them until the item is filed (services/filing.py)."""
+    if minutes.filing_year is None:
+        minutes.filing_year = when.astimezone(SHANGHAI).year
+        minutes.retention = default_retention(minutes.meeting)
+
+
 def next_archive_number(scope: str, year: int) -> int:
     """Take the next number of a series: gap-free (rolled back with a failed approval) and unique."""
     dialect = db.session.get_bind().dialect.name
@@ -475,6 +493,7 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
             number = next_archive_number(scope, year)
             minutes.archive_scope, minutes.archive_year, minutes.archive_seq = scope, year, number
             minutes.archive_no = format_archive_no(meeting, year, number)
+        describe(minutes, now)
         revision.approved_at = now
         revision.approved_by_id = by.id
         revision.approved_by_name = by.display_name

@@ -708,3 +708,22 @@ def can_change_action(user: User, action) -> bool:
     """Move an action's due date or give it another lead (with a reason): whoever manages the
     meeting it was agreed at (the host's secretary, the street's admin, the convener)."""
     return not action.is_done and can_manage_meeting(user, action.meeting)
+
+
+# --- the archive (档案室) -------------------------------------------------------------------
+
+
+def can_view_archive(user: User) -> bool:
+    """The minutes register, appraisal and transfer packages: archivists and admins (each for
+    their street), the system administrator for all."""
+    return user.is_authenticated and user.role in (Role.SYSADMIN, Role.ADMIN, Role.ARCHIVIST)
+
+
+def can_file_minutes(user: User, minutes) -> bool:
+    """Describe and file (归档) approved minutes of a street the user looks after."""
+    return can_view_archive(user) and in_scope(user, minutes.meeting.street_id)
+
+
+def can_set_fonds_code(user: User) -> bool:
+    """A street's 全宗号: the system administrator."""
+    return user.is_authenticated and user.role == Role.SYSADMIN

@@ -72,6 +72,7 @@ from models import (
     Reply,
     Resource,
     ResourceKind,
+    Retention,
     Room,
     Street,
     Topic,
@@ -853,6 +854,13 @@ MATRIX: list[Row] = [
     Row("minutes.revision_pdf", "GET", "/meetings/{recorded}/minutes/revisions/1.pdf", grid(**STAFF_READ)),
     Row("minutes.revision_pdf", "GET", "/meetings/{archived}/minutes/revisions/1.pdf", grid(**INVITED_READ)),
     Row("minutes.pdf", "GET", "/meetings/{archived}/minutes.pdf", grid(**INVITED_READ)),
+    # The OFD is made at filing: these minutes are not filed yet.
+    Row(
+        "minutes.ofd",
+        "GET",
+        "/meetings/{archived}/minutes.ofd",
+        grid(**{p: 404 for p in INVITED_READ}, liaison_c=403),
+    ),
     # One archival file exactly as stored (1: the original); a rendition not made is 404.
     Row(
         "minutes.rendition_pdf",
@@ -1479,6 +1487,44 @@ MATRIX: list[Row] = [
         data=no_data,
         success=frozenset({"liaison_a"}),
     ),
+    # The archive (档案): the register, description and filing, appraisal: archivists and admins.
+    Row("records.index", "GET", "/archive", grid(admin=200, archivist=200)),
+    Row(
+        "records.index",
+        "GET",
+        "/archive?q=%25&year={year}&retention=D30&state=unfiled&community={community1}&street={street}",
+        grid(admin=200, archivist=200),
+    ),
+    Row("records.export", "GET", "/archive/export.xlsx?state=unfiled", grid(admin=200, archivist=200)),
+    Row("records.item", "GET", "/archive/{archived_minutes}", grid(admin=200, archivist=200)),
+    Row("records.item", "GET", "/archive/999999", grid(admin=404, archivist=404)),
+    Row(
+        "records.describe",
+        "POST",
+        "/archive/{archived_minutes}",
+        grid(admin=302, archivist=302),
+        data=lambda w: {"retention": "D30", "organ": "党建办", "reason": ""},
+        success=frozenset({"admin", "archivist"}),
+    ),
+    # Refused for everyone here: the street has no 全宗号 yet (tests/test_filing.py files).
+    Row(
+        "records.file_minutes",
+        "POST",
+        "/archive/{archived_minutes}/file",
+        grid(admin=302, archivist=302),
+        data=no_data,
+    ),
+    Row("records.appraisal", "GET", "/archive/appraisal?year=2060", grid(admin=200, archivist=200)),
+    # No 全宗号 in this world: back to the register with the reason (tests/test_filing.py exports).
+    Row(
+        "records.package",
+        "GET",
+        "/archive/package.zip?year={year}&street={street}",
+        grid(admin=302, archivist=302),
+    ),
+    Row(
+        "records.appraisal_export", "GET", "/archive/appraisal.xlsx?year=2060", grid(admin=200, archivist=200)
+    ),
     # The JSON API: the same permissions as the pages, by bearer token (anonymous: 401).
     *API_ROWS,
 ]
@@ -1567,6 +1613,7 @@ def _snapshot() -> dict:
         ),
         "point_rules": rows(PointRule.key, PointRule.points, order=PointRule.key),
         "api_tokens": rows(ApiToken.id, ApiToken.name, ApiToken.revoked_at, order=ApiToken.id),
+        "filing": rows(Minutes.id, Minutes.retention, Minutes.organ, Minutes.file_no, order=Minutes.id),
         "rooms": rows(
             Room.id,
             Room.name,
@@ -1683,6 +1730,7 @@ class MatrixWorld(conftest.World):
     held: int  # community 1, held; minutes submitted, unit A asked to confirm
     recorded: int  # community 1, held; minutes still a draft
     archived: int  # community 1, held; minutes approved (stored PDF, no rendering)
+    archived_minutes: int  # those minutes (described: 年度, 30 年; not filed: no 全宗号 set)
     action: int  # from `archived`, led by unit A with unit B, in progress
     attachment: int  # a file on the action's progress report
     message: int  # a failed outbox message
@@ -1797,6 +1845,7 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
             version=3,
         )
         approved.archive_no = f"青年路联席〔{year}〕1号"
+        approved.filing_year, approved.retention = year, Retention.D30
         approved.archive_scope, approved.archive_year, approved.archive_seq = scope, year, 1
         db.session.add(ArchiveCounter(scope=scope, year=year, last_number=1))
 
@@ -1974,6 +2023,7 @@ def _build_extras(app, world: conftest.World) -> MatrixWorld:
             held=held.id,
             recorded=recorded.id,
             archived=archived.id,
+            archived_minutes=approved.id,
             action=action.id,
             attachment=attachment.id,
             message=message.id,

@@ -429,6 +429,22 @@ def pdf(meeting_id: int):
     return _revision_pdf(meeting, minutes, rev)
 
 
+@bp.route("/minutes.ofd")
+@login_required
+def ofd(meeting_id: int):
+    """Download the OFD (GB/T 33190) rendition of the approved minutes, made when they were filed."""
+    meeting = _meeting(meeting_id)
+    minutes = _minutes(meeting)
+    rev = minutes.approved
+    if rev is None:
+        abort(404)
+    data = archive.download_ofd(rev)
+    if data is None:
+        abort(404)  # not filed yet: the OFD is made at filing
+    name = f"{minutes.file_no or minutes.archive_no}会议纪要.ofd"
+    return download_response(data, "application/ofd", name)
+
+
 @bp.route("/minutes/revisions/<int:number>.pdf")
 @login_required
 def revision_pdf(meeting_id: int, number: int):

@@ -24,9 +24,18 @@ class PlaceForm(Form):
         "地址", filters=[strip], validators=[Length(max=200, message="地址不能超过 200 个字。")]
     )
     district_id = SelectField("所属区", coerce=int, validate_choice=False)
+    fonds_code = StringField(
+        "全宗号",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Regexp(r"^[A-Za-z0-9]{1,10}$", message="全宗号只能由字母和数字组成，最多 10 位，例如 J001。"),
+        ],
+        description="档案室给本街道的全宗号（DA/T 22），如 J001；设置后档案员才能归档会议纪要，已归档的档号不变。",
+    )
     submit = SubmitField("保存")
 
-    def __init__(self, *args, kind=None, districts=(), **kwargs):
+    def __init__(self, *args, kind=None, districts=(), fonds=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.district_id.choices = [(0, "（暂不归属）")] + list(districts)
@@ -34,6 +43,8 @@ class PlaceForm(Form):
             del self.address
         if kind is None or kind.key != "street":
             del self.district_id
+        if kind is None or kind.key != "street" or not fonds:
+            del self.fonds_code
         elif kind.key == "street":
             self.name.label.text = "街道名称"
 

@@ -8,7 +8,7 @@ from blueprints.places.forms import AreaForm, PlaceForm, PlaceImportForm, StaffF
 from exports.sheets import places_template_xlsx
 from models import Area, City, District, Grid, GridDuty, GridStaff, PlaceImport, Room, Unit, UnitStatus, db
 from models.base import RuleError
-from services import areas, grids, place_import
+from services import areas, filing, grids, place_import
 from services import permissions as perm
 from services import places as svc
 from services.places import active_communities
@@ -275,17 +275,29 @@ def edit(kind_key: str, place_id: int):
     """Rename a place; change its short name and address (a street: also its district)."""
     _require_manager()
     kind, place = _load_managed(kind_key, place_id)
-    form = PlaceForm(obj=place, kind=kind, districts=_districts(getattr(place, "district_id", None)))
+    form = PlaceForm(
+        obj=place,
+        kind=kind,
+        districts=_districts(getattr(place, "district_id", None)),
+        fonds=perm.can_set_fonds_code(current_user),
+    )
     if request.method == "GET" and kind.key == "street":
         form.district_id.data = place.district_id or 0
-    if form.validate_on_submit() and attempt(
-        lambda: svc.update_place(
+
+    def save():
+        saved = svc.update_place(
             place,
             form.name.data,
             form.short_name.data,
             form.address.data if "address" in form else "",
             (form.district_id.data or None) if kind.key == "street" else None,
-        ),
+        )
+        if "fonds_code" in form:
+            filing.set_fonds_code(place, form.fonds_code.data or "")
+        return saved
+
+    if form.validate_on_submit() and attempt(
+        save,
         lambda p: f"{kind.label}“{p.name}”已保存。",
         errors=form.name,
     ):
