@@ -44,6 +44,7 @@ from models import (
 from models.base import today, utcnow
 from services import notify
 from services.calendar import cached_vevent
+from services.ofdfiles import make_ofd
 
 FOLLOWUP_TITLE = "上次议定事项落实情况"
 
@@ -506,6 +507,8 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
         revision.pdf_sha256, revision.pdf_sm3 = digests(pdf)
         revision.version += 1
     db.session.flush()
+    # The OFD beside the PDF/A, from the same bytes (filing adds one of the stamped rendition).
+    make_ofd(revision, 1, pdf, by.username)
     actions = db.session.scalars(
         select(Action)
         .where(Action.meeting_id == meeting.id, Action.status != ActionStatus.DONE)

@@ -185,9 +185,9 @@ def test_migrate_archive_renders_minutes_of_the_first_font_build_again(
         assert expected in page, expected
     assert page.index("下载时提供") > page.index("第 2 份（重新生成）")
 
-    # verify-archive checks both files; a second run makes nothing new.
+    # verify-archive checks both PDFs and the OFD made at approval; a second run makes nothing new.
     result = runner.invoke(args=["verify-archive"])
-    assert result.exit_code == 0 and "1 份签发纪要的 2 份存档文件，0 份有问题" in result.output
+    assert result.exit_code == 0 and "1 份签发纪要的 3 份存档文件，0 份有问题" in result.output
     result = runner.invoke(args=["migrate-archive"])
     assert result.exit_code == 0 and "新生成 0 份存档文件" in result.output, result.output
     with app.app_context():
@@ -245,7 +245,7 @@ def test_verify_archive_names_the_failing_digest_and_the_file(app, runner, appro
     assert result.exit_code == 1
     assert f"校验不符：{where} 第 1 份（签发原件）存档文件，SM3 不符" in result.output, result.output
     assert "SHA-256 记录" not in result.output and "SM3 记录 " + "0" * 64 in result.output
-    assert "2 份存档文件，1 份有问题" in result.output
+    assert "3 份存档文件，1 份有问题" in result.output  # two PDFs and the OFD made at approval
 
     with app.app_context():
         _tamper("minutes_rendition", "UPDATE minutes_rendition SET pdf = :b", b=b"%PDF-1.7 altered")
@@ -253,7 +253,7 @@ def test_verify_archive_names_the_failing_digest_and_the_file(app, runner, appro
     assert f"校验不符：{where} 第 2 份（重新生成）存档文件，SHA-256 和 SM3 不符" in result.output, (
         result.output
     )
-    assert "2 份存档文件，2 份有问题" in result.output
+    assert "3 份存档文件，2 份有问题" in result.output
 
     with app.app_context():
         _tamper(

@@ -331,7 +331,9 @@ def test_filing_makes_an_ofd_that_reads_like_the_pdf(
     with app.app_context():
         meeting_id = db.session.get(Minutes, mid).meeting_id
     login_as("archivist")
-    assert client.get(f"/meetings/{meeting_id}/minutes.ofd").status_code == 404  # made at filing
+    # Approval made one beside the PDF/A; it does not carry a 档号 yet.
+    before = client.get(f"/meetings/{meeting_id}/minutes.ofd")
+    assert before.status_code == 200 and '档号">J001' not in _ofd_text(before.data)[2]["raw"]
     client.post(f"/archive/{mid}/file")
     resp = client.get(f"/meetings/{meeting_id}/minutes.ofd")
     assert resp.status_code == 200 and resp.mimetype == "application/ofd"
@@ -360,4 +362,5 @@ def test_filing_makes_an_ofd_that_reads_like_the_pdf(
     # Listed with its digests, and checked by verify-archive.
     assert "OFD 版式文件" in client.get(f"/archive/{mid}").get_data(as_text=True)
     result = runner.invoke(args=["verify-archive"])
-    assert result.exit_code == 0 and "3 份存档文件" in result.output, result.output
+    # Two PDFs (the signed original, the stamped one) and their two OFDs.
+    assert result.exit_code == 0 and "4 份存档文件" in result.output, result.output

@@ -354,7 +354,9 @@ def test_verify_archive_reports_tampering(app, client, runner, world, login_as, 
     login_as("secretary1")
     _approve(app, client, world, mid)
     result = runner.invoke(args=["verify-archive"])
-    assert result.exit_code == 0 and "1 份签发纪要的 1 份存档文件，0 份有问题" in result.output
+    assert (
+        result.exit_code == 0 and "1 份签发纪要的 2 份存档文件，0 份有问题" in result.output
+    )  # the PDF/A and its OFD
     with app.app_context():
         conn = db.session.connection()
         if conn.dialect.name == "sqlite":
