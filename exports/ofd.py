@@ -129,7 +129,8 @@ def _subset_font(face: str, text: str) -> bytes:
     from fontTools.ttLib import TTFont
 
     path = next(f.path for f in fonts.FACES if f.style_name == face)
-    font = TTFont(path)
+    # No timestamp of today in the subset: the same PDF gives the same OFD bytes.
+    font = TTFont(path, lazy=True, recalcTimestamp=False)
     options = subset.Options()
     options.name_IDs = ["*"]
     options.notdef_outline = True

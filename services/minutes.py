@@ -471,11 +471,14 @@ def digests(data: bytes) -> tuple[str, str]:
     return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
 
 
-def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -> None:
+def approve(
+    revision: MinutesRevision, by: User, unconfirmed_ok: bool = False, at: datetime | None = None
+) -> None:
     """签发: number the minutes, freeze what they record, and store the archival PDF.
 
     While units asked to confirm have not (no answer, or comments), approval needs
     `unconfirmed_ok`: the approver has seen them named and approves all the same.
+    `at`: when it was approved, for the demo's history (default: now).
     """
     if revision.status != MinutesStatus.SUBMITTED:
         raise MinutesError("只有已提交的纪要可以签发。")
@@ -484,7 +487,7 @@ def approve(revision: MinutesRevision, by: User, unconfirmed_ok: bool = False) -
         raise MinutesError(f"{missing}。请确认后勾选“仍然签发”，或等待会签。")
     minutes = revision.minutes
     meeting = minutes.meeting
-    now = utcnow()
+    now = at or utcnow()
     # One UPDATE makes the revision approved, PDF included: once the row says
     # "approved" the database refuses every further change to it.
     with db.session.no_autoflush:

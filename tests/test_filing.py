@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import threading
+import time as time_module
 import zipfile
 from collections import Counter
 from datetime import time
@@ -364,3 +365,34 @@ def test_filing_makes_an_ofd_that_reads_like_the_pdf(
     result = runner.invoke(args=["verify-archive"])
     # Two PDFs (the signed original, the stamped one) and their two OFDs.
     assert result.exit_code == 0 and "4 份存档文件" in result.output, result.output
+
+
+def test_the_demo_has_a_filed_archive_and_last_years_package(app, seeded_demo, runner, tmp_path):
+    with app.app_context():
+        items = db.session.scalars(select(Minutes).where(Minutes.archive_no.is_not(None))).all()
+        filed = [m for m in items if m.filed]
+        assert filed and len(filed) < len(items)  # some are left 待归档
+        assert all(m.retention is not None and m.filing_year for m in items)
+        last_year = min(m.filing_year for m in filed)
+        assert {s.fonds_code for s in db.session.scalars(select(Street))} == {"J001", "J002"}
+        for m in filed[:3]:
+            files = archive.renditions(m.approved)
+            assert files[-1].reason.startswith("归档") and archive.download_ofd(m.approved)
+    result = runner.invoke(args=["export-archive", "--year", str(last_year), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    package = tmp_path / f"J001-{last_year}-移交包.zip"
+    checked = runner.invoke(args=["verify-package", str(package)])
+    assert checked.exit_code == 0 and "0 个有问题" in checked.output, checked.output
+
+
+def test_the_same_pdf_gives_the_same_ofd(app, world, held_meeting):
+    from exports.ofd import pdf_to_ofd
+
+    (mid,) = _approved(app, world, held_meeting)
+    with app.app_context():
+        revision = db.session.get(Minutes, mid).approved
+        _, pdf = archive.download(revision)
+        info, custom = archive.ofd_info(revision.minutes, revision)
+        first = pdf_to_ofd(pdf, info, custom)
+        time_module.sleep(1.1)  # a timestamp of "now" anywhere would show
+        assert pdf_to_ofd(pdf, info, custom) == first

@@ -20,6 +20,7 @@ from models import (
     Principle,
     db,
 )
+from models.base import today
 from tests.conftest import count
 
 
@@ -136,7 +137,7 @@ def test_confirmation_and_approval_flow(app, client, world, login_as, held_meeti
     assert resp.status_code == 302
     rev = _revision(app, mid)
     assert rev.status == MinutesStatus.SUBMITTED
-    assert rev.confirm_due == date.today() + timedelta(days=5)
+    assert rev.confirm_due == today() + timedelta(days=5)  # Beijing time, as the app counts
     assert [c.unit_id for c in rev.confirmations] == [world.unit_a]  # only the attending unit
     # A liaison cannot approve.
     login_as("liaison_a")

@@ -2,13 +2,14 @@
 units that have not confirmed, and the approved PDF and the revision page record it all."""
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pikepdf
 from sqlalchemy import select
 
 from common.dates import format_date
 from models import Attendance, ConfirmationStatus, Meeting, Minutes, MinutesRevision, MinutesStatus, db
+from models.base import today
 from tests.test_minutes import _draft, _revision, _start
 from tests.test_pdf import pdftotext, squeezed
 
@@ -30,7 +31,7 @@ def _submitted(app, client, world, login_as, held_meeting, days=5):
 
 def test_liaisons_see_pending_confirmations_with_due_date(app, client, world, login_as, held_meeting):
     mid = _submitted(app, client, world, login_as, held_meeting)
-    due = date.today() + timedelta(days=5)
+    due = today() + timedelta(days=5)  # Beijing time, as the app counts
     login_as("liaison_a")
     page = client.get("/").get_data(as_text=True)
     panel = page.split('id="pending-confirmations"')[1].split("</ul>")[0]
