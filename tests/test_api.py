@@ -25,7 +25,7 @@ from models import (
     User,
     db,
 )
-from models.base import utcnow
+from models.base import today, utcnow
 from services import tokens
 from tests.conftest import count
 
@@ -114,7 +114,7 @@ def test_revoked_expired_and_deactivated_tokens_stop_at_once(app, client, world,
     body = problem(client.get("/api/v1/me", headers=bearer(secret)), 401)
     assert "吊销" in body["detail"]
 
-    expiring = token_for("liaison_a", expires_on=date.today() + timedelta(days=2))
+    expiring = token_for("liaison_a", expires_on=today() + timedelta(days=2))
     with app.app_context():
         t = db.session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(expiring)))
         t.expires_at = utcnow() - timedelta(seconds=1)
@@ -289,7 +289,7 @@ def test_progress_booking_and_claim_through_the_api(
             community_id=world.community1,
             title="共建四点半课堂",
             lead_unit_id=world.unit_a,
-            due_on=date.today() + timedelta(days=30),
+            due_on=today() + timedelta(days=30),
         )
         need = Need(
             street_id=world.street,
@@ -305,7 +305,7 @@ def test_progress_booking_and_claim_through_the_api(
     liaison = token_for("liaison_a")
     resp = client.post(
         f"/api/v1/actions/{action_id}/progress",
-        json={"on": date.today().isoformat(), "text": "已完成场地布置"},
+        json={"on": today().isoformat(), "text": "已完成场地布置"},
         headers=bearer(liaison),
     )
     assert resp.status_code == 201, resp.get_data(as_text=True)
@@ -313,7 +313,7 @@ def test_progress_booking_and_claim_through_the_api(
         resp.get_json()["status"] == "in_progress"
         and resp.get_json()["progress"][0]["text"] == "已完成场地布置"
     )
-    future = (date.today() + timedelta(days=1)).isoformat()
+    future = (today() + timedelta(days=1)).isoformat()
     problem(
         client.post(
             f"/api/v1/actions/{action_id}/progress", json={"on": future, "text": "x"}, headers=bearer(liaison)
@@ -323,7 +323,7 @@ def test_progress_booking_and_claim_through_the_api(
     problem(
         client.post(
             f"/api/v1/actions/{action_id}/progress",
-            json={"on": date.today().isoformat(), "text": "x"},
+            json={"on": today().isoformat(), "text": "x"},
             headers=bearer(token_for("liaison_c")),
         ),
         403,

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesRevision, MinutesStatus, db
+from models.base import today
 from tests.browser.helpers import SCREENSHOTS, answer_confirmation, log_in, screenshot
 from tests.test_pdf import pdftotext, squeezed
 
@@ -197,7 +198,7 @@ def test_confirmation_reaches_the_liaison_and_the_record(
     log_in(page, base, "liaison_a")
     panel = page.locator("#pending-confirmations")
     expect(panel).to_contain_text("十一月共驻共建联席会议")
-    due = date.today() + timedelta(days=3)
+    due = today() + timedelta(days=3)  # Beijing time, as the app counts
     expect(panel).to_contain_text(f"{due.year}年{due.month:02d}月{due.day:02d}日 前会签")
     _no_sideways_scroll(page)
     screenshot(page, f"{shot}-1-dashboard")
