@@ -10,7 +10,6 @@ dates taken from the data.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -22,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from flask import render_template
 
+from common.digests import digests
 from exports.pdf import render_pdf
 from exports.sheets import to_xlsx
 
@@ -38,7 +38,6 @@ class PackageItem:
     fonds_code: str
     fonds_name: str
     year: int
-    retention_code: str
     retention_label: str
     organ: str
     item_no: int
@@ -49,7 +48,6 @@ class PackageItem:
     pages: int
     pdf: bytes
     attachments: dict[str, bytes] = field(default_factory=dict)
-    rendition: int = 1
     ofd: bytes | None = None
 
 
@@ -65,10 +63,6 @@ class Package:
     @property
     def filename(self) -> str:
         return f"{self.fonds_code}-{self.year}-移交包.zip"
-
-
-def digests(data: bytes) -> tuple[str, str]:
-    return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
 
 
 def _safe(name: str) -> str:

@@ -350,7 +350,9 @@ def verify_revision(revision: MinutesRevision) -> list[RenditionCheck]:
 
 def record_verification(results: dict[int, bool], when: datetime) -> None:
     """Note on each minutes when its files were last verified and whether all held."""
-    for minutes_id, ok in results.items():
-        db.session.execute(
-            update(Minutes).where(Minutes.id == minutes_id).values(verified_at=when, verified_ok=ok)
-        )
+    for ok in (True, False):
+        ids = [minutes_id for minutes_id, held in results.items() if held is ok]
+        if ids:
+            db.session.execute(
+                update(Minutes).where(Minutes.id.in_(ids)).values(verified_at=when, verified_ok=ok)
+            )

@@ -32,7 +32,7 @@ from models import (
 )
 from models.base import RuleError, utcnow
 from services import archive, audit
-from services.minutes import default_retention, describe, next_archive_number  # noqa: F401
+from services.minutes import next_archive_number
 from services.scope import scoped
 
 DEFAULT_PATTERN = "{fonds}-{year}-{retention}-{item:04d}"

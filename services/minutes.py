@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from common.dates import SHANGHAI
+from common.digests import digests  # noqa: F401 (services.minutes.digests, as callers know it)
 from common.html import clean_html
 from exports.minutes import render_minutes_pdf
 from models import (
@@ -464,11 +464,6 @@ def snapshot_actions(meeting: Meeting) -> list[dict]:
         }
         for a in actions
     ]
-
-
-def digests(data: bytes) -> tuple[str, str]:
-    """SHA-256 and SM3 (GB/T 32905) of a stored archive file."""
-    return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
 
 
 def approve(

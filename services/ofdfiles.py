@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import subprocess
 import tomllib
 from pathlib import Path
 
 from common.dates import SHANGHAI
+from common.digests import digests
 from exports.ofd import pdf_to_ofd
 from models import Minutes, MinutesOfd, MinutesRevision, db
 from models.base import utcnow
@@ -66,7 +66,7 @@ def make_ofd(revision: MinutesRevision, source_number: int, pdf: bytes, made_by:
     """The OFD rendition of one archival PDF, with its digests."""
     info, custom = ofd_info(revision.minutes, revision)
     data = pdf_to_ofd(pdf, info, custom)
-    sha256, sm3 = hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
+    sha256, sm3 = digests(data)
     ofd = MinutesOfd(
         revision_id=revision.id,
         source_number=source_number,

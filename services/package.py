@@ -60,7 +60,7 @@ def package_for(street: Street, year: int) -> tuple[Package, bytes]:
     items = []
     for minutes in minutes_list:
         revision = minutes.approved
-        number, pdf = archive.download(revision)
+        _, pdf = archive.download(revision)
         try:
             attachments = stored_attachments(pdf)
         except StoredContentError:
@@ -71,7 +71,6 @@ def package_for(street: Street, year: int) -> tuple[Package, bytes]:
                 fonds_code=minutes.fonds_code,
                 fonds_name=street.name,
                 year=minutes.filing_year,
-                retention_code=minutes.retention.value,
                 retention_label=minutes.retention.label,
                 organ=minutes.organ,
                 item_no=minutes.item_no,
@@ -82,7 +81,6 @@ def package_for(street: Street, year: int) -> tuple[Package, bytes]:
                 pages=_pages(pdf),
                 pdf=pdf,
                 attachments={k: v for k, v in attachments.items() if k != "provenance.json"},
-                rendition=number,
                 ofd=archive.download_ofd(revision),
             )
         )

@@ -18,8 +18,8 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, request
@@ -291,7 +291,6 @@ class Operation:
     writes: bool
     media: str | None  # a file's media type instead of a JSON response
     public: bool
-    auth_errors: Sequence[int] = field(default=(401, 429))
 
 
 class Api:
@@ -363,14 +362,6 @@ class Api:
         return register
 
 
-def _json_default(value: Any):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(type(value))
-
-
 def respond(result: Any, op: Operation) -> Response:
     """JSON (or a file) with a strong ETag; 304 when the client already has this version."""
     version = None
@@ -384,7 +375,7 @@ def respond(result: Any, op: Operation) -> Response:
                 # (a weak ETag), so an unchanged list answers 304.
                 version = result.model_dump_json(by_alias=True, exclude={"as_of"})
         else:
-            data = json.dumps(result, ensure_ascii=False, default=_json_default)
+            data = json.dumps(result, ensure_ascii=False)  # the OpenAPI document: plain values
         resp = Response(data, status=op.status, mimetype="application/json")
     if op.method == "GET" and resp.status_code == 200:
         if version is not None:

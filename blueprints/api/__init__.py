@@ -6,7 +6,7 @@ Authenticated by personal token only; CSRF does not apply (no cookie is read).
 
 from flask import Blueprint, request
 
-from web.api import Api, Problem, authenticate_request, is_api_request, problem_response
+from web.api import Api, Problem, authenticate_request, problem_response
 from web.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -50,7 +50,5 @@ def _authenticate():
 def _problem(exc: Problem):
     return problem_response(exc)
 
-
-__all__ = ["bp", "api", "is_api_request"]
 
 from blueprints.api import views  # noqa: E402,F401

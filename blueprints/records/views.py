@@ -10,6 +10,7 @@ from exports.sheets import to_xlsx
 from models import Meeting, Minutes, MinutesRevision, Retention, db
 from models.base import RuleError, today
 from services import archive, audit, filing
+from services import minutes as minutes_svc
 from services import package as package_svc
 from services import permissions as perm
 from services.places import community_options
@@ -150,7 +151,7 @@ def _item_page(minutes: Minutes, form: DescriptionForm | None = None, status: in
             minutes=minutes,
             form=form,
             revisions=revisions,
-            default=filing.default_retention(minutes.meeting),
+            default=minutes_svc.default_retention(minutes.meeting),
             file_form=FlaskForm(),
             can_file=perm.can_file_minutes(current_user, minutes),
         ),
