@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import sqlite3
+import traceback
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -205,7 +206,8 @@ def demo_template(tmp_path_factory, database_url, postgres) -> Iterator[Demo]:
     result = app.test_cli_runner().invoke(args=["seed-demo", "--password", DEMO_PASSWORD])
     _release(app)
     if result.exit_code != 0:
-        pytest.fail(f"seed-demo failed:\n{result.output}", pytrace=False)
+        trace = "".join(traceback.format_exception(result.exception)) if result.exception else ""
+        pytest.fail(f"seed-demo failed (exit {result.exit_code}):\n{result.output}\n{trace}", pytrace=False)
     yield Demo(DEMO_PASSWORD, result, url, root / "instance")
     if postgres is not None:
         postgres.drop(postgres.name("demo"))
