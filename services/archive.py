@@ -235,7 +235,7 @@ def add_rendition(
         check(pdf)
     sha256, sm3 = digests(pdf)
     rendition = MinutesRendition(
-        revision_id=revision.id,
+        revision=revision,  # through the relationship, so revision.renditions sees it at once
         number=record["number"],
         source_number=newest.number,
         pdf=pdf,

@@ -148,6 +148,23 @@ def test_filing_numbers_stamps_and_freezes(app, client, world, login_as, held_me
     assert "该纪要已归档" in resp.get_data(as_text=True)
 
 
+def test_filing_after_a_rerender_in_the_same_session_takes_the_next_number(app, world, held_meeting):
+    """A rendition made earlier in the same session (its revision's list already loaded) is
+    counted: filing makes rendition 3, not a second rendition 2."""
+    (mid,) = _approved(app, world, held_meeting)
+    _fonds(app, world)
+    with app.app_context():
+        minutes = db.session.get(Minutes, mid)
+        revision = minutes.approved
+        assert revision.renditions == []  # loaded, and kept by this reference
+        newest = archive.renditions(revision)[-1]
+        data = archive.rendition_bytes(revision, newest.number)
+        archive.add_rendition(revision, newest, data, "字体检查后重新生成", "admin")
+        filing.file_item(minutes, db.session.get(User, world.archivist))
+        db.session.commit()
+        assert [r.number for r in archive.renditions(revision)] == [1, 2, 3]
+
+
 def test_concurrent_filing_gets_gap_free_item_numbers(app, world, held_meeting):
     ids = _approved(app, world, held_meeting, 4)
     _fonds(app, world)

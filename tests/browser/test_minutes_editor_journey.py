@@ -268,6 +268,8 @@ def test_without_javascript_the_editor_is_a_textarea_that_keeps_the_formatting(
         log_in(page, base, "secretary1")
         page.goto(f"{base}/meetings/{mid}/minutes")
         page.get_by_role("button", name="开始记录会议纪要").click()
+        # The form posts and comes back to the editor: reloading before it has would race.
+        expect(page.get_by_label("会议概况")).to_be_visible()
         with app.app_context():
             minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == mid))
             entry = dict(minutes.current.discussion[0])
