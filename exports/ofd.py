@@ -1,9 +1,9 @@
 """OFD (GB/T 33190-2016) renditions of archival PDFs: the same pages, text as text.
 
-The PDF is read back with pdfminer.six (characters with their origin, size, font and colour;
-ruled lines and filled rectangles) and written as an OFD package: OFD.xml with the document
+The PDF is read back with PDFium through pypdfium2 (characters with their origin, size, font
+and colour; ruled lines and filled rectangles) and written as an OFD package: OFD.xml with the document
 info (title, author, dates, and the archival description as custom data), Document.xml,
-PublicRes.xml with the fonts — the app's own Noto-based faces, subset with fontTools to the
+PublicRes.xml with the fonts — the app's own Noto-based faces, subset with HarfBuzz to the
 characters used and embedded — and one Content.xml per page with a TextObject per run of text
 and a PathObject per rule. Coordinates are millimetres from the top left, as OFD has them.
 The same PDF and info give the same bytes.
@@ -11,11 +11,19 @@ The same PDF and info give the same bytes.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import io
+import math
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import uharfbuzz as hb
 
 from exports import fonts
 
@@ -29,21 +37,8 @@ def _mm(value: float) -> str:
     return text if text not in ("", "-0") else "0"
 
 
-def _color(value) -> str:
-    """pdfminer's colour (grey, RGB or CMYK, 0–1) as OFD's "r g b" (0–255)."""
-    if value is None:
-        return "0 0 0"
-    if isinstance(value, int | float):
-        value = (value,)
-    value = tuple(value)
-    if len(value) == 1:
-        rgb = (value[0],) * 3
-    elif len(value) == 4:
-        c, m, y, k = value
-        rgb = ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
-    else:
-        rgb = value[:3]
-    return " ".join(str(round(max(0.0, min(1.0, float(v))) * 255)) for v in rgb)
+def _color(r, g, b) -> str:
+    return f"{r.value} {g.value} {b.value}"
 
 
 @dataclass
@@ -74,72 +69,125 @@ class Page:
     rules: list[Rule]
 
 
-def read_pdf(pdf: bytes) -> list[Page]:
-    """The PDF's pages as runs of text and rules (pdfminer.six, no layout analysis)."""
-    from pdfminer.converter import PDFPageAggregator
-    from pdfminer.layout import LTChar, LTCurve
-    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
-    from pdfminer.pdfpage import PDFPage
+# PDFium is not thread-safe: one document at a time per process.
+_PDFIUM = threading.Lock()
 
-    manager = PDFResourceManager()
-    device = PDFPageAggregator(manager, laparams=None)
-    interpreter = PDFPageInterpreter(manager, device)
+
+def _transform(m, x: float, y: float) -> tuple[float, float]:
+    return (m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f)
+
+
+def _rule(path) -> Rule | None:
+    """A path object as a polyline in page space (curves by their end points)."""
+    matrix = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFPageObj_GetMatrix(path, matrix)
+    fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
+    pdfium_c.FPDFPath_GetDrawMode(path, fill_mode, stroke)
+    if not fill_mode.value and not stroke.value:
+        return None  # a clipping path, drawn nowhere
+    points: list[tuple[float, float]] = []
+    closed = False
+    x, y = ctypes.c_float(), ctypes.c_float()
+    for index in range(pdfium_c.FPDFPath_CountSegments(path)):
+        segment = pdfium_c.FPDFPath_GetPathSegment(path, index)
+        pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
+        points.append(_transform(matrix, x.value, y.value))
+        closed = closed or bool(pdfium_c.FPDFPathSegment_GetClose(segment))
+    if closed and len(points) > 2 and points[-1] == points[0]:
+        points.pop()
+    if len(points) < 2:
+        return None
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    fill = stroke_color = None
+    if fill_mode.value:
+        pdfium_c.FPDFPageObj_GetFillColor(path, r, g, b, a)
+        fill = _color(r, g, b)
+    if stroke.value:
+        pdfium_c.FPDFPageObj_GetStrokeColor(path, r, g, b, a)
+        stroke_color = _color(r, g, b)
+    width = ctypes.c_float(0.5)
+    if stroke.value:
+        pdfium_c.FPDFPageObj_GetStrokeWidth(path, width)
+        width.value *= math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
+    return Rule(points, closed or len(points) > 2, stroke_color, fill, width.value or 0.5)
+
+
+def _runs(textpage) -> list[Run]:
+    """The page's characters in content order, joined into runs of one font, size and colour."""
+    runs: list[Run] = []
+    matrix = pdfium_c.FS_MATRIX()
+    x, y = ctypes.c_double(), ctypes.c_double()
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    name = ctypes.create_string_buffer(128)
+    for index in range(pdfium_c.FPDFText_CountChars(textpage)):
+        if pdfium_c.FPDFText_IsGenerated(textpage, index):
+            continue
+        text = chr(pdfium_c.FPDFText_GetUnicode(textpage, index))
+        if not text.strip():
+            continue
+        pdfium_c.FPDFText_GetMatrix(textpage, index, matrix)
+        pdfium_c.FPDFText_GetCharOrigin(textpage, index, x, y)
+        pdfium_c.FPDFText_GetFontInfo(textpage, index, name, len(name), None)
+        pdfium_c.FPDFText_GetFillColor(textpage, index, r, g, b, a)
+        font = "Bold" if b"Bold" in name.value else "Regular"
+        scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
+        size = round(pdfium_c.FPDFText_GetFontSize(textpage, index) * scale, 2)
+        color = _color(r, g, b)
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and (last.font, last.size, last.color) == (font, size, color)
+            and abs(last.y - y.value) < 0.01
+            and x.value > last.xs[-1]
+        ):
+            last.text.append(text)
+            last.xs.append(x.value)
+        else:
+            runs.append(Run(font, size, color, x.value, y.value, [text], [x.value]))
+    return runs
+
+
+def read_pdf(pdf: bytes) -> list[Page]:
+    """The PDF's pages as runs of text and rules, read by PDFium (Chrome's PDF engine)."""
     pages = []
-    for source in PDFPage.get_pages(io.BytesIO(pdf)):
-        interpreter.process_page(source)
-        layout = device.get_result()
-        runs: list[Run] = []
-        rules: list[Rule] = []
-        for obj in layout:
-            if isinstance(obj, LTChar):
-                text = obj.get_text()
-                if not text.strip():
-                    continue
-                font = "Bold" if "Bold" in obj.fontname else "Regular"
-                size = round(obj.size, 2)
-                color = _color(getattr(obj.graphicstate, "ncolor", None))
-                x, y = obj.matrix[4], obj.matrix[5]
-                last = runs[-1] if runs else None
-                if (
-                    last is not None
-                    and (last.font, last.size, last.color) == (font, size, color)
-                    and abs(last.y - y) < 0.01
-                    and x > last.xs[-1]
-                ):
-                    last.text.append(text)
-                    last.xs.append(x)
-                else:
-                    runs.append(Run(font, size, color, x, y, [text], [x]))
-            elif isinstance(obj, LTCurve):  # LTLine and LTRect are curves too
-                rules.append(
-                    Rule(
-                        points=[(float(px), float(py)) for px, py in obj.pts],
-                        closed=len(obj.pts) > 2,
-                        stroke=_color(obj.stroking_color) if obj.stroke else None,
-                        fill=_color(obj.non_stroking_color) if obj.fill else None,
-                        width=float(obj.linewidth or 0.5),
-                    )
-                )
-        pages.append(Page(float(layout.width), float(layout.height), runs, rules))
+    with _PDFIUM:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            for page in document:
+                width, height = page.get_size()
+                textpage = page.get_textpage()
+                runs = _runs(textpage)
+                rules = [
+                    rule
+                    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1)
+                    if (rule := _rule(obj.raw)) is not None
+                ]
+                pages.append(Page(float(width), float(height), runs, rules))
+                textpage.close()
+                page.close()
+        finally:
+            document.close()
     return pages
 
 
-def _subset_font(face: str, text: str) -> bytes:
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
+@functools.cache
+def _face(style_name: str) -> hb.Face:
+    """The app's face, loaded once per process (HarfBuzz faces are read-only, safe to share)."""
+    path = next(f.path for f in fonts.FACES if f.style_name == style_name)
+    return hb.Face(hb.Blob.from_file_path(str(path)))
 
-    path = next(f.path for f in fonts.FACES if f.style_name == face)
-    # No timestamp of today in the subset: the same PDF gives the same OFD bytes.
-    font = TTFont(path, lazy=True, recalcTimestamp=False)
-    options = subset.Options()
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text=text)
-    subsetter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
+
+def _subset_font(face: str, text: str) -> bytes:
+    """The face cut to the characters of `text`, with its names and a drawn .notdef.
+
+    HarfBuzz's subsetter (the one WeasyPrint uses for the PDF) takes a few milliseconds where
+    fontTools took a quarter of a second per face; its output depends only on the font and
+    the characters, so the same PDF still gives the same OFD bytes."""
+    request = hb.SubsetInput()
+    request.unicode_set.update(ord(char) for char in text)
+    request.name_id_set.update(range(256))
+    request.flags = hb.SubsetFlags.NOTDEF_OUTLINE
+    return hb.subset(_face(face), request).blob.data
 
 
 def _page_xml(page: Page, ids, font_ids: dict[str, int]) -> str:
