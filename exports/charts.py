@@ -15,6 +15,10 @@ from markupsafe import Markup, escape
 PALETTE = ("#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037")
 FONT = "GongjianSans, 'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', sans-serif"
 Series = tuple[str, Sequence[float]]
+# Text size in chart units. A chart is never drawn narrower than MIN_WIDTH px (a phone scrolls
+# it sideways, static/css/app.css), so its text is never under 12 px on screen (WCAG 1.4.4).
+TEXT = 13
+MIN_WIDTH = 600
 
 
 def _text_width(text: str, size: float) -> float:
@@ -44,10 +48,19 @@ def _open(width: float, height: float, title: str, desc: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width:g} {height:g}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" role="img" aria-label="{escape(title)}" '
-        f'font-family="{FONT}" font-size="12">',
+        f'font-family="{FONT}" font-size="{TEXT}">',
         f"<title>{escape(title)}</title>",
         f"<desc>{escape(desc)}</desc>" if desc else "",
     ]
+
+
+def _described(title: str, categories: Sequence[str], series: Sequence[Series], percent: bool) -> str:
+    """The chart's figures as a sentence: its text alternative (WCAG 1.1.1) for screen readers."""
+    rows = []
+    for i, cat in enumerate(categories):
+        values = "，".join(f"{name} {_fmt(float(values[i] or 0), percent)}" for name, values in series)
+        rows.append(f"{cat}：{values}")
+    return f"{title}。" + "；".join(rows) + "。" if rows else title
 
 
 def _legend(
@@ -56,7 +69,7 @@ def _legend(
     """Legend swatches that wrap within width; returns the parts and the height used."""
     parts, cx, cy = [], x, y
     for i, (name, _) in enumerate(series):
-        w = 16 + _text_width(name, 12) + 14
+        w = 16 + _text_width(name, TEXT) + 14
         if cx + w > x + width and cx > x:
             cx, cy = x, cy + 18
         parts.append(
@@ -85,13 +98,13 @@ def hbar_chart(
     """
     palette = tuple(colors) if colors else PALETTE
     n, k = len(categories), max(len(series), 1)
-    label_w = min(160.0, max([_text_width(c, 12) for c in categories] + [40]) + 10)
+    label_w = min(170.0, max([_text_width(c, TEXT) for c in categories] + [40]) + 10)
     legend, legend_h = _legend(series, label_w, 8, width - label_w - 10, palette)
     top = 8 + legend_h + 6
-    bar_h = 14 if stacked or k == 1 else 11
+    bar_h = 17 if stacked or k == 1 else 15
     group_h = (bar_h if stacked else bar_h * k) + 10
     plot_h = max(n, 1) * group_h
-    height = top + plot_h + 24
+    height = top + plot_h + 26
     plot_w = width - label_w - 50
     totals = [
         sum(s[1][i] for s in series) if stacked else max((s[1][i] for s in series), default=0)
@@ -99,7 +112,7 @@ def hbar_chart(
     ]
     vmax = 1.0 if percent else _nice_max(max(totals, default=0))
     scale = plot_w / vmax if vmax else 0
-    parts = _open(width, height, title, f"{title}：" + "；".join(categories))
+    parts = _open(width, height, title, _described(title, categories, series, percent))
     parts += legend
     # Gridlines at quarters of the axis.
     for q in range(5):
@@ -108,7 +121,7 @@ def hbar_chart(
             f'<line x1="{gx:g}" y1="{top - 2:g}" x2="{gx:g}" y2="{top + plot_h:g}" stroke="#ddd" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{gx:g}" y="{top + plot_h + 14:g}" text-anchor="middle" fill="#666" font-size="10">'
+            f'<text x="{gx:g}" y="{top + plot_h + 16:g}" text-anchor="middle" fill="#555" font-size="{TEXT}">'
             f"{_fmt(vmax * q / 4, percent)}</text>"
         )
     for i, cat in enumerate(categories):
@@ -132,12 +145,12 @@ def hbar_chart(
                 x += w
             else:
                 parts.append(
-                    f'<text x="{x + w + 3:.1f}" y="{y + bar_h - 3:g}" fill="#333" font-size="10">'
+                    f'<text x="{x + w + 3:.1f}" y="{y + bar_h - 3:g}" fill="#333" font-size="{TEXT}">'
                     f"{_fmt(v, percent)}</text>"
                 )
         if stacked:
             parts.append(
-                f'<text x="{x + 3:.1f}" y="{gy + bar_h - 3:g}" fill="#333" font-size="10">'
+                f'<text x="{x + 3:.1f}" y="{gy + bar_h - 3:g}" fill="#333" font-size="{TEXT}">'
                 f"{_fmt(totals[i], percent)}</text>"
             )
     parts.append("</svg>")
@@ -151,12 +164,12 @@ def column_chart(
     n, k = len(labels), max(len(series), 1)
     legend, legend_h = _legend(series, 40, 8, width - 50)
     top = 8 + legend_h + 8
-    left, bottom = 36, 24
+    left, bottom = 40, 28
     plot_w, plot_h = width - left - 10, height - top - bottom
     vmax = _nice_max(max((max(v, default=0) for _, v in series), default=0))
     slot = plot_w / max(n, 1)
     bar_w = max(min((slot - 4) / k, 18), 1)
-    parts = _open(width, height, title, f"{title}：{labels[0]}至{labels[-1]}" if labels else title)
+    parts = _open(width, height, title, _described(title, labels, series, False))
     parts += legend
     for q in range(5):
         gy = top + plot_h - plot_h * q / 4
@@ -164,7 +177,7 @@ def column_chart(
             f'<line x1="{left:g}" y1="{gy:.1f}" x2="{left + plot_w:g}" y2="{gy:.1f}" stroke="#ddd" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{left - 4:g}" y="{gy + 3:.1f}" text-anchor="end" fill="#666" font-size="10">'
+            f'<text x="{left - 4:g}" y="{gy + 4:.1f}" text-anchor="end" fill="#555" font-size="{TEXT}">'
             f"{_fmt(vmax * q / 4, False)}</text>"
         )
     every = max(1, ceil(n / 12))
@@ -180,8 +193,8 @@ def column_chart(
             )
         if i % every == 0:
             parts.append(
-                f'<text x="{left + i * slot + slot / 2:.1f}" y="{top + plot_h + 14:g}" text-anchor="middle" '
-                f'fill="#444" font-size="10">{escape(label)}</text>'
+                f'<text x="{left + i * slot + slot / 2:.1f}" y="{top + plot_h + 18:g}" text-anchor="middle" '
+                f'fill="#444" font-size="{TEXT}">{escape(label)}</text>'
             )
     parts.append(
         f'<line x1="{left:g}" y1="{top + plot_h:g}" x2="{left + plot_w:g}" y2="{top + plot_h:g}" stroke="#888" stroke-width="1"/>'

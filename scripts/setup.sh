@@ -70,5 +70,21 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
     echo "$wanted" >"$STAMP"
 fi
 
+# --- axe-core for the accessibility checks of the browser tests (npm; never served to users) --
+AXE_DIR=tests/a11y
+AXE_STAMP="$AXE_DIR/node_modules/.lock.sha256"
+axe_wanted=$(sha256sum "$AXE_DIR/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f "$AXE_STAMP" || "$(cat "$AXE_STAMP")" != "$axe_wanted" ]]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        log "installing npm"
+        if [[ $(id -u) -eq 0 ]]; then NPM_SUDO=(); else NPM_SUDO=(sudo); fi
+        DEBIAN_FRONTEND=noninteractive "${NPM_SUDO[@]}" apt-get update -q
+        DEBIAN_FRONTEND=noninteractive "${NPM_SUDO[@]}" apt-get install -y -q --no-install-recommends npm </dev/null
+    fi
+    log "installing axe-core from $AXE_DIR/package-lock.json"
+    npm ci --prefix "$AXE_DIR" --no-audit --no-fund --silent
+    echo "$axe_wanted" >"$AXE_STAMP"
+fi
+
 # --- PDF fonts: Noto Sans CJK SC subset to GBK into fonts/ (built once per font build, about a minute; git-ignored) --
 "$VENV/bin/python" -m exports.fonts

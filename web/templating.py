@@ -84,6 +84,21 @@ def unread_notices() -> int:
     return g._unread_notices
 
 
+def field_aria(field, help_text=None) -> dict[str, str]:
+    """The ARIA attributes that tie a form field to its error and help text (WCAG 3.3.1, 1.3.1):
+    aria-invalid when it has errors, aria-describedby naming the error first, then the help."""
+    described = []
+    attrs: dict[str, str] = {}
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+        described.append(f"{field.id}-error")
+    if help_text:
+        described.append(f"{field.id}-help")
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return attrs
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
@@ -106,4 +121,5 @@ def register(app: Flask) -> None:
         unread_notices=unread_notices,
         url_with=url_with,
         url_for=cached_url_for,
+        field_aria=field_aria,
     )

@@ -105,3 +105,21 @@ document.querySelectorAll("form[data-autosubmit] select").forEach(function (el) 
     setTimeout(function () { window.location.reload(); }, Number(el.dataset.refreshSeconds) * 1000);
   });
 })();
+
+// A refused form: the focus goes to the first field in error, which announces itself with its
+// message (aria-invalid, aria-describedby from templates/_macros/forms.html).
+// Hand-written fields marked .is-invalid get the same ties here.
+(function () {
+  let n = 0;
+  document.querySelectorAll("main .is-invalid").forEach(function (el) {
+    if (!el.matches("input, select, textarea")) return;
+    el.setAttribute("aria-invalid", "true");
+    const feedback = el.parentElement && el.parentElement.querySelector(".invalid-feedback");
+    if (!feedback) return;
+    if (!feedback.id) feedback.id = "invalid-feedback-" + (++n);
+    const ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    if (ids.indexOf(feedback.id) < 0) el.setAttribute("aria-describedby", [feedback.id].concat(ids).join(" "));
+  });
+  const first = document.querySelector("main [aria-invalid='true']:not([type=hidden]), main .is-invalid");
+  if (first && typeof first.focus === "function") first.focus();
+})();

@@ -11,7 +11,7 @@
     // [format, value, visible text, accessible name]
     ["bold", null, "加粗", "加粗（Ctrl+B）"],
     ["list", "bullet", "• 列表", "项目符号列表"],
-    ["list", "ordered", "1. 编号", "编号列表"],
+    ["list", "ordered", "1. 编号", "1. 编号列表"],  // the name begins with the visible text (WCAG 2.5.3)
   ];
   // Tab leaves the editor (keyboard users reach the next field) instead of inserting a tab
   // character or indenting a list: these default Quill bindings are switched off.

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.axe import AxeWatch, axe_verdict
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # We run as root in a closed network: no sandbox, no GPU, nothing that phones home.
 CHROMIUM_ARGS = [
@@ -85,13 +87,19 @@ class ConsoleWatch:
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh context (cookies, downloads) and page per test; `page.console` collects problems."""
+def page(browser, request):
+    """A fresh context (cookies, downloads) and page per test; `page.console` collects problems,
+    `page.axe` the accessibility violations on every page it loads (checked when the test ends)."""
     context = browser.new_context(
         accept_downloads=True, locale="zh-CN", viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(5000)
+    watch = AxeWatch(context)
     page = context.new_page()
     page.console = ConsoleWatch(page)
+    page.axe = watch
     yield page
-    context.close()
+    try:
+        axe_verdict(watch, page, request.node.nodeid)
+    finally:
+        context.close()

@@ -72,7 +72,7 @@ def _download(page, link) -> bytes:
     with page.expect_download() as info:
         page.evaluate(
             "url => { const a = document.createElement('a'); a.href = url; a.download = 'x.pdf';"
-            " document.body.appendChild(a); a.click(); }",
+            " document.body.appendChild(a); a.click(); a.remove(); }",
             link.get_attribute("href"),
         )
     with open(info.value.path(), "rb") as f:

@@ -114,7 +114,7 @@ def test_rich_editor_save_refusal_and_lost_update(page, live_server, world, app,
     # The toolbar is reachable by keyboard: Shift+Tab from the editor lands on its last button.
     editor.focus()
     page.keyboard.press("Shift+Tab")
-    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "编号列表"
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "1. 编号列表"
 
     page.get_by_label("事项", exact=True).nth(0).fill("锅炉房安全检查")
     page.get_by_label("牵头单位").nth(0).select_option(label="东大街第一小学")

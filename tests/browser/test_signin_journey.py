@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from models import Meeting, MeetingStatus, db
 from models.base import utcnow
 from services import signin as svc
+from tests.browser.axe import AxeWatch, axe_verdict
 from tests.browser.helpers import log_in, screenshot
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,7 @@ def test_a_person_signs_in_on_a_phone_and_the_screen_counts_them(
 
     # A phone without an account opens the link from the code.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    phone_axe = AxeWatch(phone)
     try:
         p = phone.new_page()
         p.goto(f"{base}/s/{token}")
@@ -47,6 +49,7 @@ def test_a_person_signs_in_on_a_phone_and_the_screen_counts_them(
         expect(p.locator("#signin-done")).to_contain_text("签到成功")
         expect(p.locator("#signin-done")).to_contain_text("东大街第一小学 · 王丽华（副校长）")
         assert p.evaluate("document.documentElement.scrollWidth") <= 390
+        axe_verdict(phone_axe, p, "sign-in on a phone")
     finally:
         phone.close()
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from models import Need, NeedStatus, ResourceKind, db
+from tests.browser.axe import AxeWatch, axe_verdict
 from tests.browser.helpers import log_in, screenshot
 
 pytestmark = pytest.mark.browser
@@ -81,8 +82,9 @@ def test_fulfilled_wish_changes_the_dashboard(page, live_server, world, app):
     assert page.console.problems(expected_status=(400,)) == []
 
 
-def test_dashboard_fits_a_phone(browser, live_server, world):
+def test_dashboard_fits_a_phone(browser, live_server, world, request):
     context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True)
+    watch = AxeWatch(context)
     page = context.new_page()
     try:
         log_in(page, live_server, "admin")
@@ -90,6 +92,8 @@ def test_dashboard_fits_a_phone(browser, live_server, world):
             page.goto(f"{live_server}{path}")
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, (path, overflow)
+            watch.loaded(page)
         screenshot(page, "stats-phone")
+        axe_verdict(watch, page, request.node.nodeid)
     finally:
         context.close()
