@@ -14,7 +14,7 @@ process's first render and the peak RSS is the part's own:
            tags), recorded through services.minutes; its watermarked draft PDF
            rendered by exports.minutes.render_minutes_pdf, cold and then RENDERS times warm.
 - archive: the same minutes submitted and approved through services.approve (whose
-           archival render is the process's first: the cold figure), then the PDF/A-3b
+           archival render is the process's first: the cold figure), then the PDF/A-3a
            rendered RENDERS times warm, and the stored PDF downloaded REQUESTS times through
            GET /meetings/<id>/minutes.pdf.
 - ledger:  /actions with ACTIONS actions over ACTIONS/10 meetings (bulk-inserted, with
@@ -629,7 +629,7 @@ def report(results: dict[str, Any]) -> tuple[str, bool]:
         )
         lines += [header, "-" * len(header)]
         for r in pdfs:
-            label = ("draft, watermarked" if r["part"].startswith("draft") else "archival PDF/A-3b") + (
+            label = ("draft, watermarked" if r["part"].startswith("draft") else "archival PDF/A-3a") + (
                 ", long" if r["part"].endswith("-long") else ""
             )
             met = (

@@ -1,4 +1,4 @@
-"""Minutes as PDF: a draft with a watermark, or the archival PDF/A-3b stored at approval."""
+"""Minutes as PDF: a draft with a watermark, or the archival PDF/A-3a (tagged) stored at approval."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def render_minutes_pdf(
     followup: list[dict] | None = None,
 ) -> bytes:
     """Render the minutes: a watermarked draft, or with `vevent` (the meeting's event text) the
-    approved minutes as PDF/A-3b with the meeting's .ics and the minutes as JSON attached."""
+    approved minutes as PDF/A-3a with the meeting's .ics and the minutes as JSON attached."""
     ctx = minutes_context(revision, attendance, actions, followup)
     html = render_template("pdf/minutes.html", **ctx)
     meeting = ctx["meeting"]
@@ -162,7 +162,7 @@ def render_minutes_pdf(
         ("meeting.ics", ics.invite_ics(meeting, vevent), "会议日历（iCalendar）"),
         ("minutes.json", minutes_json(revision), "会议纪要结构化数据（JSON）"),
     ]
-    return render_pdf(html, variant="pdf/a-3b", attachments=attachments, metadata=metadata)
+    return render_pdf(html, variant="pdf/a-3a", attachments=attachments, metadata=metadata)
 
 
 ORIGINAL_ATTACHMENTS = ("meeting.ics", "minutes.json")
@@ -203,7 +203,7 @@ def stored_meeting(minutes_json: bytes) -> SimpleNamespace:
 def render_minutes_rendition(
     revision: MinutesRevision, source_pdf: bytes, rendition: dict[str, Any], made_at: datetime
 ) -> bytes:
-    """Render approved minutes again as PDF/A-3b from what was stored at approval.
+    """Render approved minutes again as PDF/A-3a from what was stored at approval.
 
     The text comes from the revision's own columns (guarded by the database) and the
     meeting from the minutes.json inside `source_pdf`; the .ics and the JSON are embedded
@@ -236,4 +236,4 @@ def render_minutes_rendition(
         "created": revision.approved_at,
         "modified": made_at,
     }
-    return render_pdf(html, variant="pdf/a-3b", attachments=attachments, metadata=metadata)
+    return render_pdf(html, variant="pdf/a-3a", attachments=attachments, metadata=metadata)

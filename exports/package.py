@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+import pikepdf
 from flask import render_template
 
 from common.digests import digests
@@ -73,6 +74,14 @@ def _x(value) -> str:
     return escape(str(value if value is not None else ""))
 
 
+def pdfa_level(pdf: bytes) -> str:
+    """ "PDF/A-3a" or "PDF/A-3b" as the file's XMP says (renditions made before tagging are 3b)."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        meta = document.open_metadata()
+        part, conformance = meta.get("pdfaid:part", "3"), meta.get("pdfaid:conformance", "B")
+    return f"PDF/A-{part}{conformance.lower()}"
+
+
 def metadata_xml(item: PackageItem, pdf_name: str) -> bytes:
     """The item's description in DA/T 46-2009 elements (文书类电子文件元数据), with the
     digests as a local extension (DA/T 46 has no fixity element)."""
@@ -109,7 +118,7 @@ def metadata_xml(item: PackageItem, pdf_name: str) -> bytes:
         "  </形式特征>",
         "  <电子属性>",
         "    <格式信息>",
-        "      <格式名称>PDF/A-3b</格式名称>",
+        f"      <格式名称>{pdfa_level(item.pdf)}</格式名称>",
         "      <格式版本>ISO 19005-3:2012</格式版本>",
         "      <MIME媒体类型>application/pdf</MIME媒体类型>",
         "    </格式信息>",

@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
 BASE_CSS = STATIC_DIR / "css" / "pdf.css"
 
-VARIANTS = (None, "pdf/a-3b")
+VARIANTS = (None, "pdf/a-3a")
 METADATA_KEYS = frozenset(
     {"title", "authors", "description", "keywords", "created", "modified", "lang", "generator"}
 )
@@ -199,7 +199,9 @@ def _render(
 ) -> bytes:
     font_config, stylesheets = _shared_state()
     fetcher = SafeURLFetcher()
-    options: dict[str, Any] = {"stylesheets": stylesheets}
+    # Every PDF is tagged (structure tree in reading order, headings, tables with their header
+    # cells, figures with their alternative text, language zh-CN): a screen reader reads it.
+    options: dict[str, Any] = {"stylesheets": stylesheets, "pdf_tags": True}
     if variant:
         options["pdf_variant"] = variant
     document = HTML(string=html, base_url=base_url or STATIC_DIR.as_uri() + "/", url_fetcher=fetcher).render(
@@ -268,8 +270,8 @@ def render_pdf(
 
     base_url: where relative URLs resolve (default: the static folder; anything outside
     the static and font folders is refused whatever the base).
-    variant: None for a plain PDF, "pdf/a-3b" for the archive (PDF/A-3b with XMP
-    identification pdfaid:part=3, conformance=B).
+    variant: None for a plain PDF, "pdf/a-3a" for the archive (PDF/A-3a, the accessible level:
+    XMP identification pdfaid:part=3, conformance=A). Both are tagged PDFs.
     attachments: (filename, bytes, description) files to embed (for PDF/A-3 with
     AFRelationship /Data); nothing else is ever embedded.
     metadata: title, authors (list or str), description, keywords, generator,

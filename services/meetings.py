@@ -450,21 +450,28 @@ def _replace_invitations(meeting: Meeting, unit_ids: set[int]) -> tuple[list[Inv
 
 def units_for_invitation(
     picked: Iterable[int],
-    whole_community_id: int | None,
-    category: UnitCategory | None,
+    communities: Iterable[int],
+    categories: Iterable[UnitCategory],
     allowed: Iterable[Unit],
+    excluded: Iterable[int] = (),
 ) -> set[int]:
-    """Resolve the invitation pickers (one by one, a whole community, a category) to unit ids."""
+    """Resolve the invitation pickers to unit ids: the units picked one by one, plus the
+    registered (在册) units that match the quick choice — in any of the chosen communities and
+    of any of the chosen categories (a choice left empty does not narrow) — less the ones the
+    user removed from the list. Only units in `allowed` are ever returned."""
     allowed = list(allowed)
     allowed_ids = {u.id for u in allowed}
     ids = {i for i in picked if i in allowed_ids}
-    if whole_community_id:
+    communities, categories = set(communities), set(categories)
+    if communities or categories:
         ids |= {
-            u.id for u in allowed if u.community_id == whole_community_id and u.status == UnitStatus.ACTIVE
+            u.id
+            for u in allowed
+            if u.status == UnitStatus.ACTIVE
+            and (not communities or u.community_id in communities)
+            and (not categories or u.category in categories)
         }
-    if category:
-        ids |= {u.id for u in allowed if u.category == category and u.status == UnitStatus.ACTIVE}
-    return ids
+    return ids - set(excluded)
 
 
 def publish(meeting: Meeting, by: User) -> None:

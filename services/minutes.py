@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -571,6 +571,17 @@ def open_actions(meeting: Meeting):
         if meeting.community_id:
             stmt = stmt.where(Action.community_id == meeting.community_id)
     return stmt
+
+
+def followup_note(meeting: Meeting) -> str | None:
+    """Why “上次议定事项落实情况” is on the agenda, in plain words; None when it is not."""
+    if not any(item.is_followup for item in meeting.agenda_items):
+        return None
+    count = db.session.scalar(select(func.count()).select_from(open_actions(meeting).subquery())) or 0
+    return (
+        f"系统在议程开头加入了“{FOLLOWUP_TITLE}”：{meeting.host_name}此前会议议定的事项还有 {count} 项"
+        "没有完成，联席会议制度要求在下一次会议上通报这些事项的落实情况。"
+    )
 
 
 def carried_over(meeting: Meeting) -> list[Action]:

@@ -125,7 +125,7 @@ def test_migrate_archive_renders_minutes_of_the_first_font_build_again(
         )
         assert event.actor_name == "命令行" and event.changes["number"] == 2
 
-    # The new rendition draws everywhere, says the same as the original, and is PDF/A-3b
+    # The new rendition draws everywhere, says the same as the original, and is PDF/A-3a
     # with the original's .ics and JSON byte for byte plus its provenance.
     assert font_problems(pdf) == []
     readings = read_everywhere(pdf, tmp_path / "rendition")
@@ -143,7 +143,7 @@ def test_migrate_archive_renders_minutes_of_the_first_font_build_again(
     assert "第四季度共驻共建联席会议" in squeeze(readings.poppler_text)
     assert "第2份存档文件" in text_ and stored[0] in text_
     with pikepdf.open(io.BytesIO(pdf)) as doc, pikepdf.open(io.BytesIO(original)) as old:
-        assert doc.open_metadata().pdfa_status == "3B"
+        assert doc.open_metadata().pdfa_status == "3A"
         files = {name: spec.get_file().read_bytes() for name, spec in doc.attachments.items()}
         old_files = {name: spec.get_file().read_bytes() for name, spec in old.attachments.items()}
     assert files["meeting.ics"] == old_files["meeting.ics"]

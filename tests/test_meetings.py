@@ -112,6 +112,41 @@ def test_invite_whole_community_or_category(app, client, world, login_as, make_u
     assert {inv.unit_id for inv in m.invitations} == {extra}
 
 
+def test_invite_several_communities_and_categories_less_removed_units(
+    app, client, world, login_as, make_unit
+):
+    """Within communities and within categories any may match; across the two, both must; the
+    units removed from the list are not invited; units picked one by one always are."""
+    bank1 = make_unit(name="青年路银行", status=UnitStatus.ACTIVE, category="finance")
+    bank2 = make_unit(
+        name="和平里银行", status=UnitStatus.ACTIVE, category="finance", community_id=world.community2
+    )
+    school2 = make_unit(
+        name="和平里小学", status=UnitStatus.ACTIVE, category="school", community_id=world.community2
+    )
+    make_unit(name="未在册银行", status=UnitStatus.REGISTERED, category="finance")
+    _activate(app, world.unit_a, world.unit_b, world.unit_c)
+    login_as("admin")
+    data = _form(app, world, units=[world.unit_b])
+    data.update(
+        invite_community=[str(world.community1), str(world.community2)],
+        invite_category=["finance", "school"],
+        invite_exclude=[str(bank2)],
+    )
+    resp = client.post("/meetings/new", data=data)
+    m = _meeting(app, int(resp.headers["Location"].rsplit("/", 1)[1]))
+    # unit A is community 1's school, unit B (a hospital) was picked by hand.
+    assert {inv.unit_id for inv in m.invitations} == {world.unit_a, world.unit_b, bank1, school2}
+
+
+def test_the_invitation_picker_lists_every_unit_with_what_its_script_needs(app, client, world, login_as):
+    login_as("secretary1")
+    page = client.get("/meetings/new").get_data(as_text=True)
+    assert 'id="invite-picker"' in page and "js/invite-picker.js" in page
+    assert f'value="{world.unit_a}" data-community="{world.community1}" data-category="school"' in page
+    assert 'name="invite_category" id="invite-category-0"' in page
+
+
 def test_secretary_cannot_use_other_community_room_or_units(app, client, world, login_as):
     with app.app_context():
         room2 = Room(community_id=world.community2, name="和平里会议室", capacity=20)

@@ -334,7 +334,18 @@ def test_follow_up_item_on_the_next_meeting(app, client, world, login_as, held_m
     new_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
         assert db.session.get(Meeting, new_id).agenda_items[0].title == "上次议定事项落实情况"
-    assert "上次议定事项落实情况" in client.get(f"/meetings/{new_id}").get_data(as_text=True)
+    page = client.get(f"/meetings/{new_id}").get_data(as_text=True)
+    assert "上次议定事项落实情况" in page
+    # It says plainly that the system added it, and why: the flash after saving, and the agenda.
+    assert (
+        page.count(
+            "系统在议程开头加入了“上次议定事项落实情况”：青年路社区此前会议议定的事项还有 2 项没有完成"
+        )
+        == 2
+    )
+    assert "系统自动加入" in page and 'id="followup-note"' in page
+    edit = client.get(f"/meetings/{new_id}/edit").get_data(as_text=True)
+    assert "系统自动加入：此前会议议定的事项还有未完成的" in edit
 
 
 def test_liaison_sees_minutes_only_when_not_draft(app, client, world, login_as, held_meeting):

@@ -59,7 +59,7 @@ def test_approved_pdf_is_pdfa_with_ics_and_json(app, approved, tmp_path):
     mid, archive_no, pdf = approved
     with pikepdf.Pdf.open(io.BytesIO(pdf)) as doc:
         meta = doc.open_metadata()
-        assert meta.pdfa_status == "3B"
+        assert meta.pdfa_status == "3A"
         assert archive_no in str(meta.get("dc:title"))
         assert str(doc.Root.Lang) == "zh-CN"
         files = {name: spec.get_file().read_bytes() for name, spec in doc.attachments.items()}

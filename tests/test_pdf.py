@@ -1,4 +1,4 @@
-"""PDF rendering: Chinese text and fonts, page numbers, watermark, PDF/A-3b, and a fetcher
+"""PDF rendering: Chinese text and fonts, page numbers, watermark, PDF/A-3a (tagged), and a fetcher
 that loads nothing but the app's own fonts and static files."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def specimen(app):
                 html = render_template("pdf/specimen.html", watermark="草稿" if kind == "draft" else None)
             if kind == "archive":
                 _cache[kind] = render_pdf(
-                    html, variant="pdf/a-3b", attachments=ATTACHMENTS, metadata=METADATA
+                    html, variant="pdf/a-3a", attachments=ATTACHMENTS, metadata=METADATA
                 )
             else:
                 _cache[kind] = render_pdf(html, metadata=METADATA)
@@ -198,12 +198,12 @@ def test_draft_carries_the_watermark_on_every_page(specimen, tmp_path):
     assert "草稿" not in squeezed(pdftotext(tmp_path, specimen("archive")))
 
 
-def test_archive_is_pdfa_3b_with_metadata_and_attachments(specimen):
+def test_archive_is_pdfa_3a_with_metadata_and_attachments(specimen):
     with open_pdf(specimen("archive")) as doc:
         meta = doc.open_metadata()
         assert meta["pdfaid:part"] == "3"
-        assert meta["pdfaid:conformance"] == "B"
-        assert meta.pdfa_status == "3B"
+        assert meta["pdfaid:conformance"] == "A"
+        assert meta.pdfa_status == "3A"
         assert meta["dc:title"] == METADATA["title"]
         assert meta["dc:creator"] == ["青年路社区党委"]
         assert meta["xmp:CreateDate"].startswith("2026-12-01T09:30:00")
@@ -293,7 +293,7 @@ p.x {{ font-family: Evil; background-image: url(file:///etc/passwd); }}
 </body></html>"""
 
 
-@pytest.mark.parametrize("variant", [None, "pdf/a-3b"])
+@pytest.mark.parametrize("variant", [None, "pdf/a-3a"])
 def test_hostile_input_fetches_and_embeds_nothing(lan_server, tmp_path, variant):
     lan, requests = lan_server
     passed = [ATTACHMENTS[1]] if variant else []

@@ -116,7 +116,7 @@ def test_the_checks_catch_the_first_font_build(app, tmp_path, monkeypatch):
         with use_font_dir(monkeypatch, folder):
             from exports.pdf import render_pdf
 
-            pdf = render_pdf(html, variant="pdf/a-3b")
+            pdf = render_pdf(html, variant="pdf/a-3a")
         results[faulty] = (font_problems(pdf), read_everywhere(pdf, folder / "read"))
     problems, readings = results[True]
     assert problems and all("6.2.11.4-2" in p for p in problems), problems

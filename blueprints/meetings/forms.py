@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from models import MeetingKind, Reply, UnitCategory
+from models import MeetingKind, Reply, UnitCategory, UnitStatus
 from models.base import today
 from web.forms import CheckboxList, Form, strip
 from web.templating import community_name
@@ -65,10 +65,9 @@ class MeetingForm(Form):
     )
     agenda = FieldList(FormField(AgendaRowForm), min_entries=3)
     units = CheckboxList("逐个选择", coerce=int, validate_choice=False)
-    invite_community = SelectField("邀请某社区全部在册单位", coerce=int, default=0, validate_choice=False)
-    invite_category = SelectField(
-        "邀请某类别全部在册单位", choices=[("", "—")] + UnitCategory.choices(), default=""
-    )
+    invite_community = CheckboxList("社区", coerce=int, validate_choice=False)
+    invite_category = CheckboxList("类别", choices=UnitCategory.choices(), validate_choice=False)
+    invite_exclude = CheckboxList("从名单中移除", coerce=int, validate_choice=False)
     # A district or city meeting (四级联动) invites streets and communities below it as well.
     invite_streets = CheckboxList("邀请街道", coerce=int, validate_choice=False)
     invite_communities = CheckboxList("邀请社区", coerce=int, validate_choice=False)
@@ -90,7 +89,8 @@ class MeetingForm(Form):
         self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
         self.units.choices = unit_choices(units)
-        self.invite_community.choices = [(0, "—")] + [
+        self.unit_facts = unit_facts(units)
+        self.invite_community.choices = [
             (c.id, community_name(c.id, c.name))
             for c in (place_communities if level is not None else communities)
         ]
@@ -116,6 +116,18 @@ def unit_choices(units) -> list[tuple[int, str]]:
         )
         for u in units
     ]
+
+
+def unit_facts(units) -> dict[int, dict[str, str]]:
+    """What the invitation picker's script needs of each unit: community, category, 在册."""
+    return {
+        u.id: {
+            "community": str(u.community_id),
+            "category": u.category.value,
+            "active": "1" if u.status == UnitStatus.ACTIVE else "0",
+        }
+        for u in units
+    }
 
 
 def room_choices(rooms) -> list[tuple[int, str]]:
@@ -223,10 +235,9 @@ class SeriesForm(Form):
     first_date = DateField("从哪天起", validators=[DataRequired("请填写开始日期。")])
     until = DateField("到哪天止", validators=[DataRequired("请填写结束日期。")])
     units = CheckboxList("逐个选择", coerce=int, validate_choice=False)
-    invite_community = SelectField("邀请某社区全部在册单位", coerce=int, default=0, validate_choice=False)
-    invite_category = SelectField(
-        "邀请某类别全部在册单位", choices=[("", "—")] + UnitCategory.choices(), default=""
-    )
+    invite_community = CheckboxList("社区", coerce=int, validate_choice=False)
+    invite_category = CheckboxList("类别", choices=UnitCategory.choices(), validate_choice=False)
+    invite_exclude = CheckboxList("从名单中移除", coerce=int, validate_choice=False)
     submit = SubmitField("预览各次会议")
 
     def __init__(self, *args, communities=(), rooms=(), units=(), allow_street=False, **kwargs):
@@ -235,9 +246,8 @@ class SeriesForm(Form):
         self.community_id.choices = choices + [(c.id, community_name(c.id, c.name)) for c in communities]
         self.room_id.choices = room_choices(rooms)
         self.units.choices = unit_choices(units)
-        self.invite_community.choices = [(0, "—")] + [
-            (c.id, community_name(c.id, c.name)) for c in communities
-        ]
+        self.unit_facts = unit_facts(units)
+        self.invite_community.choices = [(c.id, community_name(c.id, c.name)) for c in communities]
 
     def validate_until(self, field):
         if self.first_date.data and field.data:

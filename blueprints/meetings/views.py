@@ -31,6 +31,7 @@ from services import mail as mailer
 from services import meetings as svc
 from services import permissions as perm
 from services.calendar import has_current_vevent, invite_vevent
+from services.minutes import followup_note
 from services.places import active_communities, community_options
 from services.rooms import pending_requests, rooms_for
 from services.scope import convenes, in_scope, visible_streets
@@ -152,6 +153,17 @@ def _snapshot(meeting: Meeting) -> dict[str, str]:
     }
 
 
+def _invited(form, units: list[Unit]) -> set[int]:
+    """The units the invitation pickers come to (templates/meetings/_invite_pickers.html)."""
+    return svc.units_for_invitation(
+        form.units.data or [],
+        [c for c in form.invite_community.data or [] if c],
+        [UnitCategory(c) for c in form.invite_category.data or [] if c in UnitCategory._value2member_map_],
+        units,
+        form.invite_exclude.data or [],
+    )
+
+
 def _form_data(
     form: MeetingForm, units: list[Unit], user, area: Area | None = None, level=None
 ) -> svc.MeetingData:
@@ -176,13 +188,7 @@ def _form_data(
                 is_followup=entry.is_followup.data == "1",
             )
         )
-    category = form.invite_category.data
-    invited = svc.units_for_invitation(
-        form.units.data or [],
-        form.invite_community.data or None,
-        UnitCategory(category) if category in UnitCategory._value2member_map_ else None,
-        units,
-    )
+    invited = _invited(form, units)
     community_id = form.community_id.data or None
     if user.role == Role.SECRETARY:
         community_id = user.community_id
@@ -366,6 +372,7 @@ def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, sign_in=Non
     return render_template(
         "meetings/detail.html",
         meeting=meeting,
+        followup=followup_note(meeting) if manager else None,
         invitation=invitation,
         reply_form=reply_form,
         topic_form=topic_form,
@@ -471,6 +478,8 @@ def _save(form: MeetingForm, meeting: Meeting | None, units, rooms, area: Area |
                 saved = outcome.value
                 if meeting is not None:
                     _flash_mail(saved, mark, "会议已保存。", "通知", everyone=False)
+                elif note := followup_note(saved):
+                    flash(note, "info")
                 _warn_pending_requests(saved)
                 return redirect(url_for("meetings.detail", meeting_id=saved.id))
     pending = pending_requests([r.id for r in rooms], utcnow(), limit=20)
@@ -802,13 +811,7 @@ def _series_confirm(form: SeriesForm, rule: SeriesRule, plan, units):
     if errors:
         form.form_errors.extend(errors)
         return _series_page(form, plan)
-    category = form.invite_category.data
-    unit_ids = svc.units_for_invitation(
-        form.units.data or [],
-        form.invite_community.data or None,
-        UnitCategory(category) if category in UnitCategory._value2member_map_ else None,
-        units,
-    )
+    unit_ids = _invited(form, units)
     community_id = (
         current_user.community_id if current_user.role == Role.SECRETARY else (form.community_id.data or None)
     )

@@ -33,8 +33,9 @@ def _hosted(meeting_id: int) -> Meeting:
 
 
 def qr_svg(url: str, scale: int = 8) -> Markup:
-    """The QR code of a link as inline SVG (segno; error correction M, quiet zone kept)."""
-    return Markup(segno.make(url, error="m").svg_inline(scale=scale, title="签到二维码"))
+    """The QR code of a link as inline SVG (segno; error correction M, quiet zone kept). Its
+    title, the alternative text on the page and in the tagged poster, gives the link too."""
+    return Markup(segno.make(url, error="m").svg_inline(scale=scale, title=f"签到二维码：{url}"))
 
 
 @bp.route("/meetings/<int:meeting_id>/signin")

@@ -123,3 +123,16 @@ document.querySelectorAll("form[data-autosubmit] select").forEach(function (el) 
   const first = document.querySelector("main [aria-invalid='true']:not([type=hidden]), main .is-invalid");
   if (first && typeof first.focus === "function") first.focus();
 })();
+
+// The skip link moves the focus to the main content without adding #main to the address
+// (a form posted from the page would otherwise carry it on to the next page).
+(function () {
+  const skip = document.querySelector(".skip-link");
+  const main = document.getElementById("main");
+  if (!skip || !main) return;
+  skip.addEventListener("click", function (event) {
+    event.preventDefault();
+    main.focus();
+    main.scrollIntoView();
+  });
+})();

@@ -90,8 +90,13 @@ class ConsoleWatch:
 def page(browser, request):
     """A fresh context (cookies, downloads) and page per test; `page.console` collects problems,
     `page.axe` the accessibility violations on every page it loads (checked when the test ends)."""
+    # Reduced motion: Bootstrap then opens and closes dialogs without a fade, so axe-core
+    # never audits a dialog or backdrop half way through a transition.
     context = browser.new_context(
-        accept_downloads=True, locale="zh-CN", viewport={"width": 1280, "height": 900}
+        accept_downloads=True,
+        locale="zh-CN",
+        viewport={"width": 1280, "height": 900},
+        reduced_motion="reduce",
     )
     context.set_default_timeout(5000)
     watch = AxeWatch(context)

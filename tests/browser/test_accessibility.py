@@ -49,7 +49,9 @@ def test_every_page_passes_axe(browser, live_server, app, postgres, request, per
     if postgres is not None:
         pytest.skip("the same markup as on SQLite, where it is checked")
     world = _build_world(app)
-    context = browser.new_context(locale="zh-CN", viewport=WIDTHS[width], is_mobile=width == "phone")
+    context = browser.new_context(
+        reduced_motion="reduce", locale="zh-CN", viewport=WIDTHS[width], is_mobile=width == "phone"
+    )
     context.set_default_timeout(10000)
     watch = AxeWatch(context)
     page = context.new_page()

@@ -35,7 +35,9 @@ def test_a_person_signs_in_on_a_phone_and_the_screen_counts_them(
     expect(page.locator("#signin-count [data-field=people]")).to_have_text("0")
 
     # A phone without an account opens the link from the code.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    phone = browser.new_context(
+        reduced_motion="reduce", viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True
+    )
     phone_axe = AxeWatch(phone)
     try:
         p = phone.new_page()

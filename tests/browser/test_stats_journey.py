@@ -83,7 +83,9 @@ def test_fulfilled_wish_changes_the_dashboard(page, live_server, world, app):
 
 
 def test_dashboard_fits_a_phone(browser, live_server, world, request):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True)
+    context = browser.new_context(
+        reduced_motion="reduce", locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True
+    )
     watch = AxeWatch(context)
     page = context.new_page()
     try:
