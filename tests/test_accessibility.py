@@ -4,8 +4,10 @@ form errors tied to their fields. axe-core's checks of every page run in the bro
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
+from models.base import today
 from tests.test_units import NEW_UNIT
 
 
@@ -74,3 +76,13 @@ def test_a_refused_form_ties_each_error_to_its_field(client, world, login_as):
     # A field without an error is not marked.
     short_name = page.first("input", id="short_name")
     assert "aria-invalid" not in short_name
+
+
+def test_the_calendar_says_a_meetings_state_in_words_not_colour_alone(client, world, login_as, make_meeting):
+    make_meeting(days=2, title="草稿状态的会议")
+    login_as("secretary1")
+    month = (today() + timedelta(days=2)).strftime("%Y-%m")
+    page = client.get(f"/meetings/calendar?month={month}").get_data(as_text=True)
+    assert "[草稿] 草稿状态的会议" in page  # the desktop chip
+    assert "1 场会议：草稿" in page  # the phone's day link
+    assert 'id="month-legend"' in page and "已召开" in page  # the dots' shapes explained
