@@ -232,3 +232,42 @@ def test_invite_units_with_the_picker_by_keyboard(page, live_server, world, app,
     with app.app_context():
         meeting = db.session.scalar(select(Meeting).where(Meeting.title == "键盘安排的联席会议"))
         assert {inv.unit_id for inv in meeting.invitations} == {world.unit_a, bank}
+
+
+def test_menus_selects_calendar_and_confirms_by_keyboard(page, live_server, world, app, make_meeting):
+    mid = make_meeting(days=2, status=MeetingStatus.SCHEDULED, title="键盘日历会议")
+    keyboard_log_in(page, live_server, "admin")
+    # The 系统管理 menu opens with Enter and is walked with the arrow keys.
+    tab_to(page, page.locator("#mainnav").get_by_role("button", name="系统管理"))
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == "用户管理"
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/admin/users")
+    # The month calendar: each meeting is a link in the Tab order.
+    month = (today() + timedelta(days=2)).strftime("%Y-%m")
+    page.goto(f"{live_server}/meetings/calendar?month={month}")
+    tab_to(page, page.locator("#month-grid").get_by_role("link", name="键盘日历会议"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/meetings/{mid}")
+    # A select chosen with the arrow keys, then a confirmation answered by keyboard.
+    page.goto(f"{live_server}/units/{world.unit_b}")
+    status = page.get_by_label("变更为")
+    tab_to(page, status)
+    for _ in range(4):
+        if status.evaluate("s => s.options[s.selectedIndex].text") == "退出":
+            break
+        page.keyboard.press("ArrowDown")
+    assert status.evaluate("s => s.options[s.selectedIndex].text") == "退出"
+    tab_to(page, page.get_by_label("原因"))
+    page.keyboard.type("单位搬迁出本辖区")
+    tab_to(page, page.get_by_role("button", name="变更状态"))
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name="返回")).to_be_focused()  # the safe choice first
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="确认退出")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert").first).to_be_visible()
+    with app.app_context():
+        assert db.session.get(Unit, world.unit_b).status == UnitStatus.WITHDRAWN
