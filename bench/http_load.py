@@ -81,6 +81,7 @@ PAGES = [
     ("resources", "list", "/resources"),
     ("needs", "list", "/needs"),
     ("meeting calendar", "page", "/meetings/calendar"),
+    ("new meeting form", "page", "/meetings/new"),
 ]
 
 # Counts every answer that is not 2xx (wrk itself only counts >= 400 as errors) and prints
