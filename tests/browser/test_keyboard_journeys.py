@@ -130,6 +130,8 @@ def test_record_minutes_by_keyboard(page, live_server, world, held_meeting, app)
     page.goto(f"{live_server}/meetings/{mid}/minutes")
     tab_to(page, page.get_by_role("button", name="开始记录会议纪要"))
     page.keyboard.press("Enter")
+    # The rich-text editor replaces the plain textarea once its script has run: wait for it.
+    expect(page.locator("textarea[data-rich]").first).to_be_hidden()
     editor = page.get_by_role("textbox", name="会议概况")
     expect(editor).to_be_visible()
     tab_to(page, editor)
