@@ -573,14 +573,20 @@ def open_actions(meeting: Meeting):
     return stmt
 
 
-def followup_note(meeting: Meeting) -> str | None:
-    """Why “上次议定事项落实情况” is on the agenda, in plain words; None when it is not."""
+def followup_note(meeting: Meeting, counted: bool = True) -> str | None:
+    """Why “上次议定事项落实情况” is on the agenda, in plain words; None when it is not.
+    counted: say how many actions are open (one more statement; the meeting page, read far
+    more often than it is saved, says it without the number)."""
     if not any(item.is_followup for item in meeting.agenda_items):
         return None
-    count = db.session.scalar(select(func.count()).select_from(open_actions(meeting).subquery())) or 0
+    if counted:
+        count = db.session.scalar(select(func.count()).select_from(open_actions(meeting).subquery())) or 0
+        open_ones = f"还有 {count} 项没有完成"
+    else:
+        open_ones = "尚未全部完成"
     return (
-        f"系统在议程开头加入了“{FOLLOWUP_TITLE}”：{meeting.host_name}此前会议议定的事项还有 {count} 项"
-        "没有完成，联席会议制度要求在下一次会议上通报这些事项的落实情况。"
+        f"系统在议程开头加入了“{FOLLOWUP_TITLE}”：{meeting.host_name}此前会议议定的事项{open_ones}，"
+        "联席会议制度要求在下一次会议上通报这些事项的落实情况。"
     )
 
 

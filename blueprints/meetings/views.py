@@ -372,7 +372,7 @@ def _detail_page(meeting: Meeting, reply_form=None, topic_form=None, sign_in=Non
     return render_template(
         "meetings/detail.html",
         meeting=meeting,
-        followup=followup_note(meeting) if manager else None,
+        followup=followup_note(meeting, counted=False) if manager else None,
         invitation=invitation,
         reply_form=reply_form,
         topic_form=topic_form,
