@@ -81,17 +81,23 @@ _RUNNER = r"""
     }
     return out;
   };
+  // A dialog opening or closing (the test clicked while the page was being audited) is a
+  // state between two states: its backdrop dims the page and it is aria-hidden while still
+  // shown. Such an audit is dropped (null); the page is audited again when the test ends.
+  const moving = () => !!document.querySelector('.modal-backdrop, .modal.show, .modal[style*="display: block"]');
   let running = null;
   window.__axeAudit = () => {
-    running = (running || Promise.resolve()).catch(() => {})
-      .then(() => axe.run(document, options)).then((r) => summary(r).concat(extra()));
+    running = (running || Promise.resolve()).catch(() => {}).then(() => {
+      if (moving()) return null;
+      return axe.run(document, options).then((r) => (moving() ? null : summary(r).concat(extra())));
+    });
     return running;
   };
   // The audit of the page as loaded: reported to Python, and awaitable as window.__axeLoaded.
   window.__axeLoaded = new Promise((resolve) => {
     window.addEventListener('load', () => {
       setTimeout(() => window.__axeAudit().then(
-        (violations) => window.__axeReport(location.href, violations),
+        (violations) => violations && window.__axeReport(location.href, violations),
         () => {},
       ).then(resolve), 0);
     });

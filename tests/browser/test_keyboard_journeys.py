@@ -116,6 +116,7 @@ def test_a_refused_form_moves_the_focus_to_the_first_field_in_error(page, live_s
     tab_to(page, page.get_by_role("button", name="保存"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("alert").first).to_contain_text("请修正")
+    expect(page.locator("#name")).to_be_focused()  # once the page's script has run
     focused = page.evaluate(
         "() => [document.activeElement.id, document.activeElement.getAttribute('aria-invalid'),"
         " document.activeElement.getAttribute('aria-describedby')]"
