@@ -55,7 +55,19 @@ from meetings import generate_meetings  # noqa: E402
 
 TARGET_P95_MS = 30.0
 TARGET_SYNC_S = 2.0
-LISTS = ("communities", "rooms", "units", "meetings", "minutes", "actions", "resources", "bookings", "needs")
+LISTS = (
+    "streets",
+    "grids",
+    "communities",
+    "rooms",
+    "units",
+    "meetings",
+    "minutes",
+    "actions",
+    "resources",
+    "bookings",
+    "needs",
+)
 SIZES = {"small": (200, 50), "2000": (2000, 2000)}
 
 

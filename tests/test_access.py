@@ -499,6 +499,8 @@ API_ROWS = [
     api("communities", "GET", "/communities", api_grid(**API_READ_ALL)),
     api("communities", "GET", "/communities?street_id={street}&limit=1", api_grid(**API_READ_ALL)),
     api("rooms", "GET", "/rooms?bookable=true", api_grid(**API_READ_ALL)),
+    api("streets", "GET", "/streets", api_grid(**API_READ_ALL)),
+    api("grids", "GET", "/grids?community_id={community1}", api_grid(**API_READ_ALL)),
     api("units", "GET", "/units", api_grid(**API_READ_ALL)),
     api("units", "GET", "/units?community_id={community2}&status=active&q=%25", api_grid(**API_READ_ALL)),
     api("units", "GET", "/units?updated_since=2026-01-01T00:00:00%2B08:00", api_grid(**API_READ_ALL)),

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from models import Action, Booking, Community, Meeting, Minutes, Need, Resource, Room, Unit, db
+from models import Action, Booking, Community, Grid, Meeting, Minutes, Need, Resource, Room, Street, Unit, db
 from services.tokens import derived_secret
 
 BIN = Path(sys.executable).parent
@@ -104,6 +104,8 @@ def _generate_client(api_server: str, folder: Path):
 # The lists a client syncs: (tag, module) of the generated client, and what each should hold
 # for the system administrator (everything).
 LISTS = {
+    ("地点", "streets"): lambda: select(func.count()).select_from(Street),
+    ("地点", "grids"): lambda: select(func.count()).select_from(Grid),
     ("地点", "communities"): lambda: select(func.count()).select_from(Community),
     ("地点", "rooms"): lambda: select(func.count()).select_from(Room).where(Room.unit_id.is_(None)),
     ("单位", "units"): lambda: select(func.count()).select_from(Unit),

@@ -24,6 +24,7 @@ from models import (
     City,
     Community,
     District,
+    Grid,
     Meeting,
     MeetingStatus,
     Need,
@@ -40,6 +41,7 @@ from models import (
     db,
 )
 from models.base import today, utcnow
+from services import tokens
 from services.passwords import hash_password
 from tests.conftest import PASSWORD
 
@@ -450,3 +452,37 @@ def test_the_system_administrator_tells_same_named_communities_apart_in_forms(cl
     for url in ("/units/new", "/meetings/new", "/needs/new", "/admin/users/new"):
         body = client.get(url).get_data(as_text=True)
         assert "青年路社区（八一路）" in body and "青年路社区（东大街）" in body, url
+
+
+def test_the_apis_place_lists_are_scoped(app, client, world, two):
+    """/streets and /grids hold what the user's pages show: a street's staff their street, the
+    district's observer both streets with their district and city."""
+    with app.app_context():
+        db.session.add_all(
+            [
+                Grid(community_id=world.community1, name="青年路第一网格"),
+                Grid(community_id=two.community3, name="八一路青年路第一网格"),
+            ]
+        )
+        db.session.commit()
+        users = {u.username: u for u in db.session.scalars(select(User))}
+        secrets = {
+            name: tokens.issue(users[name], "同步", "read", None)[1]
+            for name in ("admin1", "district", "liaison2")
+        }
+        db.session.commit()
+
+    def names(username: str, url: str) -> list[str]:
+        resp = client.get("/api/v1" + url, headers={"Authorization": f"Bearer {secrets[username]}"})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return [item["name"] for item in resp.get_json()["items"]]
+
+    assert names("admin1", "/streets") == ["东大街街道"]
+    assert names("admin1", "/grids") == ["青年路第一网格"]
+    assert names("liaison2", "/grids") == ["八一路青年路第一网格"]
+    assert names("district", "/streets") == ["东大街街道", "八一路街道"]
+    assert names("district", f"/grids?community_id={two.community3}") == ["八一路青年路第一网格"]
+    street = client.get(
+        "/api/v1/streets", headers={"Authorization": f"Bearer {secrets['district']}"}
+    ).get_json()["items"][1]
+    assert (street["district_name"], street["city_name"], street["city_id"]) == ("城东区", "西宁市", two.city)

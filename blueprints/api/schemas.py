@@ -84,12 +84,46 @@ class MeOut(Out):
     street_id: int | None
     community_id: int | None
     unit_id: int | None
+    district_id: int | None = Field(description="区级上级党组织所在的区")
+    city_id: int | None = Field(description="市级上级党组织所在的市")
     token_name: str = Field(examples=["区智慧党建平台同步"])
     token_scope: str = Field(description="read＝只读；write＝读写", examples=["read"])
     token_expires_at: datetime | None
 
 
 # --- places -------------------------------------------------------------------------------------
+
+
+class StreetOut(Out):
+    """街道，及其所在的区和市。"""
+
+    id: int
+    name: str = Field(examples=["东大街街道"])
+    short_name: str = Field(examples=["东大街"])
+    address: str
+    district_id: int | None
+    district_name: str | None = Field(examples=["城东区"])
+    city_id: int | None
+    city_name: str | None = Field(examples=["江州市"])
+    retired: bool = Field(description="已撤销的街道仍保留历史记录")
+    updated_at: datetime | None
+
+
+class GridQuery(ListQuery):
+    community_id: ID | None = Field(None, description="只要这个社区的网格")
+
+
+class GridOut(Out):
+    """社区里的网格。"""
+
+    id: int
+    name: str = Field(examples=["第一网格"])
+    short_name: str
+    address: str
+    community_id: int
+    street_id: int
+    retired: bool = Field(description="已撤销的网格仍保留历史记录")
+    updated_at: datetime | None
 
 
 class CommunityQuery(ListQuery):
@@ -234,8 +268,11 @@ class MeetingOut(Out):
     status: MeetingStatus = Field(description=choices(MeetingStatus))
     status_label: str
     host_name: str = Field(description="召集方（社区、街道、片区、区或市）", examples=["青年路社区"])
-    street_id: int
-    community_id: int | None
+    street_id: int = Field(description="会议室所在的街道")
+    community_id: int | None = Field(description="召集的社区（社区会议）")
+    area_id: int | None = Field(description="召集的片区（片区联席会）")
+    district_id: int | None = Field(description="召集的区（区级联席会议）")
+    city_id: int | None = Field(description="召集的市（市级联席会议）")
     room_id: int
     room_name: str
     start_at: datetime
@@ -462,6 +499,8 @@ PointsOut.model_rebuild()
 
 MeetingPage = page_model(MeetingOut, "MeetingPage", "一页会议")
 UnitPage = page_model(UnitOut, "UnitPage", "一页单位")
+StreetPage = page_model(StreetOut, "StreetPage", "一页街道")
+GridPage = page_model(GridOut, "GridPage", "一页网格")
 CommunityPage = page_model(CommunityOut, "CommunityPage", "一页社区")
 RoomPage = page_model(RoomOut, "RoomPage", "一页会议室")
 MinutesPage = page_model(MinutesOut, "MinutesPage", "一页会议纪要")

@@ -25,6 +25,8 @@ from models import (
     Attendance,
     Booking,
     Community,
+    District,
+    Grid,
     Invitation,
     Meeting,
     Minutes,
@@ -119,6 +121,8 @@ def me():
         street_id=user.street_id,
         community_id=user.community_id,
         unit_id=user.unit_id,
+        district_id=user.district_id,
+        city_id=user.city_id,
         token_name=token.name,
         token_scope=token.scope,
         token_expires_at=local(token.expires_at),
@@ -126,6 +130,64 @@ def me():
 
 
 # --- places ---------------------------------------------------------------------------------------
+
+
+def _street(st: Street) -> s.StreetOut:
+    district = st.district
+    return s.StreetOut(
+        id=st.id,
+        name=st.name,
+        short_name=st.short_name,
+        address=st.address,
+        district_id=st.district_id,
+        district_name=district.name if district else None,
+        city_id=district.city_id if district else None,
+        city_name=district.city.name if district else None,
+        retired=st.retired,
+        updated_at=local(st.updated_at),
+    )
+
+
+@api.operation("GET", "/streets", summary="街道列表", tag="地点", query=s.ListQuery, response=s.StreetPage)
+def streets(query: s.ListQuery):
+    """看得到的街道（含已撤销的，retired 为 true），及其所在的区和市。"""
+    stmt = (
+        select(Street)
+        .where(scoped(Street.id, _user()))
+        .options(joinedload(Street.district).joinedload(District.city))
+    )
+    if query.updated_since:
+        stmt = stmt.where(Street.updated_at >= query.updated_since)
+    return _page(s.StreetPage, page_of(stmt, Street.id, query.cursor, query.limit), _street)
+
+
+def _grid(g: Grid) -> s.GridOut:
+    return s.GridOut(
+        id=g.id,
+        name=g.name,
+        short_name=g.short_name,
+        address=g.address,
+        community_id=g.community_id,
+        street_id=g.community.street_id,
+        retired=g.retired,
+        updated_at=local(g.updated_at),
+    )
+
+
+@api.operation("GET", "/grids", summary="网格列表", tag="地点", query=s.GridQuery, response=s.GridPage)
+def grids(query: s.GridQuery):
+    """看得到的社区里的网格（含已撤销的）；单位的 grid_id 指向这里。"""
+    stmt = (
+        select(Grid)
+        .join(Grid.community)
+        .where(scoped(Community.street_id, _user()))
+        .options(joinedload(Grid.community))
+    )
+    if query.community_id:
+        stmt = stmt.where(Grid.community_id == query.community_id)
+    if query.updated_since:
+        stmt = stmt.where(Grid.updated_at >= query.updated_since)
+    return _page(s.GridPage, page_of(stmt, Grid.id, query.cursor, query.limit), _grid)
 
 
 def _community(c: Community) -> s.CommunityOut:
@@ -402,6 +464,9 @@ def _meeting(
         host_name=m.host_name,
         street_id=m.street_id,
         community_id=m.community_id,
+        area_id=m.area_id,
+        district_id=m.district_id,
+        city_id=m.city_id,
         room_id=m.room_id,
         room_name=m.room.name,
         start_at=local(m.start_at),
