@@ -13,7 +13,8 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from demo import seed_demo
-from models import Unit, db
+from models import Meeting, MeetingStatus, Unit, User, db
+from models.base import utcnow
 from services.passwords import password_problem
 
 
@@ -56,3 +57,26 @@ def seed_demo_command(password: str | None):
     for username in ("sysadmin", "admin", "secretary1", "liaison1", "district"):
         if username in api_tokens:
             click.echo(f"  {username:<12} {api_tokens[username]}")
+    _echo_next_signin()
+
+
+def _echo_next_signin() -> None:
+    """Where secretary1 finds the next meeting's 扫码签到 screen and its A4 poster."""
+    secretary = db.session.scalar(select(User).where(User.username == "secretary1"))
+    if secretary is None:
+        return
+    meeting = db.session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.community_id == secretary.community_id,
+            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.start_at > utcnow(),
+        )
+        .order_by(Meeting.start_at)
+        .limit(1)
+    )
+    if meeting is not None:
+        click.echo(
+            f"下一次会议“{meeting.title}”的扫码签到（secretary1 登录后）：/meetings/{meeting.id}/signin，"
+            f"A4 签到海报：/meetings/{meeting.id}/signin/poster.pdf"
+        )

@@ -194,3 +194,19 @@ def test_the_demo_logins_see_their_token_on_the_account_page(app, seeded_demo):
     # Another login's token is not on this page.
     assert demo_token(app, "liaison2") not in html
     assert "gj_demo_" in seeded_demo.seeded.output  # seed-demo prints some of them
+
+
+def test_the_demo_points_to_the_next_meetings_poster(app, seeded_demo):
+    """seed-demo names the next meeting's 扫码签到 screen and poster; both open for secretary1."""
+    found = re.search(
+        r"扫码签到（secretary1 登录后）：(/meetings/\d+/signin)，A4 签到海报：(\S+\.pdf)",
+        seeded_demo.seeded.output,
+    )
+    assert found, seeded_demo.seeded.output[-800:]
+    client = app.test_client()
+    client.post("/login", data={"username": "secretary1", "password": seeded_demo.password})
+    screen = client.get(found.group(1))
+    assert screen.status_code == 200 and "签到" in screen.get_data(as_text=True)
+    poster = client.get(found.group(2))
+    assert poster.status_code == 200 and poster.mimetype == "application/pdf"
+    assert poster.data.startswith(b"%PDF")
