@@ -18,8 +18,6 @@ from models import (
     MeetingStatus,
     Minutes,
     Reply,
-    Resource,
-    ResourceKind,
     Unit,
     UnitStatus,
     db,
@@ -53,6 +51,14 @@ def focused_outline(page) -> str:
 def type_date(page, day) -> None:
     """Type a date into the focused date field as Chromium's zh-CN field takes it."""
     page.keyboard.type(f"{day.month:02d}{day.day:02d}{day.year}")
+
+
+def type_date_and_time(page, field, day, clock: str) -> None:
+    """Tab to a date-and-time field and type both parts (the clock as Chromium takes it: 0200P)."""
+    tab_to(page, field)
+    type_date(page, day)
+    page.keyboard.press("Tab")
+    page.keyboard.type(clock)
 
 
 def keyboard_log_in(page, base: str, username: str) -> None:
@@ -154,33 +160,17 @@ def test_record_minutes_by_keyboard(page, live_server, world, held_meeting, app)
         )
 
 
-def test_book_a_venue_by_keyboard(page, live_server, world, app):
+def test_book_a_venue_by_keyboard(page, live_server, world, app, make_resource):
+    venue_id = make_resource(title="学校风雨操场", description="标准篮球场两块")
     with app.app_context():
-        venue = Resource(
-            street_id=world.street,
-            owner_unit_id=world.unit_a,
-            community_id=world.community1,
-            kind=ResourceKind.VENUE,
-            title="学校风雨操场",
-            description="标准篮球场两块",
-            bookable=True,
-        )
-        db.session.add(venue)
         db.session.get(Unit, world.unit_a).status = UnitStatus.ACTIVE
         db.session.get(Unit, world.unit_c).status = UnitStatus.ACTIVE
         db.session.commit()
-        venue_id = venue.id
     keyboard_log_in(page, live_server, "liaison_c")
     page.goto(f"{live_server}/resources/{venue_id}")
     day = today() + timedelta(days=3)
-    tab_to(page, page.get_by_label("开始时间"))
-    type_date(page, day)
-    page.keyboard.press("Tab")
-    page.keyboard.type("0200P")
-    tab_to(page, page.get_by_label("结束时间"))
-    type_date(page, day)
-    page.keyboard.press("Tab")
-    page.keyboard.type("0400P")
+    type_date_and_time(page, page.get_by_label("开始时间"), day, "0200P")
+    type_date_and_time(page, page.get_by_label("结束时间"), day, "0400P")
     tab_to(page, page.get_by_label("用途"))
     page.keyboard.type("警民篮球友谊赛")
     tab_to(page, page.get_by_role("button", name="提交预约申请"))
