@@ -18,6 +18,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
+from common.dates import format_month_day_time
 from models import Attendance, Invitation, Meeting, MeetingStatus, PersonSignIn, Unit, User, db
 from models.base import RuleError, utcnow
 
@@ -74,12 +75,18 @@ def read_token(token: str, now: datetime | None = None) -> Meeting:
     return meeting
 
 
+def is_closed(meeting: Meeting, now: datetime) -> bool:
+    """No sign-in any more: the meeting ended, or is cancelled or still a draft."""
+    return meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) or now > meeting.end_at
+
+
 def check_open(meeting: Meeting, now: datetime) -> None:
     if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.HELD):
         raise SignInError(f"“{meeting.title}”{meeting.status.label}，不能签到。")
     if now < opens_at(meeting):
         raise SignInError(
-            f"签到将于会议开始前 30 分钟开放（{opens_at(meeting).astimezone().strftime('%H:%M')}）。"
+            f"“{meeting.title}”的签到将于 {format_month_day_time(opens_at(meeting))}"
+            "（会议开始前 30 分钟）开放。"
         )
     if now > meeting.end_at:
         raise SignInError(f"“{meeting.title}”已经结束，签到已关闭。")

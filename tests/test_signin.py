@@ -12,6 +12,7 @@ from datetime import timedelta
 import segno
 from sqlalchemy import select
 
+from common.dates import format_month_day_time
 from models import Attendance, Invitation, Meeting, MeetingStatus, PersonSignIn, db
 from models.base import utcnow
 from services import signin as svc
@@ -49,6 +50,18 @@ def test_the_screens_code_decodes_to_the_sign_in_link(app, client, world, make_m
     assert client.get(f"/meetings/{mid}/signin/count").get_json() == {"people": 0, "units": 0, "invited": 2}
     # The meeting page leads the host there.
     assert 'id="signin-screen"' in client.get(f"/meetings/{mid}").get_data(as_text=True)
+    # The code scales whole with the screen: a viewBox, no fixed size of its own.
+    svg = re.search(r"<svg[^>]*class=\"segno\"[^>]*>", page).group(0)
+    assert "viewBox=" in svg and "width=" not in svg
+
+
+def test_a_closed_sign_in_shows_no_code(app, client, world, make_meeting, login_as):
+    ended = _started(make_meeting, minutes_ago=180, title="已结束的会议")
+    login_as("secretary1")
+    page = client.get(f"/meetings/{ended}/signin").get_data(as_text=True)
+    assert "已经结束，签到已关闭" in page
+    assert 'id="signin-qr"' not in page and "请用手机扫码签到" not in page and "/s/" not in page
+    assert 'id="signed-people"' in page  # the list of who came stays
 
 
 def test_a_person_signs_in_without_an_account_and_again_merges(app, client, world, make_meeting):
@@ -98,7 +111,11 @@ def test_forged_expired_and_closed_links_change_nothing(app, client, world, make
         assert resp.status_code == 410
     later = _started(make_meeting, minutes_ago=-120, title="两小时后的会议")
     resp = client.get(f"/s/{_token(app, later, poster=True)}")
-    assert resp.status_code == 410 and "开始前 30 分钟开放" in resp.get_data(as_text=True)
+    assert resp.status_code == 410 and "开始前 30 分钟）开放" in resp.get_data(as_text=True)
+    with app.app_context():
+        opens = db.session.get(Meeting, later).start_at - timedelta(minutes=30)
+    # When it opens, in Beijing time with the day (the server's clock may be UTC).
+    assert f"签到将于 {format_month_day_time(opens)}（" in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(PersonSignIn.id)) is None
     # The printed poster's link works for the whole sign-in period.
@@ -169,7 +186,7 @@ def test_the_printed_poster_carries_a_code_valid_for_the_whole_meeting(
     pdf = tmp_path / "poster.pdf"
     pdf.write_bytes(resp.data)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    assert "请用手机扫码签到" in re.sub(r"\s+", "", text)
+    assert "请用手机扫码签到" in re.sub(r"\s+", "", text) and "第1页" not in re.sub(r"\s+", "", text)
     # Drawn by Poppler and by MuPDF, the code reads back (zbar) as the poster's own link.
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "pp")], check=True

@@ -32,10 +32,12 @@ def _hosted(meeting_id: int) -> Meeting:
     return meeting
 
 
-def qr_svg(url: str, scale: int = 8) -> Markup:
+def qr_svg(url: str, scale: int = 8, fluid: bool = False) -> Markup:
     """The QR code of a link as inline SVG (segno; error correction M, quiet zone kept). Its
-    title, the alternative text on the page and in the tagged poster, gives the link too."""
-    return Markup(segno.make(url, error="m").svg_inline(scale=scale, title=f"签到二维码：{url}"))
+    title, the alternative text on the page and in the tagged poster, gives the link too.
+    A fluid code has a viewBox and no size of its own, so the page's CSS scales it whole."""
+    qr = segno.make(url, error="m")
+    return Markup(qr.svg_inline(scale=scale, title=f"签到二维码：{url}", omitsize=fluid))
 
 
 @bp.route("/meetings/<int:meeting_id>/signin")
@@ -55,10 +57,11 @@ def screen(meeting_id: int):
         "signin/screen.html",
         meeting=meeting,
         url=url,
-        qr=qr_svg(url),
+        qr=qr_svg(url, fluid=True),
         people=people,
         units=units,
         problem=problem,
+        closed=svc.is_closed(meeting, now),
         signed=svc.people(meeting.id),
     )
 
