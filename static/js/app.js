@@ -136,3 +136,12 @@ document.querySelectorAll("form[data-autosubmit] select").forEach(function (el) 
     main.scrollIntoView();
   });
 })();
+
+// A link inside running text keeps the line's height on a phone (the inline exception of the
+// 44-px touch targets in app.css): it would otherwise stand taller than its line and not wrap.
+document.querySelectorAll("main a:not(.btn)").forEach(function (a) {
+  const text = Array.prototype.some.call(a.parentElement.childNodes, function (n) {
+    return n.nodeType === 3 && n.textContent.trim();
+  });
+  if (text) a.classList.add("in-text");
+});

@@ -204,3 +204,17 @@ def test_text_at_200_percent_loses_nothing(browser, live_server, app, postgres, 
         assert problems == [], "\n".join(problems[:20])
     finally:
         context.close()
+
+
+def test_links_in_running_text_keep_the_lines_height_on_a_phone(page, live_server, world):
+    """At 390 px a link that stands alone is a 44-px target; a link inside a sentence stays an
+    inline link the height of its line (the inline exception), so the text keeps its rhythm."""
+    page.set_viewport_size(WIDTHS["phone"])
+    log_in(page, live_server, "liaison_a")
+    page.goto(f"{live_server}/account")
+    in_text = page.locator("main p").get_by_role("link", name="开放接口")
+    alone = page.locator("main dd").get_by_role("link", name="东大街第一小学")
+    assert in_text.evaluate("a => getComputedStyle(a).display") == "inline"
+    assert in_text.bounding_box()["height"] < 30
+    assert alone.evaluate("a => getComputedStyle(a).display") == "inline-flex"
+    assert alone.bounding_box()["height"] >= 44
