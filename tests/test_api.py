@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -424,6 +425,12 @@ def test_the_openapi_document_is_valid_and_covers_every_route(app, client):
                     schema = response["content"]["application/problem+json"]["schema"]
                     assert schema["$ref"].endswith("/ProblemDetails")
     assert spec["components"]["schemas"]["UnitOut"]["properties"]["name"]["examples"]
+    # Described for the platforms' people, in Chinese: enums by their values and labels.
+    for name, schema in spec["components"]["schemas"].items():
+        text = schema.get("description", "")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in text), name
+        assert not re.search(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){3,}", text), (name, text)  # no English prose
+    assert spec["components"]["schemas"]["Role"]["description"].startswith("sysadmin＝")
 
 
 def test_the_docs_page_lists_every_operation(app, client):
@@ -435,3 +442,12 @@ def test_the_docs_page_lists_every_operation(app, client):
         for op in ops.values():
             assert f'id="op-{op["operationId"]}"' in html and op["summary"] in html
     assert "cdn" not in html.lower() and '<script src="http' not in html
+    # 必填 marks what a client sends, not what every response carries.
+    reply_in = html[
+        html.index('id="schema-ReplyIn"') : html.index('id="schema-ReplyOut"')
+        if 'id="schema-ReplyOut"' in html
+        else None
+    ]
+    assert "必填" in reply_in
+    unit_out = html[html.index('id="schema-UnitOut"') : html.index('id="schema-UnitPage"')]
+    assert "必填" not in unit_out

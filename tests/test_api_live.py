@@ -188,7 +188,7 @@ def test_the_demo_logins_see_their_token_on_the_account_page(app, seeded_demo):
     assert resp.status_code == 302
     html = client.get("/account").get_data(as_text=True)
     secret = demo_token(app, "liaison1")
-    assert f'value="{secret}"' in html and "演示令牌" in html
+    assert f'value="{secret}"' in html and "演示令牌" in html and "长期有效" in html
     me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.get_json()["username"] == "liaison1" and me.get_json()["token_scope"] == "write"
     # Another login's token is not on this page.

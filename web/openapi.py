@@ -13,11 +13,21 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from models.enums import LabelledEnum
 from web.api import PROBLEM_MEDIA, TITLES, Api, Operation
 
 REF = "#/components/schemas/{model}"
 PATH_PARAM = re.compile(r"<(?:(int|string):)?([a-z_]+)>")
 MAX_ID = 2**31 - 1
+
+
+def choices(enum: type[LabelledEnum]) -> str:
+    """An enum's values with their Chinese labels: "accept＝参加；decline＝不参加；…"."""
+    return "；".join(f"{m.value}＝{m.label}" for m in enum)
+
+
+# Every enum schema is described by its choices (not its docstring, written for developers).
+ENUM_LABELS = {enum.__name__: choices(enum) for enum in LabelledEnum.__subclasses__()}
 
 
 class FieldError(BaseModel):
@@ -156,6 +166,11 @@ def document(api: Api, server_url: str) -> dict:
         if op.public:
             entry["security"] = []
         paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = entry
+    for name, schema in schemas.items():
+        # An enum is described by its values and their Chinese labels, not its docstring.
+        labels = ENUM_LABELS.get(name)
+        if "enum" in schema and labels:
+            schema["description"] = labels
     return {
         "openapi": "3.1.0",
         "info": {"title": api.title, "version": api.version, "description": api.description},

@@ -7,7 +7,6 @@ RFC 3339 with an offset (Beijing time on the way out); dates are YYYY-MM-DD.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
@@ -28,12 +27,9 @@ from models import (
     UnitStatus,
     Visibility,
 )
+from web.openapi import choices
 
 ID = Annotated[int, Field(ge=1, le=2**31 - 1)]
-
-
-def choices(enum: type[Enum]) -> str:
-    return "；".join(f"{m.value}＝{m.label}" for m in enum)  # type: ignore[attr-defined]
 
 
 class Out(BaseModel):
@@ -214,6 +210,8 @@ class PointsOut(Out):
 
 
 class PointItem(Out):
+    """积分的一项：按一条积分规则的计数和得分。"""
+
     key: str = Field(examples=["attend"])
     label: str = Field(examples=["出席联席会议"])
     count: int
@@ -251,6 +249,8 @@ class InvitationOut(Out):
 
 
 class AgendaOut(Out):
+    """议程的一项。"""
+
     position: int
     title: str
     minutes: int = Field(description="安排的时长（分钟）")
@@ -303,6 +303,8 @@ class TopicIn(In):
 
 
 class TopicOut(Out):
+    """单位向会议提交的议题及其处理情况。"""
+
     id: int
     meeting_id: int
     unit_id: int
@@ -359,6 +361,8 @@ class ActionQuery(ListQuery):
 
 
 class ProgressOut(Out):
+    """议定事项的一次进展。"""
+
     id: int
     on: date
     text: str

@@ -84,7 +84,7 @@ def _page(model, page, convert):
     "/openapi.json",
     summary="OpenAPI 文档",
     tag="文档",
-    description="本接口的 OpenAPI 3.1 描述，由代码生成；可用它生成客户端。无需令牌。",
+    description="本接口的 OpenAPI 3.1 描述，由代码生成；可用它生成客户端。",
     public=True,
 )
 def openapi():

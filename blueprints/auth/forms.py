@@ -49,6 +49,6 @@ class TokenForm(Form):
         "有效期至",
         default=_in_ninety_days,
         validators=[Optional()],
-        description="最长一年；留空则一直有效，直到吊销。",
+        description="默认 90 天，最长一年；把日期清空则长期有效，直到吊销。",
     )
     submit = SubmitField("生成令牌")
