@@ -78,7 +78,7 @@ class CommunityFigures:
     actions_total: int = 0
     actions_done: int = 0
     actions_done_late: int = 0  # of actions_done: after their due date
-    actions_open: int = 0
+    actions_open: int = 0  # not done and not yet due (shown as 未到期: 待办 and 推进中 alike)
     actions_overdue: int = 0
     needs_posted: int = 0
     needs_open: int = 0
@@ -397,7 +397,7 @@ def dashboard_charts(d: Dashboard, highlight_key: int | None = None) -> dict[str
             names,
             [
                 ("已完成", [r.actions_done for r in d.rows]),
-                ("推进中", [r.actions_open for r in d.rows]),
+                ("未到期", [r.actions_open for r in d.rows]),
                 ("已逾期", [r.actions_overdue for r in d.rows]),
             ],
             "各社区议定事项落实情况",

@@ -178,6 +178,8 @@ def test_annual_report_pdf(app, world, client, login_as, tmp_path):
     assert f"东大街街道{YEAR}年度共建工作报告" in text
     assert "青年路社区" in text and "和平里社区" in text
     assert "共召开联席会议3次" in text
+    # An action 推进中 past its due date counts as overdue, not as 未到期 (not done, not yet due).
+    assert "已完成2项，未到期0项，逾期未完成1项" in text
     assert "东大街第一小学" in text  # the points table
     assert "各社区议定事项落实情况" in text  # a chart's own text (SVG drawn into the PDF)
     assert "第1页共" in text
