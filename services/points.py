@@ -349,8 +349,9 @@ def ranking_rows(rows: list[RankRow]) -> list[list]:
     return [[r.rank, r.name, r.category, r.status, *[r.counts[k] for k in RULE_KEYS], r.points] for r in rows]
 
 
-def street_top_units(street: Street, year: int, limit: int = 10) -> list[tuple[str, str, int]]:
-    """Return the street's best-scoring units in a year: (unit, community, points), 3 statements."""
+def street_top_units(street: Street, year: int, limit: int = 10) -> list[tuple[int, str, str, int]]:
+    """Return the street's best-scoring units in a year: (rank, unit, community, points), ties
+    sharing a rank as in the community ranking (1, 1, 3); 3 statements."""
     rules = point_rules(street.id)
     counts = event_counts(year_period(year), select(Unit.id).where(Unit.street_id == street.id))
     if not counts:
@@ -367,4 +368,8 @@ def street_top_units(street: Street, year: int, limit: int = 10) -> list[tuple[s
     }
     rows = [(names[uid][0], names[uid][1], pts) for pts, uid in top if uid in names]
     rows.sort(key=lambda r: (-r[2], r[0]))
-    return rows
+    ranked: list[tuple[int, str, str, int]] = []
+    for i, (name, community, points) in enumerate(rows):
+        rank = ranked[-1][0] if ranked and ranked[-1][3] == points else i + 1
+        ranked.append((rank, name, community, points))
+    return ranked

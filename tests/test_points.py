@@ -464,7 +464,23 @@ def test_street_top_units(app, world):
     with app.app_context():
         build_year(world)
         street = db.session.get(Street, world.street)
-        assert svc.street_top_units(street, YEAR) == [("东大街第一小学", "青年路社区", 11)]
+        assert svc.street_top_units(street, YEAR) == [(1, "东大街第一小学", "青年路社区", 11)]
+        # Unit C draws level (4 meetings, +8; a need fulfilled, +3): both are first.
+        b = Builder(world)
+        for k in range(4):
+            b.meeting(at(YEAR, 10, k + 1), {world.unit_c: Attendance.PRESENT}, community_id=world.community2)
+        b.need(
+            world.community2,
+            NeedStatus.FULFILLED,
+            world.unit_c,
+            fulfilled=at(YEAR, 8, 1),
+            created=at(YEAR, 7, 1),
+        )
+        db.session.commit()
+        assert svc.street_top_units(street, YEAR) == [
+            (1, "东大街第一小学", "青年路社区", 11),
+            (1, "和平里派出所", "和平里社区", 11),
+        ]
 
 
 def test_utc_helper_sanity():
