@@ -139,9 +139,11 @@ document.querySelectorAll("form[data-autosubmit] select").forEach(function (el) 
 
 // A link inside running text keeps the line's height on a phone (the inline exception of the
 // 44-px touch targets in app.css): it would otherwise stand taller than its line and not wrap.
+// In a flex or grid box the text beside a link is no sentence: each is a block of its own.
 document.querySelectorAll("main a:not(.btn)").forEach(function (a) {
-  const text = Array.prototype.some.call(a.parentElement.childNodes, function (n) {
+  const box = a.parentElement;
+  const text = Array.prototype.some.call(box.childNodes, function (n) {
     return n.nodeType === 3 && n.textContent.trim();
   });
-  if (text) a.classList.add("in-text");
+  if (text && !/flex|grid/.test(getComputedStyle(box).display)) a.classList.add("in-text");
 });
