@@ -37,7 +37,10 @@ class ActionRowForm(PlainForm):
         "事项", filters=[strip], validators=[Length(max=200, message="事项不能超过 200 个字。")]
     )
     detail = TextAreaField(
-        "具体内容", filters=[strip], validators=[Length(max=2000, message="内容不能超过 2000 个字。")]
+        "具体内容",
+        filters=[strip],
+        validators=[Length(max=2000, message="内容不能超过 2000 个字。")],
+        render_kw={"rows": 4},
     )
     # Choices are checked against the meeting's units in the view and the service; a value
     # that is not a number becomes -1 (no such unit) rather than an English coercion error.
