@@ -134,6 +134,14 @@ class Meeting(Base):
         return self.community.name if self.community else self.street.name
 
     @property
+    def host_title(self) -> str:
+        """The title led by the host's short name unless it names the host already (the month
+        calendar's chips, where communities' meetings often share a title): 青年路·2026年第四季度…"""
+        place = self.convener or self.community or self.street
+        short = place.short_name or place.name
+        return self.title if short in self.title else f"{short}·{self.title}"
+
+    @property
     def duration_minutes(self) -> int:
         return int((self.end_at - self.start_at).total_seconds() // 60)
 

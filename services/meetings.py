@@ -123,8 +123,10 @@ def meetings_query(
     end: datetime | None = None,
     street_level: bool = False,
 ) -> Select[tuple[Meeting]]:
-    """Visible meetings matching the list filters, soonest first."""
-    stmt = visible_meetings(user).options(joinedload(Meeting.room), joinedload(Meeting.community))
+    """Visible meetings matching the list filters, soonest first, with their room and the
+    places that name their host (Meeting.host_name, host_title)."""
+    hosts = (joinedload(Meeting.community), joinedload(Meeting.street), joinedload(Meeting.district))
+    stmt = visible_meetings(user).options(joinedload(Meeting.room), *hosts, joinedload(Meeting.city))
     return meeting_filters(
         stmt,
         community_id=community_id,

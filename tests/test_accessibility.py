@@ -83,6 +83,6 @@ def test_the_calendar_says_a_meetings_state_in_words_not_colour_alone(client, wo
     login_as("secretary1")
     month = (today() + timedelta(days=2)).strftime("%Y-%m")
     page = client.get(f"/meetings/calendar?month={month}").get_data(as_text=True)
-    assert "[草稿] 草稿状态的会议" in page  # the desktop chip
+    assert "[草稿] 青年路·草稿状态的会议" in page  # the desktop chip
     assert "1 场会议：草稿" in page  # the phone's day link
     assert 'id="month-legend"' in page and "已召开" in page  # the dots' shapes explained
