@@ -61,9 +61,17 @@ def _stored(app, mid) -> MinutesRevision:
 
 
 def _no_sideways_scroll(page) -> None:
+    page.wait_for_load_state("load")  # the whole page laid out, not a page half parsed
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.viewport_size["width"]
-    assert width <= viewport, (width, viewport)
+    if width > viewport:  # name what sticks out, for whoever reads the failure
+        wide = page.evaluate(
+            """v => [...document.querySelectorAll('body *')]
+                 .filter(e => e.getBoundingClientRect().right > v + 1)
+                 .slice(-5).map(e => e.outerHTML.slice(0, 200))""",
+            viewport,
+        )
+        raise AssertionError(f"page {width} px wide at {viewport} px: {wide}")
 
 
 def _expect_formatted(editor) -> None:
