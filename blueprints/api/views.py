@@ -76,6 +76,13 @@ def _page(model, page, convert):
     )
 
 
+def _list(model, stmt, entity, query: s.ListQuery, convert):
+    """One page of a list whose rows carry their own updated_at (incremental sync)."""
+    if query.updated_since:
+        stmt = stmt.where(entity.updated_at >= query.updated_since)
+    return _page(model, page_of(stmt, entity.id, query.cursor, query.limit), convert)
+
+
 # --- documentation --------------------------------------------------------------------------
 
 
@@ -156,9 +163,7 @@ def streets(query: s.ListQuery):
         .where(scoped(Street.id, _user()))
         .options(joinedload(Street.district).joinedload(District.city))
     )
-    if query.updated_since:
-        stmt = stmt.where(Street.updated_at >= query.updated_since)
-    return _page(s.StreetPage, page_of(stmt, Street.id, query.cursor, query.limit), _street)
+    return _list(s.StreetPage, stmt, Street, query, _street)
 
 
 def _grid(g: Grid) -> s.GridOut:
@@ -185,9 +190,7 @@ def grids(query: s.GridQuery):
     )
     if query.community_id:
         stmt = stmt.where(Grid.community_id == query.community_id)
-    if query.updated_since:
-        stmt = stmt.where(Grid.updated_at >= query.updated_since)
-    return _page(s.GridPage, page_of(stmt, Grid.id, query.cursor, query.limit), _grid)
+    return _list(s.GridPage, stmt, Grid, query, _grid)
 
 
 def _community(c: Community) -> s.CommunityOut:
@@ -216,9 +219,7 @@ def communities(query: s.CommunityQuery):
     )
     if query.street_id:
         stmt = stmt.where(Community.street_id == query.street_id)
-    if query.updated_since:
-        stmt = stmt.where(Community.updated_at >= query.updated_since)
-    return _page(s.CommunityPage, page_of(stmt, Community.id, query.cursor, query.limit), _community)
+    return _list(s.CommunityPage, stmt, Community, query, _community)
 
 
 def _room(r: Room) -> s.RoomOut:
@@ -244,9 +245,7 @@ def rooms(query: s.RoomQuery):
         stmt = stmt.where(Room.community_id == query.community_id)
     if query.bookable is not None:
         stmt = stmt.where(Room.bookable.is_(query.bookable))
-    if query.updated_since:
-        stmt = stmt.where(Room.updated_at >= query.updated_since)
-    return _page(s.RoomPage, page_of(stmt, Room.id, query.cursor, query.limit), _room)
+    return _list(s.RoomPage, stmt, Room, query, _room)
 
 
 # --- units ------------------------------------------------------------------------------------------
@@ -289,9 +288,7 @@ def units(query: s.UnitQuery):
         category=query.category,
         status=query.status,
     )
-    if query.updated_since:
-        stmt = stmt.where(Unit.updated_at >= query.updated_since)
-    return _page(s.UnitPage, page_of(stmt, Unit.id, query.cursor, query.limit), _unit)
+    return _list(s.UnitPage, stmt, Unit, query, _unit)
 
 
 def _load_unit(unit_id: int) -> Unit:
@@ -839,9 +836,7 @@ def resources(query: s.ResourceQuery):
     stmt = resource_svc.catalogue_filters(resource_svc.visible_resources(_user()), filters).options(
         joinedload(Resource.owner_unit), joinedload(Resource.owner_community)
     )
-    if query.updated_since:
-        stmt = stmt.where(Resource.updated_at >= query.updated_since)
-    return _page(s.ResourcePage, page_of(stmt, Resource.id, query.cursor, query.limit), _resource)
+    return _list(s.ResourcePage, stmt, Resource, query, _resource)
 
 
 def _load_resource(resource_id: int) -> Resource:
@@ -893,9 +888,7 @@ def bookings(query: s.BookingQuery):
     stmt = resource_svc.bookings_of(_user())
     if query.status:
         stmt = stmt.where(Booking.status == query.status)
-    if query.updated_since:
-        stmt = stmt.where(Booking.updated_at >= query.updated_since)
-    return _page(s.BookingPage, page_of(stmt, Booking.id, query.cursor, query.limit), _booking)
+    return _list(s.BookingPage, stmt, Booking, query, _booking)
 
 
 @api.operation(
@@ -959,9 +952,7 @@ def needs(query: s.NeedQuery):
         q=query.q or "",
     )
     stmt = need_svc.board_query(_user(), filters).options(joinedload(Need.community))
-    if query.updated_since:
-        stmt = stmt.where(Need.updated_at >= query.updated_since)
-    return _page(s.NeedPage, page_of(stmt, Need.id, query.cursor, query.limit), _need)
+    return _list(s.NeedPage, stmt, Need, query, _need)
 
 
 def _load_need(need_id: int) -> Need:
