@@ -84,12 +84,20 @@ _RUNNER = r"""
   // A dialog opening or closing (the test clicked while the page was being audited) is a
   // state between two states: its backdrop dims the page and it is aria-hidden while still
   // shown. Such an audit is dropped (null); the page is audited again when the test ends.
+  // A dialog may also open and close again while axe-core works (it audits in several
+  // tasks): Bootstrap's modal events are counted, and an audit they changed under is dropped.
   const moving = () => !!document.querySelector('.modal-backdrop, .modal.show, .modal[style*="display: block"]');
+  let dialogChanges = 0;
+  for (const type of ['show.bs.modal', 'shown.bs.modal', 'hide.bs.modal', 'hidden.bs.modal']) {
+    document.addEventListener(type, () => { dialogChanges += 1; }, true);
+  }
   let running = null;
   window.__axeAudit = () => {
     running = (running || Promise.resolve()).catch(() => {}).then(() => {
       if (moving()) return null;
-      return axe.run(document, options).then((r) => (moving() ? null : summary(r).concat(extra())));
+      const before = dialogChanges;
+      return axe.run(document, options).then((r) => (
+        moving() || dialogChanges !== before ? null : summary(r).concat(extra())));
     });
     return running;
   };

@@ -218,3 +218,31 @@ def test_links_in_running_text_keep_the_lines_height_on_a_phone(page, live_serve
     assert in_text.bounding_box()["height"] < 30
     assert alone.evaluate("a => getComputedStyle(a).display") == "inline-flex"
     assert alone.bounding_box()["height"] >= 44
+
+
+def test_the_audit_reports_what_it_finds(browser, live_server, world):
+    """The checks above cannot pass by not looking: an image without alternative text and
+    text under 12 px put on a page are reported."""
+    context = browser.new_context(reduced_motion="reduce", locale="zh-CN", viewport=WIDTHS["desktop"])
+    watch = AxeWatch(context)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "secretary1")
+        page.evaluate("() => window.__axeLoaded")
+        assert watch.pages >= 1 and watch.found == {}
+        page.evaluate(
+            """() => {
+              const main = document.querySelector('main');
+              const img = document.createElement('img');
+              img.src = '/static/favicon.svg';
+              const tiny = document.createElement('p');
+              tiny.style.fontSize = '10px';
+              tiny.textContent = '小字';
+              main.append(img, tiny);
+            }"""
+        )
+        watch.check(page)
+        rules = {rule for _, rule, _ in watch.found}
+        assert {"image-alt", "text-under-12px"} <= rules, rules
+    finally:
+        context.close()
