@@ -32,7 +32,12 @@ RATE_WINDOW = timedelta(minutes=10)
 
 
 class SignInError(RuleError):
-    """A sign-in was refused; the message is for the person at the door."""
+    """A sign-in was refused; the message is for the person at the door, the heading says
+    in a few words what happened (not open yet, closed, or simply refused)."""
+
+    def __init__(self, message: str, heading: str = "无法签到") -> None:
+        super().__init__(message)
+        self.heading = heading
 
 
 def _serializer() -> URLSafeSerializer:
@@ -86,10 +91,11 @@ def check_open(meeting: Meeting, now: datetime) -> None:
     if now < opens_at(meeting):
         raise SignInError(
             f"“{meeting.title}”的签到将于 {format_month_day_time(opens_at(meeting))}"
-            "（会议开始前 30 分钟）开放。"
+            "（会议开始前 30 分钟）开放。",
+            heading="签到尚未开放",
         )
     if now > meeting.end_at:
-        raise SignInError(f"“{meeting.title}”已经结束，签到已关闭。")
+        raise SignInError(f"“{meeting.title}”已经结束，签到已关闭。", heading="签到已关闭")
 
 
 def invited_units(meeting: Meeting) -> list[Unit]:

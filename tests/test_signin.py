@@ -62,6 +62,9 @@ def test_a_closed_sign_in_shows_no_code(app, client, world, make_meeting, login_
     assert "已经结束，签到已关闭" in page
     assert 'id="signin-qr"' not in page and "请用手机扫码签到" not in page and "/s/" not in page
     assert 'id="signed-people"' in page  # the list of who came stays
+    # The poster's link, scanned after the end, says so in its heading too.
+    phone = client.get(f"/s/{_token(app, ended, poster=True)}")
+    assert phone.status_code == 410 and '<h1 class="h5">签到已关闭</h1>' in phone.get_data(as_text=True)
 
 
 def test_a_person_signs_in_without_an_account_and_again_merges(app, client, world, make_meeting):
@@ -107,6 +110,7 @@ def test_forged_expired_and_closed_links_change_nothing(app, client, world, make
     for token, message in (("forged-token", "二维码无效"), (old, "已过期")):
         resp = client.get(f"/s/{token}")
         assert resp.status_code == 410 and message in resp.get_data(as_text=True)
+        assert '<h1 class="h5">无法签到</h1>' in resp.get_data(as_text=True)
         resp = client.post(f"/s/{token}", data={"unit_id": world.unit_a, "name": "王丽华"})
         assert resp.status_code == 410
     later = _started(make_meeting, minutes_ago=-120, title="两小时后的会议")
@@ -116,6 +120,7 @@ def test_forged_expired_and_closed_links_change_nothing(app, client, world, make
         opens = db.session.get(Meeting, later).start_at - timedelta(minutes=30)
     # When it opens, in Beijing time with the day (the server's clock may be UTC).
     assert f"签到将于 {format_month_day_time(opens)}（" in resp.get_data(as_text=True)
+    assert '<h1 class="h5">签到尚未开放</h1>' in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(PersonSignIn.id)) is None
     # The printed poster's link works for the whole sign-in period.

@@ -91,7 +91,7 @@ def form(token: str):
     try:
         meeting = svc.read_token(token)
     except svc.SignInError as exc:
-        return render_template("signin/closed.html", message=str(exc)), 410
+        return render_template("signin/closed.html", message=str(exc), heading=exc.heading), 410
     units = svc.invited_units(meeting)
     form = SignInForm()
     form.unit_id.choices = [(0, "请选择")] + [(u.id, u.name) for u in units]
