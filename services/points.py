@@ -312,6 +312,14 @@ class RankRow:
     active: bool  # 在册: the ranking names the status of the others
 
 
+def shared_ranks(points: list[int]) -> list[int]:
+    """The places of scores sorted best first, ties sharing a place: [9, 7, 7, 5] -> [1, 2, 2, 4]."""
+    ranks: list[int] = []
+    for i, p in enumerate(points):
+        ranks.append(ranks[-1] if i and points[i - 1] == p else i + 1)
+    return ranks
+
+
 def community_ranking(community: Community, year: int) -> tuple[list[RankRow], dict[str, int]]:
     """Rank the units of a community by their points in a year (3 statements).
 
@@ -336,8 +344,8 @@ def community_ranking(community: Community, year: int) -> tuple[list[RankRow], d
         active = status == UnitStatus.ACTIVE
         rows.append(RankRow(0, uid, name, category.label, status.label, c, score(c, rules), active))
     rows.sort(key=lambda r: (-r.points, r.name))
-    for i, row in enumerate(rows):
-        row.rank = rows[i - 1].rank if i and rows[i - 1].points == row.points else i + 1
+    for row, rank in zip(rows, shared_ranks([r.points for r in rows]), strict=True):
+        row.rank = rank
     return rows, rules
 
 
@@ -368,8 +376,5 @@ def street_top_units(street: Street, year: int, limit: int = 10) -> list[tuple[i
     }
     rows = [(names[uid][0], names[uid][1], pts) for pts, uid in top if uid in names]
     rows.sort(key=lambda r: (-r[2], r[0]))
-    ranked: list[tuple[int, str, str, int]] = []
-    for i, (name, community, points) in enumerate(rows):
-        rank = ranked[-1][0] if ranked and ranked[-1][3] == points else i + 1
-        ranked.append((rank, name, community, points))
-    return ranked
+    ranks = shared_ranks([points for _, _, points in rows])
+    return [(rank, *row) for rank, row in zip(ranks, rows, strict=True)]

@@ -80,13 +80,16 @@ def read_token(token: str, now: datetime | None = None) -> Meeting:
     return meeting
 
 
+SIGNABLE = (MeetingStatus.SCHEDULED, MeetingStatus.HELD)  # a draft or cancelled meeting: no sign-in
+
+
 def is_closed(meeting: Meeting, now: datetime) -> bool:
     """No sign-in any more: the meeting ended, or is cancelled or still a draft."""
-    return meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.HELD) or now > meeting.end_at
+    return meeting.status not in SIGNABLE or now > meeting.end_at
 
 
 def check_open(meeting: Meeting, now: datetime) -> None:
-    if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.HELD):
+    if meeting.status not in SIGNABLE:
         raise SignInError(f"“{meeting.title}”{meeting.status.label}，不能签到。")
     if now < opens_at(meeting):
         raise SignInError(
