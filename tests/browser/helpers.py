@@ -25,6 +25,9 @@ def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(f"{base}/")
+    # The URL changes when the new page starts; its scripts (Bootstrap's menus and dialogs) run
+    # only once it has loaded — a click before that does nothing.
+    page.wait_for_load_state("load")
 
 
 def log_out(page, base: str) -> None:
