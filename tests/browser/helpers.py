@@ -36,6 +36,15 @@ def log_out(page, base: str) -> None:
     expect(page.get_by_role("alert")).to_contain_text("您已安全退出")
 
 
+def click_and_confirm(page, button, accept: bool = True) -> str:
+    """Click a button that asks first (data-confirm), answer the question, return it."""
+    # The question comes from app.js, at the end of the page: a click before the page has
+    # loaded posts the form unasked.
+    page.wait_for_load_state("load")
+    button.click()
+    return answer_confirmation(page, accept)
+
+
 def answer_confirmation(page, accept: bool = True) -> str:
     """Answer the confirmation dialog (data-confirm) that just opened; return its question."""
     dialog = page.get_by_role("dialog")

@@ -24,7 +24,7 @@ from models import (
     db,
 )
 from models.base import today
-from tests.browser.helpers import answer_confirmation, log_in, screenshot
+from tests.browser.helpers import answer_confirmation, click_and_confirm, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -88,8 +88,7 @@ def test_confirmations_ask_first_and_cancel_changes_nothing(
     expect(page.get_by_role("dialog")).to_be_hidden()
     with app.app_context():
         assert db.session.get(Unit, world.unit_b).status == UnitStatus.REGISTERED
-    page.get_by_role("button", name="变更状态").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="变更状态"))
     expect(page.get_by_role("alert").first).to_be_visible()
     with app.app_context():
         assert db.session.get(Unit, world.unit_b).status == UnitStatus.WITHDRAWN
@@ -112,8 +111,7 @@ def test_confirmations_ask_first_and_cancel_changes_nothing(
     expect(page.get_by_label("完成情况")).to_have_value("操场已于每天 6:00—7:30 向居民开放。")
     with app.app_context():
         assert db.session.get(Action, action_id).status == ActionStatus.OPEN
-    page.get_by_role("button", name="标记为已完成").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="标记为已完成"))
     expect(page.locator("body")).to_contain_text("操场已于每天 6:00—7:30 向居民开放。")
     with app.app_context():
         assert db.session.get(Action, action_id).status == ActionStatus.DONE
@@ -128,8 +126,7 @@ def test_confirmations_ask_first_and_cancel_changes_nothing(
     answer_confirmation(page, accept=False)
     with app.app_context():
         assert db.session.get(Need, need_id).status == NeedStatus.OPEN
-    page.get_by_role("button", name="为本单位认领").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="为本单位认领"))
     expect(page.get_by_role("button", name="为本单位认领")).to_have_count(0)
     with app.app_context():
         claimed = db.session.get(Need, need_id)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from models import Meeting, MeetingStatus, Street, User, db
-from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot
+from tests.browser.helpers import click_and_confirm, log_in, log_out, screenshot
 
 pytestmark = pytest.mark.browser
 SH = ZoneInfo("Asia/Shanghai")
@@ -109,11 +109,7 @@ def test_from_an_empty_install_to_the_first_published_meeting(page, live_server,
     page.get_by_label("东大街第一小学", exact=False).check()
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("alert").first).to_contain_text("会议已保存为草稿")
-    # The confirmation comes from app.js, at the end of the page: under load the button can be
-    # clicked before the script has run (the form then posts unasked), so wait for the page.
-    page.wait_for_load_state("load")
-    page.get_by_role("button", name="发布并发送邀请").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="发布并发送邀请"))
     expect(page.locator("#meeting-status")).to_have_text("已发布")
     meeting_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     invite = page.request.get(f"{base}/meetings/{meeting_id}/invite.ics")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Resource, ResourceKind, Room, db
-from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot
+from tests.browser.helpers import click_and_confirm, log_in, log_out, screenshot
 from tests.test_needs import RESIDENT, new_need
 
 pytestmark = pytest.mark.browser
@@ -140,8 +140,7 @@ def test_resident_appears_after_confirmation_and_panel_is_coherent(
 
     log_in(page, base, "liaison_a")
     page.goto(f"{base}/needs/{need}")
-    page.get_by_role("button", name="为本单位认领").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="为本单位认领"))
     expect(page.locator("#resident-pending")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text(RESIDENT)
     _both_widths(page, "need-claimed-pending")

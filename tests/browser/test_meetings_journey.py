@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Attendance, Meeting, MeetingStatus, Reply, Topic, db
-from tests.browser.helpers import answer_confirmation, log_in, screenshot
+from tests.browser.helpers import click_and_confirm, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 SH = ZoneInfo("Asia/Shanghai")
@@ -94,8 +94,7 @@ def test_schedule_publish_reply_topic_sign_in_and_invite(
     expect(page.locator("#invitations > li")).to_have_count(3)
     expect(page.locator("#draft-note")).to_contain_text("尚未发出邀请")
     screenshot(page, f"meeting-draft-{width}")
-    page.get_by_role("button", name="发布并发送邀请").click()
-    assert "收到会议邀请邮件" in answer_confirmation(page)
+    assert "收到会议邀请邮件" in click_and_confirm(page, page.get_by_role("button", name="发布并发送邀请"))
     expect(page.locator("#meeting-status")).to_have_text("已发布")
     # No mail server in the tests: the page says the invites wait, not that they were sent.
     expect(page.get_by_role("alert").first).to_contain_text(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesRevision, MinutesStatus, db
 from models.base import today
-from tests.browser.helpers import SCREENSHOTS, answer_confirmation, log_in, screenshot
+from tests.browser.helpers import SCREENSHOTS, click_and_confirm, log_in, screenshot
 from tests.test_pdf import pdftotext, squeezed
 
 pytestmark = pytest.mark.browser
@@ -227,14 +227,12 @@ def test_confirmation_reaches_the_liaison_and_the_record(
     expect(warning).to_contain_text("尚未会签的单位：市第三人民医院")
     _no_sideways_scroll(page)
     screenshot(page, f"{shot}-2-warning")
-    page.get_by_role("button", name="签发", exact=True).click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="签发", exact=True))
     expect(page.get_by_text("请确认后勾选“仍然签发”")).to_be_visible()
     assert _stored(app, mid).status == MinutesStatus.SUBMITTED
     screenshot(page, f"{shot}-3-refused")
     page.get_by_label("已知悉上述单位未完成会签，仍然签发").check()
-    page.get_by_role("button", name="签发", exact=True).click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="签发", exact=True))
     expect(page.locator("#minutes-status")).to_have_text("已签发")
 
     # The record: who confirmed, when, their comment; who did not respond.

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesStatus, db
-from tests.browser.helpers import answer_confirmation, log_in, log_out
+from tests.browser.helpers import click_and_confirm, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -63,8 +63,7 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     page.goto(f"{base}/meetings/{mid}/minutes")
     expect(page.locator("#unconfirmed-warning")).to_contain_text("市第三人民医院")  # did not confirm
     page.get_by_label("已知悉上述单位未完成会签，仍然签发").check()
-    page.get_by_role("button", name="签发", exact=True).click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="签发", exact=True))
     expect(page.locator("#minutes-status")).to_have_text("已签发")
     expect(page.locator("#archive-no")).to_contain_text("青年路社区联席〔")
     with page.expect_download() as info:
@@ -89,8 +88,7 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     page.get_by_role("button", name="报送进展").click()
     expect(page.locator("#action-status")).to_have_text("推进中")
     page.get_by_label("完成情况").fill("检查合格，已出具报告。")
-    page.get_by_role("button", name="标记为已完成").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="标记为已完成"))
     expect(page.locator("#action-status")).to_have_text("已完成")
     expect(page.locator("#progress")).to_contain_text("已请专业公司完成检查")
     assert page.console.problems() == []

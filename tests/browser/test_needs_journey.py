@@ -13,7 +13,7 @@ from sqlalchemy import select
 from demo.needs import _png
 from models import Need, NeedStatus, db
 from models.base import today
-from tests.browser.helpers import answer_confirmation, log_in, log_out, screenshot
+from tests.browser.helpers import click_and_confirm, log_in, log_out, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -61,13 +61,9 @@ def test_secretary_posts_a_wish_and_a_unit_claims_and_fulfils_it(page, live_serv
     expect(board).not_to_contain_text(RESIDENT)
     assert no_horizontal_scroll(page)
     board.get_by_role("link", name=WISH).click()
-    # Wait for the need's page to load: app.js (at its end) attaches the confirmation, and a
-    # click before it under load would post unasked.
-    page.wait_for_url(re.compile(r".*/needs/\d+$"))
-    page.wait_for_load_state("load")
+    page.wait_for_url(re.compile(r".*/needs/\d+$"))  # click_and_confirm waits for it to load
     expect(page.locator("#resident")).to_have_count(0)
-    page.get_by_role("button", name="为本单位认领").click()
-    answer_confirmation(page)
+    click_and_confirm(page, page.get_by_role("button", name="为本单位认领"))
     expect(page.get_by_role("alert").first).to_contain_text("认领成功")
     expect(page.locator("#need-status")).to_have_text("已认领待确认")
     expect(page.locator("main")).to_contain_text("贵单位已认领，等待社区确认")
