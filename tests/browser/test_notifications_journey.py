@@ -19,6 +19,7 @@ def log_out(page, base: str) -> None:
     # Below Bootstrap's xl breakpoint (1200 px) the menu folds; decided by the width, not by
     # whether the button looks visible during a page change.
     if page.viewport_size["width"] < 1200:
+        page.wait_for_load_state("load")  # the button works once Bootstrap's script has run
         page.get_by_role("button", name="展开菜单").click()
         # Wait for the menu to finish opening: a click during the animation may miss.
         page.locator("#mainnav.show").wait_for()
