@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from common.dates import format_month_day_time
 from models import Attendance, Invitation, Meeting, MeetingStatus, PersonSignIn, Unit, User, db
@@ -184,6 +185,7 @@ def people(meeting_id: int) -> list[PersonSignIn]:
         db.session.scalars(
             select(PersonSignIn)
             .where(PersonSignIn.meeting_id == meeting_id)
+            .options(joinedload(PersonSignIn.unit))
             .order_by(PersonSignIn.signed_at, PersonSignIn.id)
         )
     )

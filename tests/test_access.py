@@ -514,6 +514,8 @@ API_ROWS = [
     api("meeting", "GET", "/meetings/{draft}", api_grid(**C1_MANAGERS)),
     api("meeting", "GET", "/meetings/{scheduled}", api_grid(**INVITED_READ)),
     api("meeting", "GET", "/meetings/999999", api_grid(default=404)),
+    api("signins", "GET", "/meetings/{started}/signins", api_grid(**C1_MANAGERS)),
+    api("signins", "GET", "/meetings/999999/signins", api_grid(default=404)),
     api(
         "reply",
         "POST",

@@ -17,6 +17,7 @@ from models import (
     AuditEvent,
     Booking,
     Invitation,
+    Meeting,
     MeetingStatus,
     Need,
     NeedStatus,
@@ -27,8 +28,9 @@ from models import (
     db,
 )
 from models.base import today, utcnow
-from services import tokens
+from services import signin, tokens
 from tests.conftest import count
+from tests.test_signin import _started
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -245,6 +247,30 @@ def test_a_liaison_reads_what_the_pages_show_them(app, client, world, token_for,
     with app.app_context():
         events = count(AuditEvent, AuditEvent.action == "forbidden", AuditEvent.actor_id == world.liaison_a)
     assert events == 2  # refusals are audited as the pages' are
+
+
+def test_the_host_reads_the_sign_in_sheet(app, client, world, token_for, make_meeting):
+    mid = _started(make_meeting, units=[world.unit_a, world.unit_b, world.unit_c])
+    with app.app_context():
+        meeting = db.session.get(Meeting, mid)
+        signin.sign_in(meeting, world.unit_b, "赵医生", "科主任", True, "10.0.0.2")
+        signin.sign_in(meeting, world.unit_a, "王丽华", "副校长", False, "10.0.0.1")
+        signin.sign_in(meeting, world.unit_a, "李明", "", False, "10.0.0.1")
+        db.session.commit()
+    url = f"/api/v1/meetings/{mid}/signins"
+    sheet = client.get(url, headers=bearer(token_for("secretary1", scope="read"))).get_json()
+    assert (sheet["meeting_id"], sheet["people"], sheet["units"], sheet["invited"]) == (mid, 3, 2, 3)
+    assert [(p["unit_name"], p["name"], p["post"], p["is_delegate"], p["late"]) for p in sheet["items"]] == [
+        ("市第三人民医院", "赵医生", "科主任", True, True),  # in the order they came
+        ("东大街第一小学", "王丽华", "副校长", False, True),
+        ("东大街第一小学", "李明", "", False, True),
+    ]
+    assert all(p["signed_at"].endswith("+08:00") for p in sheet["items"])
+    # As the screen page: only those who run the meeting; an invited liaison or another
+    # community's secretary may see the meeting but not who came.
+    problem(client.get(url, headers=bearer(token_for("liaison_a", scope="read"))), 403)
+    problem(client.get(url, headers=bearer(token_for("secretary2", scope="read"))), 403)
+    problem(client.get("/api/v1/meetings/999999/signins", headers=bearer(token_for("secretary1"))), 404)
 
 
 # --- writing ---------------------------------------------------------------------------------------

@@ -248,6 +248,28 @@ class InvitationOut(Out):
     updated_at: datetime | None
 
 
+class SignInOut(Out):
+    """扫码签到的一人：所在单位、姓名、职务、是否代表单位出席、签到时间（开始后签到的为迟到）。"""
+
+    unit_id: int
+    unit_name: str
+    name: str
+    post: str
+    is_delegate: bool = Field(description="代表单位出席（受委派）")
+    late: bool = Field(description="会议开始后签到")
+    signed_at: datetime
+
+
+class SignInSheet(Out):
+    """一次会议的签到表：已签到的人（按签到先后）、到会单位数和受邀单位数。"""
+
+    meeting_id: int
+    people: int = Field(description="已签到人数")
+    units: int = Field(description="已有人签到的单位数")
+    invited: int = Field(description="受邀单位数")
+    items: list[SignInOut]
+
+
 class AgendaOut(Out):
     """议程的一项。"""
 

@@ -50,6 +50,7 @@ from services import needs as need_svc
 from services import permissions as perm
 from services import points as point_svc
 from services import resources as resource_svc
+from services import signin as signin_svc
 from services import units as unit_svc
 from services.scope import in_scope, scoped
 from web.api import Problem, current_token, local, page_of
@@ -585,6 +586,39 @@ def submit_topic(meeting_id: int, body: s.TopicIn):
         status=topic.status,
         status_label=topic.status.label,
         created_at=local(topic.created_at),
+    )
+
+
+@api.operation(
+    "GET",
+    "/meetings/<int:meeting_id>/signins",
+    summary="签到表",
+    tag="会议",
+    response=s.SignInSheet,
+)
+def signins(meeting_id: int):
+    """扫码签到的签到表，供主办社区在会中查看：每人的单位、姓名、职务、是否受委派、签到时间和是否迟到。只有能管理这次会议的用户可以查看，与会场屏幕上的签到页相同。"""
+    meeting = _load_meeting(meeting_id)
+    if not perm.can_manage_meeting(_user(), meeting):
+        _refuse("只有主办社区可以查看签到表。")
+    signed = signin_svc.people(meeting.id)
+    return s.SignInSheet(
+        meeting_id=meeting.id,
+        people=len(signed),
+        units=len({p.unit_id for p in signed}),
+        invited=len(meeting.invitations),
+        items=[
+            s.SignInOut(
+                unit_id=p.unit_id,
+                unit_name=p.unit.name,
+                name=p.name,
+                post=p.post,
+                is_delegate=p.is_delegate,
+                late=p.late,
+                signed_at=local(p.signed_at),
+            )
+            for p in signed
+        ],
     )
 
 
