@@ -30,6 +30,7 @@ from models import (
 from models.base import today, utcnow
 from services import signin, tokens
 from tests.conftest import count
+from tests.test_resources import statements
 from tests.test_signin import _started
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -258,7 +259,9 @@ def test_the_host_reads_the_sign_in_sheet(app, client, world, token_for, make_me
         signin.sign_in(meeting, world.unit_a, "李明", "", False, "10.0.0.1")
         db.session.commit()
     url = f"/api/v1/meetings/{mid}/signins"
-    sheet = client.get(url, headers=bearer(token_for("secretary1", scope="read"))).get_json()
+    host = bearer(token_for("secretary1", scope="read"))
+    with statements(app) as few:
+        sheet = client.get(url, headers=host).get_json()
     assert (sheet["meeting_id"], sheet["people"], sheet["units"], sheet["invited"]) == (mid, 3, 2, 3)
     assert [(p["unit_name"], p["name"], p["post"], p["is_delegate"], p["late"]) for p in sheet["items"]] == [
         ("市第三人民医院", "赵医生", "科主任", True, True),  # in the order they came
@@ -266,6 +269,15 @@ def test_the_host_reads_the_sign_in_sheet(app, client, world, token_for, make_me
         ("东大街第一小学", "李明", "", False, True),
     ]
     assert all(p["signed_at"].endswith("+08:00") for p in sheet["items"])
+    # The sheet costs the same statements however many signed in (each person's unit with them).
+    with app.app_context():
+        meeting = db.session.get(Meeting, mid)
+        for n in range(5):
+            signin.sign_in(meeting, world.unit_c, f"志愿者{n}", "", False, "10.0.0.3")
+        db.session.commit()
+    with statements(app) as more:
+        assert client.get(url, headers=host).get_json()["people"] == 8
+    assert len(more) == len(few)
     # As the screen page: only those who run the meeting; an invited liaison or another
     # community's secretary may see the meeting but not who came.
     problem(client.get(url, headers=bearer(token_for("liaison_a", scope="read"))), 403)
