@@ -55,3 +55,17 @@ def answer_confirmation(page, accept: bool = True) -> str:
     dialog.locator(button).click()
     expect(dialog).to_be_hidden()
     return question
+
+
+def save_as(page, url: str):
+    """Download what a URL points at as a user would with 另存为 (PDFs open inline); the
+    playwright Download."""
+    # Through a link of its own, named and gone at once: the page's accessibility audit
+    # (axe-core works over several tasks) may still be running, and once found it bare.
+    with page.expect_download() as info:
+        page.evaluate(
+            "url => { const a = document.createElement('a'); a.href = url; a.download = '';"
+            " a.textContent = '另存为'; document.body.appendChild(a); a.click(); a.remove(); }",
+            url,
+        )
+    return info.value

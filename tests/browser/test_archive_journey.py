@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Minutes, MinutesRendition, MinutesRevision, db
-from tests.browser.helpers import log_in, screenshot
+from tests.browser.helpers import log_in, save_as, screenshot
 from tests.pdffixtures import build_faces, use_font_dir
 from tests.test_minutes import _approve
 
@@ -68,12 +68,6 @@ def test_archivist_sees_and_downloads_both_renditions(
 
 
 def _download(page, link) -> bytes:
-    """Save what a link points at (PDFs open inline: download them as a user would with 另存为)."""
-    with page.expect_download() as info:
-        page.evaluate(
-            "url => { const a = document.createElement('a'); a.href = url; a.download = 'x.pdf';"
-            " document.body.appendChild(a); a.click(); a.remove(); }",
-            link.get_attribute("href"),
-        )
-    with open(info.value.path(), "rb") as f:
+    """What a link points at, saved as a user would (PDFs open inline)."""
+    with open(save_as(page, link.get_attribute("href")).path(), "rb") as f:
         return f.read()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import AgendaItem, Attendance, Meeting, MeetingStatus, Minutes, MinutesStatus, db
-from tests.browser.helpers import click_and_confirm, log_in, log_out
+from tests.browser.helpers import click_and_confirm, log_in, log_out, save_as
 
 pytestmark = pytest.mark.browser
 
@@ -66,14 +66,9 @@ def test_minutes_confirm_approve_pdf_and_follow_up(page, live_server, world, app
     click_and_confirm(page, page.get_by_role("button", name="签发", exact=True))
     expect(page.locator("#minutes-status")).to_have_text("已签发")
     expect(page.locator("#archive-no")).to_contain_text("青年路社区联席〔")
-    with page.expect_download() as info:
-        page.evaluate(
-            "url => { const a = document.createElement('a'); a.href = url; a.download = 'm.pdf';"
-            " document.body.appendChild(a); a.click(); }",
-            f"{base}/meetings/{mid}/minutes.pdf",
-        )
+    download = save_as(page, f"{base}/meetings/{mid}/minutes.pdf")
     pdf = tmp_path / "minutes.pdf"
-    info.value.save_as(pdf)
+    download.save_as(pdf)
     with app.app_context():
         minutes = db.session.scalar(select(Minutes).where(Minutes.meeting_id == mid))
         assert minutes.current.status == MinutesStatus.APPROVED
