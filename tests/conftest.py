@@ -47,6 +47,7 @@ from models import (
     db,
 )
 from services.passwords import hash_password
+from web import mail as web_mail
 
 PASSWORD = "共建测试口令2026"
 DEMO_PASSWORD = "演示口令共建2026"
@@ -240,11 +241,19 @@ def app(request, database_url, postgres, tmp_path):
         with _demo_copy(request.getfixturevalue("demo_template"), postgres, tmp_path) as url:
             app = _new_app(url, tmp_path)
             yield app
+            _stop_mailer(app)
             _release(app)
         return
     app = _new_app(database_url, tmp_path)
     yield app
+    _stop_mailer(app)
     _clear(app)
+
+
+def _stop_mailer(app) -> None:
+    """Stop the app's mail sender thread, if a test started one: left running, it polled the
+    shared database and took a later test's mail (sent to its own, long gone server)."""
+    assert web_mail.stop(app, timeout=30), "the mail sender thread did not stop"
 
 
 @pytest.fixture

@@ -1013,3 +1013,23 @@ def test_a_mail_server_that_never_answers_blocks_no_one(
         (r.status, r.attempts, r.last_error) for r in rows
     ]
     assert any("SMTPServerDisconnected" in r.last_error or "Connection" in r.last_error for r in rows)
+
+
+def test_a_stopped_sender_thread_takes_no_more_mail(app, world):
+    """An app done with stops its sender: left polling, a finished test's thread took the next
+    test's mail from the shared database and sent it to its own, long gone server."""
+    from web import mail as web_mail
+
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_DELIVERY="thread", MAIL_POLL_SECONDS=0.05)
+    web_mail.wake(app)
+    thread = app.extensions["gongjian_mailer"]["thread"]
+    assert thread.is_alive()
+    assert web_mail.stop(app, timeout=10) and not thread.is_alive()
+    with app.app_context():
+        db.session.add(OutboxMessage(to_addr="a@example.org", subject="测试", body_text="正文"))
+        db.session.commit()
+    time.sleep(0.3)  # six polls of a thread that would still be running
+    (row,) = _outbox(app)
+    assert (row.status, row.attempts) == (MailStatus.QUEUED, 0)
+    web_mail.wake(app)  # the next request that queues mail starts a new sender
+    assert app.extensions["gongjian_mailer"]["thread"].is_alive()

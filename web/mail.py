@@ -24,13 +24,17 @@ _lock = threading.Lock()
 
 
 def _sender(app: Flask) -> dict:
-    return app.extensions.setdefault("gongjian_mailer", {"wake": threading.Event(), "thread": None})
+    return app.extensions.setdefault(
+        "gongjian_mailer", {"wake": threading.Event(), "stop": threading.Event(), "thread": None}
+    )
 
 
-def _run(app: Flask, wake_event: threading.Event) -> None:
-    while True:
+def _run(app: Flask, wake_event: threading.Event, stop_event: threading.Event) -> None:
+    while not stop_event.is_set():
         wake_event.wait(timeout=app.config.get("MAIL_POLL_SECONDS", 60))
         wake_event.clear()
+        if stop_event.is_set():
+            break
         with app.app_context():
             try:
                 mail.deliver_due()
@@ -51,11 +55,26 @@ def wake(app: Flask) -> None:
     state = _sender(app)
     with _lock:
         if not _running(app):
+            state["stop"].clear()
             state["thread"] = threading.Thread(
-                target=_run, args=(app, state["wake"]), name="gongjian-mailer", daemon=True
+                target=_run, args=(app, state["wake"], state["stop"]), name="gongjian-mailer", daemon=True
             )
             state["thread"].start()
     state["wake"].set()
+
+
+def stop(app: Flask, timeout: float = 10.0) -> bool:
+    """Stop this app's sender thread, letting a message being sent finish; True once it has
+    stopped. An app that is done with (a test's) must not leave a thread polling the
+    database its successor uses: it would take that app's mail and send it with its own
+    settings."""
+    state = app.extensions.get("gongjian_mailer")
+    if state is None or state["thread"] is None:
+        return True
+    state["stop"].set()
+    state["wake"].set()
+    state["thread"].join(timeout)
+    return not state["thread"].is_alive()
 
 
 def init_app(app: Flask) -> None:
