@@ -91,13 +91,20 @@ _RUNNER = r"""
   for (const type of ['show.bs.modal', 'shown.bs.modal', 'hide.bs.modal', 'hidden.bs.modal']) {
     document.addEventListener(type, () => { dialogChanges += 1; }, true);
   }
+  // A page the browser is leaving (the test clicked a link or posted a form while it was
+  // audited) is half torn down: axe-core then sees hidden things as shown (a closed dialog as
+  // focusable). Such an audit is dropped; the next page is audited when it loads.
+  let leaving = false;
+  for (const type of ['beforeunload', 'pagehide']) {
+    window.addEventListener(type, () => { leaving = true; }, true);
+  }
   let running = null;
   window.__axeAudit = () => {
     running = (running || Promise.resolve()).catch(() => {}).then(() => {
-      if (moving()) return null;
+      if (moving() || leaving) return null;
       const before = dialogChanges;
       return axe.run(document, options).then((r) => (
-        moving() || dialogChanges !== before ? null : summary(r).concat(extra())));
+        moving() || leaving || dialogChanges !== before ? null : summary(r).concat(extra())));
     });
     return running;
   };
