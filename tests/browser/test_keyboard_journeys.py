@@ -32,10 +32,12 @@ MAX_TABS = 120
 def tab_to(page, locator, backwards: bool = False) -> int:
     """Press Tab (or Shift+Tab) until the locator's element has the focus; return the presses.
     Fails if it is never reached: the control is not in the keyboard's order."""
-    target = locator.element_handle()
+    # After a page change, the page as loaded (its scripts run); the locator is asked again at
+    # each press, so an element a script put in place of another is still the one sought.
+    page.wait_for_load_state("load")
     for presses in range(1, MAX_TABS + 1):
         page.keyboard.press("Shift+Tab" if backwards else "Tab")
-        if page.evaluate("t => document.activeElement === t", target):
+        if locator.evaluate("e => document.activeElement === e"):
             return presses
     raise AssertionError(f"not reachable by Tab: {locator}")
 
